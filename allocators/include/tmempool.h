@@ -1,0 +1,98 @@
+/* tmempool: a thread-safe pool of fixed-size objects.
+ *
+ * A pool reserves large chunks from the OS and hands out objects of one size from any thread,
+ * with no system call and no malloc on the fast path. Four concurrency strategies sit behind
+ * this one API; they are the design variants the tmbench harness compares. */
+#ifndef TMEMPOOL_H
+#define TMEMPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TMP_VERSION_MAJOR 0
+#define TMP_VERSION_MINOR 1
+#define TMP_VERSION_PATCH 0
+#define TMP_VERSION_STRING "0.1.0"
+
+typedef struct tmp_pool tmp_pool; /* opaque */
+
+typedef enum tmp_strategy {
+    TMP_GLOBAL_LOCK,  /* one free store behind one lock: the reference design */
+    TMP_STRIPED,      /* N locked sub-pools, a home stripe per thread */
+    TMP_THREAD_CACHE, /* per-thread magazine in front of a shared depot */
+    TMP_NUMA          /* one arena per NUMA node (hwloc), per-thread cache in front */
+} tmp_strategy;
+
+#define TMP_STRATEGY_COUNT 4
+
+enum { TMP_F_DEBUG = 1u << 0 };
+
+typedef struct tmp_config {
+    size_t object_size;     /* usable bytes per object, >= 1 */
+    size_t alignment;       /* power of two; 0 means 16 */
+    size_t max_objects;     /* 0 = unlimited; past it tmp_alloc returns NULL with errno = ENOMEM */
+    tmp_strategy strategy;
+    unsigned stripes;       /* TMP_STRIPED: number of stripes, 0 = auto */
+    unsigned cache_objects; /* TMP_THREAD_CACHE and TMP_NUMA: per-thread cache capacity, 0 = auto */
+    unsigned flags;         /* TMP_F_DEBUG: validate every free, poison freed objects, abort on misuse */
+} tmp_config;
+
+typedef struct tmp_stats {
+    uint64_t allocs, frees, in_use, high_water; /* objects */
+    uint64_t bytes_reserved;                    /* obtained from the OS and not yet returned */
+    uint64_t lock_waits;                        /* lock acquisitions that found the lock taken */
+    uint64_t cache_hits, cache_misses;          /* thread-cache strategies; 0 elsewhere */
+    uint64_t remote_frees;                      /* TMP_NUMA: frees of objects whose home node differs */
+    unsigned nodes;                             /* NUMA nodes the pool spans (1 elsewhere) */
+} tmp_stats;
+
+/* Fills *cfg with defaults for objects of object_size bytes under strategy s. Never fails. */
+void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s);
+
+/* Creates a pool. Returns 0 and sets *out, or EINVAL (bad configuration: object_size 0,
+ * alignment not a power of two or above 1 MiB, sizes that overflow, unknown strategy or flag)
+ * or ENOMEM; on error nothing is allocated and *out is untouched. Thread-safe. */
+int tmp_pool_create(const tmp_config *cfg, tmp_pool **out);
+
+/* Returns every chunk to the OS, also with objects still out. No other thread may be inside a
+ * call on this pool. Threads that still hold a cache for it never touch its memory again. */
+void tmp_pool_destroy(tmp_pool *pool);
+
+/* Returns an object of object_size bytes, aligned as configured, or NULL with errno = ENOMEM
+ * (max_objects reached, or the OS refused memory). Any thread. */
+void *tmp_alloc(tmp_pool *pool);
+
+/* Returns obj to the pool. Any thread, not only the one that allocated it. NULL is a no-op. */
+void tmp_free(tmp_pool *pool, void *obj);
+
+/* Fills *out with a snapshot of the pool's counters (summed over threads). 0, or EINVAL for a
+ * NULL argument. Exact once all threads are quiet; a close approximation while they run. */
+int tmp_pool_stats(const tmp_pool *pool, tmp_stats *out);
+
+/* "global", "striped", "tcache", "numa"; "unknown" for a value outside the enum. */
+const char *tmp_strategy_name(tmp_strategy s);
+
+/* Parses a strategy name as tmp_strategy_name spells it. 0, or EINVAL. */
+int tmp_strategy_parse(const char *name, tmp_strategy *out);
+
+/* Additions beside the contract. */
+
+/* The NUMA node (logical index in the pool's topology) that obj's chunk belongs to; 0 for the
+ * strategies that are not NUMA-aware; -1 when obj is not inside one of the pool's chunks. */
+int tmp_pool_node_of(const tmp_pool *pool, const void *obj);
+
+/* The configuration the pool runs with, defaults resolved (stripes, cache_objects, alignment). */
+int tmp_pool_config(const tmp_pool *pool, tmp_config *out);
+
+/* Returns the chunks that hold no live or cached object to the OS. Returns the number of bytes
+ * given back. Any thread; takes the pool's locks. */
+size_t tmp_pool_trim(tmp_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TMEMPOOL_H */

@@ -1,0 +1,137 @@
+/* OS memory: size-aligned chunks carved lazily into objects, and the metadata area that holds
+ * magazines. Every byte here is counted in bytes_reserved and returned at destroy or trim. */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct tmp__meta_block {
+    struct tmp__meta_block *next;
+    size_t size;
+};
+
+#define TMP__META_BLOCK ((size_t)64 << 10)
+
+void *tmp__os_map(size_t size, size_t align)
+{
+    /* Over-map by the alignment and trim both ends: mmap only promises page alignment. */
+    size_t span = size + (align > 4096 ? align : 0);
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    if (align <= 4096)
+        return raw;
+    uintptr_t base = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = base - (uintptr_t)raw;
+    if (head)
+        munmap(raw, head);
+    size_t tail = span - head - size;
+    if (tail)
+        munmap((char *)base + size, tail);
+    return (void *)base;
+}
+
+void tmp__os_unmap(void *p, size_t size) { munmap(p, size); }
+
+/* Makes one magazine from the metadata area. meta_lock held. */
+tmp__mag *tmp__mag_make(tmp_pool *pool)
+{
+    size_t mag_bytes = (sizeof(tmp__mag) + pool->mag_cap * sizeof(void *) + 15) & ~(size_t)15;
+    if ((size_t)(pool->meta_end - pool->meta_cur) < mag_bytes) {
+        size_t bs = TMP__META_BLOCK > mag_bytes * 4 ? TMP__META_BLOCK : mag_bytes * 4;
+        struct tmp__meta_block *b = tmp__os_map(bs, 4096);
+        if (!b)
+            return NULL;
+        b->size = bs;
+        b->next = pool->meta_blocks;
+        pool->meta_blocks = b;
+        atomic_fetch_add_explicit(&pool->bytes_reserved, bs, memory_order_relaxed);
+        pool->meta_cur = (char *)b + ((sizeof *b + 15) & ~(size_t)15);
+        pool->meta_end = (char *)b + bs;
+    }
+    tmp__mag *m = (tmp__mag *)pool->meta_cur;
+    pool->meta_cur += mag_bytes;
+    pool->mag_count++;
+    m->n = 0;
+    m->next = NULL;
+    return m;
+}
+
+/* Accounts for `objects` more objects that may sit in stores and makes spare magazines until
+ * all of them would fit: a free can then never fail for want of a magazine. meta_lock held. */
+void tmp__mag_reserve(tmp_pool *pool, size_t objects)
+{
+    pool->obj_capacity += objects;
+    while (pool->mag_count * pool->mag_cap < pool->obj_capacity) {
+        tmp__mag *m = tmp__mag_make(pool);
+        if (!m)
+            return; /* a later push that finds no magazine reports it */
+        m->next = pool->spare_mags;
+        pool->spare_mags = m;
+    }
+}
+
+static size_t reserve_budget(tmp_pool *pool, size_t want)
+{
+    if (pool->cfg.max_objects == 0)
+        return want;
+    size_t left = atomic_load_explicit(&pool->budget, memory_order_relaxed);
+    for (;;) {
+        size_t take = left < want ? left : want;
+        if (take == 0)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&pool->budget, &left, left - take,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return take;
+    }
+}
+
+tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
+{
+    size_t limit = reserve_budget(pool, pool->chunk_objs);
+    if (limit == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    tmp__chunk *c = tmp__os_map(pool->chunk_size, pool->chunk_size);
+    if (!c) {
+        if (pool->cfg.max_objects)
+            atomic_fetch_add_explicit(&pool->budget, limit, memory_order_relaxed);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (pool->cfg.strategy == TMP_NUMA)
+        (void)tmp__topo_bind(c, pool->chunk_size, a->node); /* best effort: see topology.c */
+    c->magic = TMP__CHUNK_MAGIC;
+    c->pool = pool;
+    c->arena = a;
+    c->objs = (char *)c + pool->hdr_bytes;
+    c->limit = limit;
+    c->carved = 0;
+    c->node = a->node;
+    c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)(c + 1) : NULL;
+    atomic_fetch_add_explicit(&pool->bytes_reserved, pool->chunk_size, memory_order_relaxed);
+    tmp__chunk_tools_new(pool, c);
+
+    pthread_mutex_lock(&pool->meta_lock);
+    c->next = pool->chunks;
+    pool->chunks = c;
+    tmp__mag_reserve(pool, limit);
+    pthread_mutex_unlock(&pool->meta_lock);
+    return c;
+}
+
+void tmp__chunks_release_all(tmp_pool *pool)
+{
+    for (tmp__chunk *c = pool->chunks, *next; c; c = next) {
+        next = c->next;
+        tmp__os_unmap(c, pool->chunk_size);
+    }
+    pool->chunks = NULL;
+    for (struct tmp__meta_block *b = pool->meta_blocks, *next; b; b = next) {
+        next = b->next;
+        tmp__os_unmap(b, b->size);
+    }
+    pool->meta_blocks = NULL;
+}

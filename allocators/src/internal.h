@@ -1,0 +1,252 @@
+/* Internal structures shared by the strategies: locks, chunks, magazine stores, arenas and the
+ * strategy vtable. Nothing outside allocators/src includes this. */
+#ifndef TMP_INTERNAL_H
+#define TMP_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "tmempool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Padding unit for data written by different threads: the x86 adjacent-line prefetcher pulls
+ * lines in 128-byte pairs, so 64 is not enough to keep two writers apart. */
+#define TMP__PAD 128
+#define TMP__LIKELY(x) __builtin_expect(!!(x), 1)
+#define TMP__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define TMP__CHUNK_MAGIC 0x746d70636b6e6b31ull /* "tmpcknk1" */
+#define TMP__MAX_ALIGN ((size_t)1 << 20)
+#define TMP__MAX_OBJECT ((size_t)1 << 36)
+
+/* ---- locks ----------------------------------------------------------------------------- */
+
+/* A mutex that counts how often an acquirer found it taken. waits is written only while the
+ * lock is held, so it needs no atomic. */
+typedef struct tmp__lock {
+    pthread_mutex_t m;
+    uint64_t waits;
+} tmp__lock;
+
+void tmp__lock_init(tmp__lock *l);
+void tmp__lock_fini(tmp__lock *l);
+
+static inline void tmp__lock_acquire(tmp__lock *l)
+{
+    if (TMP__UNLIKELY(pthread_mutex_trylock(&l->m) != 0)) {
+        pthread_mutex_lock(&l->m);
+        l->waits++;
+    }
+}
+
+static inline void tmp__lock_release(tmp__lock *l) { pthread_mutex_unlock(&l->m); }
+
+/* ---- chunks ---------------------------------------------------------------------------- */
+
+/* A chunk is chunk_size bytes (a power of two) aligned to its size, so the chunk of any object
+ * is found by masking its address. The header sits at the start; objects follow. */
+typedef struct tmp__chunk {
+    uint64_t magic;
+    struct tmp_pool *pool;
+    struct tmp__chunk *next; /* in the pool's list of all chunks */
+    struct tmp__arena *arena;
+    char *objs;           /* first object */
+    size_t limit;         /* objects this chunk may hold (max_objects may cap it) */
+    _Atomic size_t carved; /* objects handed out of the bump region; written under the arena lock */
+    size_t tally;         /* scratch for trim: free objects seen */
+    unsigned node;        /* arena (NUMA node) index */
+    _Atomic uint64_t *live; /* TMP_F_DEBUG: one bit per object, set while allocated */
+} tmp__chunk;
+
+static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
+{
+    return (tmp__chunk *)((uintptr_t)obj & mask);
+}
+
+/* ---- magazine store -------------------------------------------------------------------- */
+
+/* A store keeps free objects as pointers in magazines (arrays), never inside the objects, so
+ * free objects stay untouched: poisoning by ASan and valgrind's pool tracking work unchanged,
+ * and a cross-thread free does not write the object's cache line. Magazines come from the
+ * pool's metadata area (Bonwick and Adams, "Magazines and Vmem", USENIX 2001). */
+typedef struct tmp__mag {
+    struct tmp__mag *next;
+    uint32_t n;
+    void *obj[];
+} tmp__mag;
+
+typedef struct tmp__store {
+    tmp__mag *cur;   /* partly filled; never NULL after init */
+    tmp__mag *full;  /* stack of full magazines */
+    tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool */
+    unsigned nempty;
+    size_t count;    /* objects held */
+} tmp__store;
+
+/* ---- arenas ----------------------------------------------------------------------------- */
+
+/* An arena is a locked store plus the chunks it grows from. The global strategy has one, the
+ * striped one per stripe, tcache one (the depot), numa one per node. */
+typedef struct tmp__arena {
+    tmp__lock lock;
+    tmp__store store;
+    tmp__chunk *bump; /* chunk still being carved, or NULL */
+    unsigned node;
+    /* counters, written under lock */
+    uint64_t allocs, frees;
+    uint64_t out, out_high; /* objects outside this arena (user or caches) and its maximum */
+} __attribute__((aligned(TMP__PAD))) tmp__arena;
+
+/* ---- strategies ------------------------------------------------------------------------ */
+
+struct tmp__tcache;
+
+typedef struct tmp__strategy {
+    const char *name;
+    int (*init)(tmp_pool *pool);   /* 0 or errno; may leave partial state for fini */
+    void (*fini)(tmp_pool *pool);
+    void *(*alloc)(tmp_pool *pool);
+    void (*free)(tmp_pool *pool, void *obj);
+    void (*stats)(const tmp_pool *pool, tmp_stats *out); /* adds its counters into out */
+    /* Thread-cache strategies: give every object in c back to the shared level. Called with
+     * the registry lock held, from thread exit and from the cache's own thread. */
+    void (*cache_flush)(tmp_pool *pool, struct tmp__tcache *c);
+} tmp__strategy;
+
+extern const tmp__strategy tmp__strategy_global;
+extern const tmp__strategy tmp__strategy_striped;
+extern const tmp__strategy tmp__strategy_tcache;
+extern const tmp__strategy tmp__strategy_numa;
+
+struct tmp_pool {
+    /* read-mostly, first line: everything the fast path needs */
+    const tmp__strategy *vt;
+    uintptr_t chunk_mask;
+    unsigned id;       /* index into each thread's cache table */
+    bool slow;         /* debug or valgrind: every call goes through tmp__checked_* */
+    uint64_t gen;      /* unique per pool ever created in this process */
+    size_t stride;     /* bytes between objects */
+    size_t chunk_size;
+    size_t chunk_objs;
+    size_t hdr_bytes;  /* chunk header (+ debug bitmap), rounded to alignment */
+    tmp_config cfg;    /* defaults resolved */
+    bool valgrind;
+
+    _Atomic size_t budget; /* objects that may still be carved, when max_objects != 0 */
+
+    pthread_mutex_t meta_lock; /* chunk list, metadata area */
+    tmp__chunk *chunks;
+    _Atomic uint64_t bytes_reserved;
+    char *meta_cur, *meta_end; /* bump area for magazines */
+    struct tmp__meta_block *meta_blocks;
+    tmp__mag *spare_mags;      /* magazines reserved when chunks are carved */
+    size_t mag_cap;
+    size_t mag_count;          /* magazines made */
+    size_t obj_capacity;       /* objects that may sit in stores: live chunks plus slack */
+
+    unsigned narenas;
+    tmp__arena *arenas;        /* narenas, cache-line aligned */
+
+    /* thread caches (tcache, numa); guarded by the global registry lock */
+    struct tmp__tcache *caches;
+    uint64_t retired_allocs, retired_frees, retired_misses, retired_remote;
+    size_t carved_peak; /* objects carved before the last trim (meta_lock) */
+
+    void *strategy_data;
+};
+
+/* ---- shared helpers (chunk.c, store.c, arena.c) ----------------------------------------- */
+
+void *tmp__os_map(size_t size, size_t align);
+void tmp__os_unmap(void *p, size_t size);
+
+/* New chunk for arena a (lock held). NULL with errno ENOMEM when the budget or the OS says no. */
+tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a);
+void tmp__chunks_release_all(tmp_pool *pool);
+size_t tmp__carved_high(const tmp_pool *pool);
+
+void tmp__store_init(tmp__store *s);
+int tmp__store_setup(tmp_pool *pool, tmp__store *s);
+void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj);
+void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
+void tmp__mag_reserve(tmp_pool *pool, size_t objects); /* meta_lock held */
+tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
+
+int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node);
+void tmp__arena_fini(tmp__arena *a);
+/* Arena lock held by the caller for these. */
+void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
+size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want);
+void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
+void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
+/* Whole-pool arena helpers shared by the strategies (strategy_global.c). */
+void tmp__arenas_fini(tmp_pool *pool);
+void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
+
+/* ---- debug and tool hooks (debug.c) ----------------------------------------------------- */
+
+void tmp__debug_pool_init(tmp_pool *pool); /* sets pool->slow and pool->valgrind */
+void tmp__debug_pool_fini(tmp_pool *pool);
+void tmp__chunk_tools_release(tmp_pool *pool, tmp__chunk *c); /* before a chunk is unmapped */
+void *tmp__checked_alloc(tmp_pool *pool);
+void tmp__checked_free(tmp_pool *pool, void *obj);
+void tmp__chunk_tools_new(tmp_pool *pool, tmp__chunk *c);
+
+/* ---- thread caches (tcache.c) ------------------------------------------------------------ */
+
+typedef struct tmp__tcache {
+    uint32_t n, cap, batch;
+    unsigned node;
+    tmp_pool *pool; /* NULL once the pool is destroyed */
+    uint64_t gen;
+    /* owner-written counters, read by tmp_pool_stats: relaxed loads and stores, no RMW */
+    _Atomic uint64_t allocs, frees, misses, remote;
+    uint32_t refills;           /* slow-path calls since the node was last looked up */
+    struct tmp__tcache *next, *prev; /* pool->caches */
+    void ***rbuf;               /* numa: per-node buffers of remote frees */
+    uint32_t *rn;
+    unsigned nrbuf;
+    void *obj[];
+} tmp__tcache;
+
+/* Each thread keeps a table of its caches indexed by pool->id; the generation tells a cache of
+ * a destroyed pool from one of a new pool that reuses the id. initial-exec TLS: one
+ * %fs-relative load, no __tls_get_addr call, also from the shared library. */
+extern __thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec")));
+extern __thread unsigned tmp__tls_n __attribute__((tls_model("initial-exec")));
+
+static inline tmp__tcache *tmp__tcache_lookup(const tmp_pool *pool)
+{
+    if (TMP__LIKELY(pool->id < tmp__tls_n)) {
+        tmp__tcache *c = tmp__tls_v[pool->id];
+        if (TMP__LIKELY(c && c->gen == pool->gen))
+            return c;
+    }
+    return NULL;
+}
+
+/* Owner-only counter bump: a relaxed load and store, not a locked read-modify-write. */
+static inline void tmp__count(_Atomic uint64_t *x)
+{
+    atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* The calling thread's cache for pool, created on first use; NULL with errno on failure. */
+tmp__tcache *tmp__tcache_get(tmp_pool *pool);
+void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out);
+int tmp__registry_add(tmp_pool *pool);
+void tmp__registry_remove(tmp_pool *pool);
+
+/* ---- topology (topology.c) --------------------------------------------------------------- */
+
+int tmp__topo_nodes(void);         /* NUMA nodes in the (possibly synthetic) topology, >= 1 */
+int tmp__topo_current_node(void);  /* node of the CPU the caller runs on */
+int tmp__topo_bind(void *addr, size_t len, unsigned node); /* 0, or -1 when binding is impossible */
+
+#endif /* TMP_INTERNAL_H */

@@ -1,0 +1,238 @@
+/* Pool lifetime and the public entry points: configuration, geometry, create/destroy, dispatch
+ * to the strategy, stats and names. The strategies live in strategy_*.c. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The strategy registry: indexed by tmp_strategy, looped over by name lookups. */
+static const tmp__strategy *const strategies[TMP_STRATEGY_COUNT] = {
+    [TMP_GLOBAL_LOCK] = &tmp__strategy_global,
+    [TMP_STRIPED] = &tmp__strategy_striped,
+    [TMP_THREAD_CACHE] = &tmp__strategy_tcache,
+    [TMP_NUMA] = &tmp__strategy_numa,
+};
+
+#define DEFAULT_CHUNK ((size_t)256 << 10)
+
+void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->object_size = object_size;
+    cfg->alignment = 16;
+    cfg->strategy = s;
+}
+
+const char *tmp_strategy_name(tmp_strategy s)
+{
+    return (unsigned)s < TMP_STRATEGY_COUNT ? strategies[s]->name : "unknown";
+}
+
+int tmp_strategy_parse(const char *name, tmp_strategy *out)
+{
+    if (!name || !out)
+        return EINVAL;
+    for (unsigned i = 0; i < TMP_STRATEGY_COUNT; i++)
+        if (strcmp(name, strategies[i]->name) == 0) {
+            *out = (tmp_strategy)i;
+            return 0;
+        }
+    return EINVAL;
+}
+
+static size_t pow2_ceil(size_t x)
+{
+    size_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* Resolves defaults and derives the chunk geometry. EINVAL on a configuration that cannot work. */
+static int geometry(const tmp_config *in, tmp_pool *p)
+{
+    tmp_config c = *in;
+    if (c.object_size == 0 || c.object_size > TMP__MAX_OBJECT)
+        return EINVAL;
+    if (c.alignment == 0)
+        c.alignment = 16;
+    if ((c.alignment & (c.alignment - 1)) || c.alignment > TMP__MAX_ALIGN)
+        return EINVAL;
+    if ((unsigned)c.strategy >= TMP_STRATEGY_COUNT || (c.flags & ~(unsigned)TMP_F_DEBUG))
+        return EINVAL;
+    if (c.max_objects > (SIZE_MAX >> 1))
+        return EINVAL;
+    size_t stride = (c.object_size + c.alignment - 1) & ~(c.alignment - 1);
+    if (c.stripes == 0)
+        c.stripes = (unsigned)pow2_ceil(online_cpus() * 2);
+    if (c.stripes > 256)
+        c.stripes = 256;
+    if (c.cache_objects == 0) {
+        /* Big enough to amortize a depot visit over 32+ operations, small enough that a cache
+         * of big objects does not hoard memory: at most ~64 KiB of objects per thread. */
+        size_t by_bytes = ((size_t)64 << 10) / stride;
+        c.cache_objects = by_bytes >= 128 ? 128 : by_bytes < 8 ? 8 : (unsigned)by_bytes;
+    }
+    if (c.cache_objects < 2)
+        c.cache_objects = 2;
+    if (c.cache_objects > 4096)
+        c.cache_objects = 4096;
+
+    /* A chunk holds at least 16 objects, is at least 256 KiB unless max_objects needs less,
+     * and is a power of two so that masking an address finds its chunk. */
+    size_t want = 16 * stride + sizeof(tmp__chunk) + c.alignment;
+    size_t chunk = pow2_ceil(want > DEFAULT_CHUNK ? want : DEFAULT_CHUNK);
+    if (c.max_objects) {
+        size_t need = pow2_ceil(c.max_objects * stride + sizeof(tmp__chunk) + c.alignment +
+                                c.max_objects / 8 + 8);
+        if (need < chunk)
+            chunk = need < 4096 ? 4096 : need;
+    }
+    size_t bitmap = (c.flags & TMP_F_DEBUG) ? (chunk / stride / 64 + 1) * 8 : 0;
+    size_t hdr = (sizeof(tmp__chunk) + bitmap + c.alignment - 1) & ~(c.alignment - 1);
+    if (hdr + stride > chunk)
+        chunk = pow2_ceil(hdr + 16 * stride);
+    p->cfg = c;
+    p->stride = stride;
+    p->chunk_size = chunk;
+    p->chunk_mask = ~(uintptr_t)(chunk - 1);
+    p->hdr_bytes = hdr;
+    p->chunk_objs = (chunk - hdr) / stride;
+    p->mag_cap = 64;
+    return 0;
+}
+
+int tmp_pool_create(const tmp_config *cfg, tmp_pool **out)
+{
+    if (!cfg || !out)
+        return EINVAL;
+    tmp_pool tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int err = geometry(cfg, &tmp);
+    if (err)
+        return err;
+
+    tmp_pool *p = aligned_alloc(TMP__PAD, (sizeof *p + TMP__PAD - 1) & ~(size_t)(TMP__PAD - 1));
+    if (!p)
+        return ENOMEM;
+    *p = tmp;
+    p->vt = strategies[p->cfg.strategy];
+    atomic_init(&p->budget, p->cfg.max_objects);
+    atomic_init(&p->bytes_reserved, 0);
+    pthread_mutex_init(&p->meta_lock, NULL);
+    tmp__debug_pool_init(p);
+
+    if ((err = tmp__registry_add(p)) != 0) {
+        pthread_mutex_destroy(&p->meta_lock);
+        free(p);
+        return err;
+    }
+    if ((err = p->vt->init(p)) != 0) {
+        tmp_pool_destroy(p);
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+void tmp_pool_destroy(tmp_pool *pool)
+{
+    if (!pool)
+        return;
+    tmp__registry_remove(pool); /* orphans every thread's cache for this pool */
+    if (pool->vt->fini)
+        pool->vt->fini(pool);
+    tmp__debug_pool_fini(pool);
+    tmp__chunks_release_all(pool);
+    pthread_mutex_destroy(&pool->meta_lock);
+    free(pool);
+}
+
+void *tmp_alloc(tmp_pool *pool)
+{
+    if (TMP__UNLIKELY(pool->slow))
+        return tmp__checked_alloc(pool);
+    return pool->vt->alloc(pool);
+}
+
+void tmp_free(tmp_pool *pool, void *obj)
+{
+    if (TMP__UNLIKELY(!obj))
+        return;
+    if (TMP__UNLIKELY(pool->slow)) {
+        tmp__checked_free(pool, obj);
+        return;
+    }
+    pool->vt->free(pool, obj);
+}
+
+/* The most objects the pool has held at once (live, cached or free): every object ever in use
+ * was carved, so this bounds high water from above for the strategies that cannot afford to
+ * track it exactly on their fast path. */
+size_t tmp__carved_high(const tmp_pool *pool)
+{
+    tmp_pool *p = (tmp_pool *)pool;
+    size_t now = 0;
+    pthread_mutex_lock(&p->meta_lock);
+    for (tmp__chunk *c = p->chunks; c; c = c->next)
+        now += atomic_load_explicit(&c->carved, memory_order_relaxed);
+    size_t peak = p->carved_peak > now ? p->carved_peak : now;
+    pthread_mutex_unlock(&p->meta_lock);
+    return peak;
+}
+
+int tmp_pool_stats(const tmp_pool *pool, tmp_stats *out)
+{
+    if (!pool || !out)
+        return EINVAL;
+    memset(out, 0, sizeof *out);
+    out->nodes = 1;
+    pool->vt->stats(pool, out);
+    out->in_use = out->allocs - out->frees;
+    if (out->high_water < out->in_use)
+        out->high_water = out->in_use; /* a snapshot taken while threads run */
+    out->bytes_reserved = atomic_load_explicit(&((tmp_pool *)pool)->bytes_reserved,
+                                               memory_order_relaxed);
+    return 0;
+}
+
+int tmp_pool_config(const tmp_pool *pool, tmp_config *out)
+{
+    if (!pool || !out)
+        return EINVAL;
+    *out = pool->cfg;
+    return 0;
+}
+
+int tmp_pool_node_of(const tmp_pool *pool, const void *obj)
+{
+    if (!pool || !obj)
+        return -1;
+    tmp__chunk *want = tmp__chunk_of(pool->chunk_mask, obj);
+    int node = -1;
+    tmp_pool *p = (tmp_pool *)pool;
+    pthread_mutex_lock(&p->meta_lock);
+    for (tmp__chunk *c = p->chunks; c; c = c->next)
+        if (c == want) {
+            node = (int)c->node;
+            break;
+        }
+    pthread_mutex_unlock(&p->meta_lock);
+    return node;
+}
+
+void tmp__lock_init(tmp__lock *l)
+{
+    pthread_mutex_init(&l->m, NULL);
+    l->waits = 0;
+}
+
+void tmp__lock_fini(tmp__lock *l) { pthread_mutex_destroy(&l->m); }

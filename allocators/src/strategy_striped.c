@@ -1,0 +1,110 @@
+/* striped: N arenas, each with its own lock on its own cache-line pair. A thread allocates from
+ * and frees to its home stripe; a stripe that runs dry takes a batch from the others before the
+ * pool grows. lock_waits shows how often two threads met on one stripe. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define STEAL_BATCH 32
+
+void tmp__arenas_fini(tmp_pool *pool);
+void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
+
+static _Atomic unsigned next_home;
+static __thread unsigned home_hint; /* 0 = not yet assigned, else 1 + ticket */
+
+static int striped_init(tmp_pool *pool)
+{
+    unsigned n = pool->cfg.stripes;
+    pool->arenas = aligned_alloc(TMP__PAD, n * sizeof(tmp__arena));
+    if (!pool->arenas)
+        return ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        int err = tmp__arena_init(pool, &pool->arenas[i], 0);
+        pool->narenas = i + 1;
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+/* Threads take homes round-robin in order of first use, which spreads the threads of a
+ * benchmark evenly whatever their ids are. */
+static inline tmp__arena *home(tmp_pool *pool)
+{
+    unsigned h = home_hint;
+    if (TMP__UNLIKELY(h == 0))
+        home_hint = h = 1 + atomic_fetch_add_explicit(&next_home, 1, memory_order_relaxed);
+    return &pool->arenas[(h - 1) % pool->narenas];
+}
+
+/* The home stripe is empty and its bump chunk spent: move a batch over from another stripe. */
+static void *steal(tmp_pool *pool, tmp__arena *mine)
+{
+    void *batch[STEAL_BATCH];
+    size_t got = 0;
+    unsigned self = (unsigned)(mine - pool->arenas);
+    for (unsigned k = 1; k < pool->narenas && got == 0; k++) {
+        tmp__arena *other = &pool->arenas[(self + k) % pool->narenas];
+        tmp__lock_acquire(&other->lock);
+        while (got < STEAL_BATCH && other->store.count) {
+            batch[got++] = tmp__store_pop(pool, &other->store);
+        }
+        other->out += got;
+        tmp__lock_release(&other->lock);
+    }
+    tmp__lock_acquire(&mine->lock);
+    void *obj;
+    if (got) {
+        obj = batch[--got];
+        tmp__arena_give_many(pool, mine, batch, got);
+    } else {
+        obj = tmp__arena_take(pool, mine); /* grows the pool */
+    }
+    mine->allocs += obj != NULL;
+    tmp__lock_release(&mine->lock);
+    return obj;
+}
+
+static void *striped_alloc(tmp_pool *pool)
+{
+    tmp__arena *a = home(pool);
+    tmp__lock_acquire(&a->lock);
+    void *obj = NULL;
+    tmp__chunk *b = a->bump;
+    if (a->store.count ||
+        (b && atomic_load_explicit(&b->carved, memory_order_relaxed) < b->limit) ||
+        pool->narenas == 1) {
+        obj = tmp__arena_take(pool, a);
+        a->allocs += obj != NULL;
+        tmp__lock_release(&a->lock);
+        return obj;
+    }
+    tmp__lock_release(&a->lock);
+    return steal(pool, a);
+}
+
+static void striped_free(tmp_pool *pool, void *obj)
+{
+    tmp__arena *a = home(pool);
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give(pool, a, obj);
+    a->frees++;
+    tmp__lock_release(&a->lock);
+}
+
+static void striped_stats(const tmp_pool *pool, tmp_stats *out)
+{
+    tmp__arenas_stats(pool, out);
+    out->high_water = tmp__carved_high(pool);
+}
+
+const tmp__strategy tmp__strategy_striped = {
+    .name = "striped",
+    .init = striped_init,
+    .fini = tmp__arenas_fini,
+    .alloc = striped_alloc,
+    .free = striped_free,
+    .stats = striped_stats,
+};

@@ -1,0 +1,120 @@
+/* tmp_pool_trim: gives back to the OS every chunk whose carved objects are all free in the
+ * pool's stores. Objects held in thread caches count as in use, so a chunk with any of them
+ * stays. Stops the world of the pool (every arena lock) for one pass over its free objects. */
+#include "internal.h"
+
+#define EMPTY_MARK SIZE_MAX
+
+static size_t dropped_in(tmp_pool *pool, const tmp__store *s)
+{
+    size_t n = 0;
+    for (const tmp__mag *m = s->cur; m; m = (m == s->cur) ? s->full : m->next)
+        for (uint32_t i = 0; i < m->n; i++)
+            n += tmp__chunk_of(pool->chunk_mask, m->obj[i])->tally == EMPTY_MARK;
+    return n;
+}
+
+/* Moves the kept pointers to the front of the magazine chain; spent magazines become spares. */
+static void compact(tmp_pool *pool, tmp__store *s)
+{
+    if (dropped_in(pool, s) == 0)
+        return;
+    tmp__mag *head = s->cur;
+    head->next = s->full;
+    tmp__mag *w = head;
+    uint32_t wi = 0;
+    size_t kept = 0;
+    for (tmp__mag *m = head; m; m = m->next) {
+        uint32_t n = m->n; /* read before w may rewrite m */
+        for (uint32_t i = 0; i < n; i++) {
+            void *obj = m->obj[i];
+            if (tmp__chunk_of(pool->chunk_mask, obj)->tally == EMPTY_MARK)
+                continue;
+            w->obj[wi++] = obj;
+            kept++;
+            if (wi == pool->mag_cap) {
+                w->n = wi;
+                w = w->next; /* cannot run off the chain: something was dropped */
+                wi = 0;
+            }
+        }
+    }
+    w->n = wi;
+    tmp__mag *rest = w->next;
+    w->next = NULL;
+    /* head..(before w) are full; w is the partial one. */
+    tmp__mag *full = NULL;
+    for (tmp__mag *m = head, *next; m != w; m = next) {
+        next = m->next;
+        m->next = full;
+        full = m;
+    }
+    s->cur = w;
+    s->full = full;
+    for (tmp__mag *m = rest, *next; m; m = next) {
+        next = m->next;
+        m->n = 0;
+        m->next = pool->spare_mags; /* meta_lock is held by the caller */
+        pool->spare_mags = m;
+    }
+    s->count = kept;
+}
+
+size_t tmp_pool_trim(tmp_pool *pool)
+{
+    if (!pool || !pool->arenas)
+        return 0;
+    for (unsigned i = 0; i < pool->narenas; i++)
+        tmp__lock_acquire(&pool->arenas[i].lock);
+    pthread_mutex_lock(&pool->meta_lock);
+
+    size_t carved_now = 0;
+    for (tmp__chunk *c = pool->chunks; c; c = c->next) {
+        c->tally = 0;
+        carved_now += atomic_load_explicit(&c->carved, memory_order_relaxed);
+    }
+    if (carved_now > pool->carved_peak)
+        pool->carved_peak = carved_now;
+    for (unsigned i = 0; i < pool->narenas; i++) {
+        const tmp__store *s = &pool->arenas[i].store;
+        for (const tmp__mag *m = s->cur; m; m = (m == s->cur) ? s->full : m->next)
+            for (uint32_t k = 0; k < m->n; k++)
+                tmp__chunk_of(pool->chunk_mask, m->obj[k])->tally++;
+    }
+    bool any = false;
+    for (tmp__chunk *c = pool->chunks; c; c = c->next)
+        if (c->tally == atomic_load_explicit(&c->carved, memory_order_relaxed)) {
+            c->tally = EMPTY_MARK;
+            any = true;
+        }
+
+    size_t given = 0;
+    if (any) {
+        for (unsigned i = 0; i < pool->narenas; i++) {
+            tmp__arena *a = &pool->arenas[i];
+            compact(pool, &a->store);
+            if (a->bump && a->bump->tally == EMPTY_MARK)
+                a->bump = NULL;
+        }
+        for (tmp__chunk **pp = &pool->chunks; *pp;) {
+            tmp__chunk *c = *pp;
+            if (c->tally != EMPTY_MARK) {
+                pp = &c->next;
+                continue;
+            }
+            *pp = c->next;
+            if (pool->cfg.max_objects)
+                atomic_fetch_add_explicit(&pool->budget, c->limit, memory_order_relaxed);
+            pool->obj_capacity -= c->limit;
+            tmp__chunk_tools_release(pool, c);
+            tmp__os_unmap(c, pool->chunk_size);
+            atomic_fetch_sub_explicit(&pool->bytes_reserved, pool->chunk_size,
+                                      memory_order_relaxed);
+            given += pool->chunk_size;
+        }
+    }
+    pthread_mutex_unlock(&pool->meta_lock);
+    for (unsigned i = pool->narenas; i-- > 0;)
+        tmp__lock_release(&pool->arenas[i].lock);
+    return given;
+}

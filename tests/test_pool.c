@@ -1,0 +1,231 @@
+/* Single-threaded contract of every strategy: distinct aligned objects with their full size,
+ * bad configurations, max_objects and ENOMEM, stats, destroy with objects out, trim, names. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every object distinct, non-overlapping, aligned, fully writable, and intact until freed. */
+static void test_unique_and_pattern(tmp_strategy s, size_t size, size_t align)
+{
+    enum { N = 5000 };
+    tmp_pool *p = make_pool(s, size, align, 0, 0);
+    void **v = malloc(N * sizeof *v);
+    for (unsigned i = 0; i < N; i++) {
+        v[i] = tmp_alloc(p);
+        CHECK(v[i] != NULL);
+        CHECK((uintptr_t)v[i] % (align ? align : 16) == 0);
+        pattern_fill(v[i], size, i);
+    }
+    for (unsigned i = 0; i < N; i++)
+        CHECK(pattern_ok(v[i], size, i));
+    void **sorted = malloc(N * sizeof *sorted);
+    memcpy(sorted, v, N * sizeof *v);
+    qsort(sorted, N, sizeof *sorted, cmp_ptr);
+    for (unsigned i = 1; i < N; i++)
+        CHECK((uintptr_t)sorted[i] - (uintptr_t)sorted[i - 1] >= size);
+    /* Free half, reallocate: recycled objects must not collide with live ones. */
+    for (unsigned i = 0; i < N; i += 2)
+        tmp_free(p, v[i]);
+    for (unsigned i = 0; i < N; i += 2) {
+        v[i] = tmp_alloc(p);
+        CHECK(v[i] != NULL);
+        pattern_fill(v[i], size, i + 100000);
+    }
+    for (unsigned i = 0; i < N; i++)
+        CHECK(pattern_ok(v[i], size, i % 2 ? i : i + 100000));
+    tmp_stats st;
+    CHECK_EQ(tmp_pool_stats(p, &st), 0);
+    CHECK_EQ(st.allocs, N + N / 2);
+    CHECK_EQ(st.frees, N / 2);
+    CHECK_EQ(st.in_use, N);
+    CHECK(st.high_water >= st.in_use);
+    CHECK(st.bytes_reserved >= (uint64_t)N * size);
+    for (unsigned i = 0; i < N; i++)
+        tmp_free(p, v[i]);
+    CHECK_EQ(tmp_pool_stats(p, &st), 0);
+    CHECK_EQ(st.in_use, 0);
+    CHECK_EQ(st.allocs - st.frees, st.in_use);
+    free(sorted);
+    free(v);
+    tmp_pool_destroy(p);
+}
+
+static void test_alignments(tmp_strategy s)
+{
+    static const size_t sizes[] = {1, 3, 8, 24, 100, 4096};
+    for (size_t align = 1; align <= 4096; align *= 2)
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            tmp_pool *p = make_pool(s, sizes[k], align, 0, 0);
+            void *v[64];
+            for (int i = 0; i < 64; i++) {
+                v[i] = tmp_alloc(p);
+                CHECK(v[i] != NULL);
+                CHECK((uintptr_t)v[i] % align == 0);
+                memset(v[i], 0xAB, sizes[k]);
+            }
+            for (int i = 0; i < 64; i++)
+                tmp_free(p, v[i]);
+            tmp_pool_destroy(p);
+        }
+}
+
+static void test_bad_config(tmp_strategy s)
+{
+    tmp_config cfg;
+    tmp_pool *p = (tmp_pool *)&cfg; /* must stay untouched on error */
+    tmp_config_init(&cfg, 0, s);
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    CHECK(p == (tmp_pool *)&cfg);
+    tmp_config_init(&cfg, 64, s);
+    cfg.alignment = 24;
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    tmp_config_init(&cfg, SIZE_MAX - 8, s);
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    tmp_config_init(&cfg, 64, s);
+    cfg.max_objects = SIZE_MAX;
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    tmp_config_init(&cfg, 64, s);
+    cfg.flags = 0x80;
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    tmp_config_init(&cfg, 64, (tmp_strategy)17);
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    CHECK_EQ(tmp_pool_create(NULL, &p), EINVAL);
+    CHECK(p == (tmp_pool *)&cfg);
+}
+
+static void test_max_objects(tmp_strategy s)
+{
+    enum { MAX = 100 };
+    tmp_pool *p = make_pool(s, 32, 0, MAX, 0);
+    void *v[MAX];
+    for (int i = 0; i < MAX; i++) {
+        v[i] = tmp_alloc(p);
+        CHECK(v[i] != NULL);
+    }
+    errno = 0;
+    CHECK(tmp_alloc(p) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    tmp_free(p, v[7]);
+    v[7] = tmp_alloc(p);
+    CHECK(v[7] != NULL); /* keeps working once objects come back */
+    for (int i = 0; i < MAX; i++)
+        tmp_free(p, v[i]);
+    for (int i = 0; i < MAX; i++) {
+        v[i] = tmp_alloc(p);
+        CHECK(v[i] != NULL);
+    }
+    tmp_stats st;
+    tmp_pool_stats(p, &st);
+    CHECK_EQ(st.in_use, MAX);
+    for (int i = 0; i < MAX; i++)
+        tmp_free(p, v[i]);
+    tmp_pool_destroy(p);
+}
+
+/* Destroy with objects out, then a new pool (often at the same address and id) in the same
+ * thread: the old cache must not be mistaken for the new pool's. */
+static void test_destroy_with_objects_out(tmp_strategy s)
+{
+    for (int round = 0; round < 20; round++) {
+        tmp_pool *p = make_pool(s, 48, 0, 0, 0);
+        for (int i = 0; i < 1000; i++) {
+            void *o = tmp_alloc(p);
+            CHECK(o != NULL);
+            if (i % 3)
+                tmp_free(p, o);
+        }
+        tmp_pool_destroy(p);
+    }
+    tmp_pool_destroy(NULL);
+}
+
+static void test_null_free_and_stats_args(tmp_strategy s)
+{
+    tmp_pool *p = make_pool(s, 16, 0, 0, 0);
+    tmp_free(p, NULL);
+    tmp_stats st;
+    CHECK_EQ(tmp_pool_stats(NULL, &st), EINVAL);
+    CHECK_EQ(tmp_pool_stats(p, NULL), EINVAL);
+    CHECK_EQ(tmp_pool_stats(p, &st), 0);
+    CHECK_EQ(st.allocs, 0);
+    CHECK_EQ(st.nodes, 1); /* no TMEMPOOL_TOPOLOGY here: the real one-node machine or not */
+    tmp_pool_destroy(p);
+}
+
+/* After everything comes back, trim returns the chunks and bytes_reserved falls. */
+static void test_trim(tmp_strategy s)
+{
+    enum { N = 50000 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+    tmp_stats before, after;
+    tmp_pool_stats(p, &before);
+    for (int i = 0; i < N; i++)
+        if (i < N - 100)
+            tmp_free(p, v[i]);
+    size_t given = tmp_pool_trim(p);
+    tmp_pool_stats(p, &after);
+    CHECK(given > 0);
+    CHECK_EQ(before.bytes_reserved - after.bytes_reserved, given);
+    /* What stays: the chunks holding the 100 live objects and the cached ones. */
+    CHECK(after.bytes_reserved < before.bytes_reserved / 4);
+    for (int i = N - 100; i < N; i++)
+        tmp_free(p, v[i]);
+    for (int i = 0; i < N; i++) {
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+        pattern_fill(v[i], 64, (unsigned)i);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(pattern_ok(v[i], 64, (unsigned)i));
+        tmp_free(p, v[i]);
+    }
+    free(v);
+    tmp_pool_destroy(p);
+}
+
+static void test_names(void)
+{
+    static const char *names[] = {"global", "striped", "tcache", "numa"};
+    FOR_EACH_STRATEGY(s)
+    {
+        CHECK(strcmp(tmp_strategy_name(s), names[s]) == 0);
+        tmp_strategy back;
+        CHECK_EQ(tmp_strategy_parse(names[s], &back), 0);
+        CHECK_EQ(back, s);
+    }
+    tmp_strategy x;
+    CHECK_EQ(tmp_strategy_parse("bogus", &x), EINVAL);
+    CHECK_EQ(tmp_strategy_parse(NULL, &x), EINVAL);
+    CHECK(strcmp(tmp_strategy_name((tmp_strategy)99), "unknown") == 0);
+}
+
+int main(void)
+{
+    test_names();
+    FOR_EACH_STRATEGY(s)
+    {
+        fprintf(stderr, "strategy %s\n", tmp_strategy_name(s));
+        test_unique_and_pattern(s, 1, 1);
+        test_unique_and_pattern(s, 64, 0);
+        test_unique_and_pattern(s, 200, 64);
+        test_unique_and_pattern(s, 5000, 4096);
+        test_alignments(s);
+        test_bad_config(s);
+        test_max_objects(s);
+        test_destroy_with_objects_out(s);
+        test_null_free_and_stats_args(s);
+        test_trim(s);
+    }
+    fprintf(stderr, "test_pool: all passed\n");
+    return 0;
+}
