@@ -140,8 +140,9 @@ static void test_stress(tmp_strategy s)
     void *_Atomic mailbox[STRESS_THREADS];
     stress_arg args[STRESS_THREADS];
     pthread_t t[STRESS_THREADS];
+    for (unsigned i = 0; i < STRESS_THREADS; i++)
+        atomic_init(&mailbox[i], NULL); /* all before any thread starts giving */
     for (unsigned i = 0; i < STRESS_THREADS; i++) {
-        atomic_init(&mailbox[i], NULL);
         args[i] = (stress_arg){.pool = p, .id = i, .mailbox = mailbox};
         pthread_create(&t[i], NULL, stress, &args[i]);
     }
