@@ -1,0 +1,73 @@
+/* The allocator registry: every allocator the harness can measure, pool or malloc baseline,
+ * presented through one interface. A workload sees only tb_heap: two function pointers and a
+ * context, the same kind of call for every allocator (an indirect call to a small adapter that
+ * calls the allocator), so the cost of crossing the interface is equal for all of them. */
+#ifndef TB_ALLOC_H
+#define TB_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tb_heap_stats {
+    uint64_t bytes_reserved, lock_waits, cache_hits, cache_misses, remote_frees;
+} tb_heap_stats;
+
+/* One allocator instance inside a worker, serving objects of one size. alloc and free may be
+ * called from any thread. stats is NULL for allocators that have no counters (malloc). */
+typedef struct tb_heap {
+    void *(*alloc)(void *ctx);
+    void (*free)(void *ctx, void *obj);
+    void *ctx;
+    int (*stats)(void *ctx, tb_heap_stats *out);
+    void (*destroy)(void *ctx);
+    size_t (*trim)(void *ctx); /* NULL where the allocator has nothing to give back on request */
+} tb_heap;
+
+typedef enum tb_kind {
+    TB_KIND_POOL,   /* a tmempool strategy of this build */
+    TB_KIND_MALLOC, /* malloc/free, with a library preloaded into the worker (none for glibc) */
+    TB_KIND_FLOOR,  /* unsynchronized thread-local free list: the harness's own cost */
+    TB_KIND_TEST    /* test-only, never listed: hands out overlapping objects */
+} tb_kind;
+
+typedef struct tb_allocator {
+    const char *name;
+    const char *desc;
+    tb_kind kind;
+    int strategy;             /* TB_KIND_POOL: a tmp_strategy */
+    const char *libs[4];      /* TB_KIND_MALLOC: candidate paths to preload; none for glibc */
+    const char *probe;        /* symbol only that library exports; NULL: check malloc left libc */
+    bool same_thread_only;    /* cells whose workload frees across threads are skipped */
+    bool hidden;              /* not in `list` or `all` */
+    const char *pool_lib;     /* TB_KIND_POOL from another build: its libtmempool.so (--against) */
+} tb_allocator;
+
+/* Registered allocators, in listing order; ends with a NULL name. */
+extern const tb_allocator tb_allocators[];
+
+/* By name, among the registered ones and those added with tb_alloc_add_*; NULL if unknown. */
+const tb_allocator *tb_alloc_find(const char *name);
+
+/* Adds a user's malloc replacement ("mine=/path/libmine.so"). 0, or -1 with a message in err. */
+int tb_alloc_add_user(const char *spec, char *err, size_t errlen);
+/* Adds the four pool strategies of another build as "<name>@<tag>", dlopen'ed from lib. */
+int tb_alloc_add_against(const char *lib, const char *tag, char *err, size_t errlen);
+/* Allocators added at runtime, for listing and `all`. */
+size_t tb_alloc_extra(const tb_allocator **out, size_t max);
+
+/* The library to preload for a malloc allocator: the first candidate that exists, else NULL
+ * (glibc needs none and returns NULL too; check tb_alloc_available). */
+const char *tb_alloc_library(const tb_allocator *a);
+/* Whether this machine can run it; when not, why (one line). */
+bool tb_alloc_available(const tb_allocator *a, char *why, size_t whylen);
+
+/* Worker side. Proves that the right allocator serves the calls (for malloc baselines: the probe
+ * symbol resolves and malloc itself comes from the preloaded library), then opens a heap for
+ * objects of size bytes. 0, or -1 with the reason in err; -2 when the allocator is unavailable
+ * (the cell's status is then `unavailable`). */
+int tb_heap_open(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+/* The allocator's version as it reports itself inside the worker ("" when unknown). */
+void tb_alloc_version(const tb_allocator *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,280 @@
+/* results.csv: tidy rows, one per cell repetition, written whole and synced so that a killed
+ * run never leaves a torn row; read back for resume, merge, plot and compare. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tb.h"
+
+const char *const tb_col_names[TB_NCOLS] = {
+#define X(c) #c,
+    TB_COLUMNS(X)
+#undef X
+};
+
+void tb_row_set(tb_row *r, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(r->v[col]);
+    if (vasprintf(&r->v[col], fmt, ap) < 0)
+        r->v[col] = NULL;
+    va_end(ap);
+}
+
+void tb_row_clear(tb_row *r)
+{
+    for (int i = 0; i < TB_NCOLS; i++) {
+        free(r->v[i]);
+        r->v[i] = NULL;
+    }
+}
+
+const char *tb_row_get(const tb_row *r, int col) { return r->v[col] ? r->v[col] : ""; }
+
+double tb_row_num(const tb_row *r, int col)
+{
+    const char *s = tb_row_get(r, col);
+    if (!*s)
+        return NAN;
+    char *end;
+    double v = strtod(s, &end);
+    return *end ? NAN : v;
+}
+
+void tb_row_key(const tb_row *r, char *buf, size_t len, bool with_rep)
+{
+    snprintf(buf, len, "%s|%s|%s|%s|%s%s%s", tb_row_get(r, TB_COL_allocator),
+             tb_row_get(r, TB_COL_workload), tb_row_get(r, TB_COL_params),
+             tb_row_get(r, TB_COL_threads), tb_row_get(r, TB_COL_object_size),
+             with_rep ? "|" : "", with_rep ? tb_row_get(r, TB_COL_rep) : "");
+}
+
+/* Quotes a field when it holds a separator, a quote or a newline (RFC 4180). */
+static void put_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+int tb_csv_write_header(FILE *f)
+{
+    for (int i = 0; i < TB_NCOLS; i++) {
+        if (i)
+            fputc(',', f);
+        fputs(tb_col_names[i], f);
+    }
+    fputc('\n', f);
+    return fflush(f) == 0 ? 0 : -1;
+}
+
+int tb_csv_append_row(FILE *f, const tb_row *r)
+{
+    /* Build the whole line first so that one write puts it down. */
+    char *line = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (!m)
+        return -1;
+    for (int i = 0; i < TB_NCOLS; i++) {
+        if (i)
+            fputc(',', m);
+        put_field(m, tb_row_get(r, i));
+    }
+    fputc('\n', m);
+    fclose(m);
+    size_t w = fwrite(line, 1, len, f);
+    free(line);
+    if (w != len || fflush(f) != 0)
+        return -1;
+    fsync(fileno(f));
+    return 0;
+}
+
+/* Splits one CSV record (no embedded newlines: the writer never emits them). */
+static size_t split(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max)
+            return n + 1; /* too many */
+        char *out = p, *start = p;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == '"' && p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else if (!*p) {
+                    break;
+                } else {
+                    *out++ = *p++;
+                }
+            }
+        } else {
+            while (*p && *p != ',')
+                *out++ = *p++;
+        }
+        char sep = *p;
+        *out = '\0';
+        fields[n++] = start;
+        if (sep != ',')
+            return n;
+        p++;
+    }
+}
+
+void tb_table_free(tb_table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        tb_row_clear(&t->rows[i]);
+    free(t->rows);
+    for (size_t i = 0; i < t->ncols_file; i++)
+        free(t->header[i]);
+    free(t->header);
+    memset(t, 0, sizeof *t);
+}
+
+int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int map[TB_NCOLS * 2];
+    size_t lineno = 0;
+    char *fields[TB_NCOLS * 2 + 1];
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        bool complete = len > 0 && line[len - 1] == '\n';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!complete && lineno > 1)
+            break; /* a torn last row from a killed run: not data */
+        if (len == 0)
+            continue;
+        size_t nf = split(line, fields, TB_NCOLS * 2);
+        if (lineno == 1) {
+            if (nf > TB_NCOLS * 2) {
+                snprintf(err, errlen, "%s: header has too many columns", path);
+                goto bad;
+            }
+            t->header = calloc(nf, sizeof *t->header);
+            t->ncols_file = nf;
+            for (size_t i = 0; i < nf; i++) {
+                t->header[i] = strdup(fields[i]);
+                map[i] = -1;
+                for (int c = 0; c < TB_NCOLS; c++)
+                    if (strcmp(fields[i], tb_col_names[c]) == 0)
+                        map[i] = c;
+                if (map[i] < 0) {
+                    snprintf(err, errlen,
+                             "%s: unknown column '%s' in the header (a tmbench results.csv starts "
+                             "with run_id,allocator,allocator_version,...)",
+                             path, fields[i]);
+                    goto bad;
+                }
+            }
+            for (int c = 0; c <= TB_COL_error; c++) {
+                bool found = false;
+                for (size_t i = 0; i < nf; i++)
+                    found |= map[i] == c;
+                if (!found) {
+                    snprintf(err, errlen, "%s: the header lacks the column '%s'", path,
+                             tb_col_names[c]);
+                    goto bad;
+                }
+            }
+            continue;
+        }
+        if (nf != t->ncols_file) {
+            snprintf(err, errlen, "%s:%zu: %zu fields where the header has %zu", path, lineno, nf,
+                     t->ncols_file);
+            goto bad;
+        }
+        if (t->n == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 256;
+            t->rows = realloc(t->rows, t->cap * sizeof *t->rows);
+        }
+        tb_row *r = &t->rows[t->n++];
+        memset(r, 0, sizeof *r);
+        for (size_t i = 0; i < nf; i++)
+            if (fields[i][0])
+                r->v[map[i]] = strdup(fields[i]);
+    }
+    free(line);
+    fclose(f);
+    if (lineno == 0) {
+        snprintf(err, errlen, "%s is empty: no header, no rows", path);
+        tb_table_free(t);
+        return -1;
+    }
+    return 0;
+bad:
+    free(line);
+    fclose(f);
+    tb_table_free(t);
+    return -1;
+}
+
+FILE *tb_csv_open_append(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || st.st_size == 0) {
+        FILE *f = fopen(path, "w");
+        if (!f || tb_csv_write_header(f) != 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            if (f)
+                fclose(f);
+            return NULL;
+        }
+        return f;
+    }
+    /* Drop a torn last line: keep everything up to the last newline. */
+    FILE *f = fopen(path, "r+");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    off_t keep = st.st_size;
+    char c;
+    while (keep > 0) {
+        fseeko(f, keep - 1, SEEK_SET);
+        if (fread(&c, 1, 1, f) != 1 || c == '\n')
+            break;
+        keep--;
+    }
+    if (keep != st.st_size) {
+        fflush(f);
+        if (ftruncate(fileno(f), keep) != 0) {
+            snprintf(err, errlen, "cannot drop the torn last line of %s: %s", path, strerror(errno));
+            fclose(f);
+            return NULL;
+        }
+    }
+    fseeko(f, 0, SEEK_END);
+    return f;
+}

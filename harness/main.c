@@ -1,0 +1,60 @@
+/* tmbench: parses the subcommand and dispatches. Nothing else lives here. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tb.h"
+
+static const struct {
+    const char *name, *help;
+    int (*fn)(int, char **);
+    bool hidden;
+} commands[] = {
+    {"list", "allocators and workloads, their parameters, availability here", tb_cmd_list, false},
+    {"run", "run the benchmark matrix into results/<run-id>/", tb_cmd_run, false},
+    {"merge", "join the results of shards into one run", tb_cmd_merge, false},
+    {"__worker", "internal: one cell in a fresh process", tb_cmd_worker, true},
+};
+
+int tb_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tmbench %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return TB_EXIT_USAGE;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tmbench COMMAND [options]   (tmbench COMMAND --help for each)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!commands[i].hidden)
+            fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nWithout a command, `tmbench` is `tmbench run` (the quick preset).\n"
+               "exit codes: 0 success, 1 some cell not ok (run) or a regression (compare),\n"
+               "            2 usage or input error, 130 interrupted\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return tb_cmd_run(argc, argv);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tmbench %s (%s)\n", TB_VERSION, tb_git_commit());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    if (argv[1][0] == '-')
+        return tb_cmd_run(argc, argv);
+    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge)\n", argv[1]);
+    return TB_EXIT_USAGE;
+}

@@ -1,0 +1,306 @@
+/* The run matrix: presets (data, one table), flags over them, the cell list in run order
+ * (repetitions outer, a seeded shuffle inside each round so that machine drift falls evenly on
+ * every allocator), and the deterministic shard slice. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tb.h"
+
+typedef struct preset {
+    const char *name, *desc;
+    const char *allocators, *workloads, *threads, *sizes;
+    int reps;
+    uint64_t ops;
+    double duration;
+} preset;
+
+static const preset presets[] = {
+    {"quick", "every allocator and workload, 1 and 2 threads, 64 B, 3 reps, 1M ops a cell",
+     "all", "all", "1,2", "64", 3, 1000000, 0},
+    {"ci", "single-thread cells with small op counts, for the instruction-count gate",
+     "all", "all", "1", "64", 3, 200000, 0},
+    {"full", "every allocator and workload, 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
+     "all", "all", "1,2,4,8,ncpu", "16,64,256", 9, 0, 0.5},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+};
+
+uint64_t tb_parse_ops(const char *s, bool *ok)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1e6, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1e9, end++;
+    *ok = end != s && !*end && !errno && v * mul >= 1 && v * mul < 1e15;
+    return *ok ? (uint64_t)(v * mul) : 0;
+}
+
+int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, char *err, size_t errlen)
+{
+    int n = 0;
+    char *dup = strdup(s), *save = NULL;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        unsigned long v;
+        char *end;
+        if (strcmp(tok, "ncpu") == 0) {
+            long c = sysconf(_SC_NPROCESSORS_ONLN);
+            v = c > 0 ? (unsigned long)c : 1;
+            end = tok + 4;
+        } else {
+            errno = 0;
+            v = strtoul(tok, &end, 10);
+        }
+        if (!isdigit((unsigned char)tok[0]) && strcmp(tok, "ncpu") != 0)
+            end = tok;
+        if (*end || errno || v == 0 || v > (1u << 30) || n == max) {
+            snprintf(err, errlen, "--%s '%s': want a comma-separated list of positive numbers%s",
+                     what, s, strcmp(what, "threads") == 0 ? " or ncpu (e.g. 1,2,4,ncpu)" : " (e.g. 16,64,256)");
+            free(dup);
+            return -1;
+        }
+        bool dup_v = false;
+        for (int i = 0; i < n; i++)
+            dup_v |= out[i] == v;
+        if (!dup_v)
+            out[n++] = (unsigned)v;
+    }
+    free(dup);
+    if (n == 0) {
+        snprintf(err, errlen, "--%s is empty", what);
+        return -1;
+    }
+    return n;
+}
+
+int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, char *out,
+                    size_t outlen, char *err, size_t errlen)
+{
+    const char *val[TB_MAX_PARAMS] = {0};
+    for (int i = 0; i < npset; i++) {
+        const char *eq = strchr(pset[i], '=');
+        size_t kl = eq ? (size_t)(eq - pset[i]) : strlen(pset[i]);
+        int idx = -1;
+        for (int k = 0; w->params[k].key; k++)
+            if (strlen(w->params[k].key) == kl && strncmp(w->params[k].key, pset[i], kl) == 0)
+                idx = k;
+        if (idx < 0)
+            continue; /* checked against all chosen workloads by tb_matrix_build */
+        val[idx] = eq ? eq + 1 : "";
+    }
+    size_t used = 0;
+    out[0] = '\0';
+    for (int k = 0; w->params[k].key; k++) {
+        const char *v = val[k] ? val[k] : w->params[k].def;
+        if (strpbrk(v, ";,\"=\n")) {
+            snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes", w->params[k].key, v);
+            return -1;
+        }
+        int wrote = snprintf(out + used, outlen - used, "%s%s=%s", k ? ";" : "", w->params[k].key, v);
+        if (wrote < 0 || (size_t)wrote >= outlen - used) {
+            snprintf(err, errlen, "parameters of %s too long", w->name);
+            return -1;
+        }
+        used += (size_t)wrote;
+    }
+    return 0;
+}
+
+/* Splits a comma list of names, resolving "all" with the given expander. */
+typedef int (*name_ok_fn)(const char *name);
+
+static int alloc_ok(const char *n) { return tb_alloc_find(n) != NULL; }
+
+static void valid_allocs(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const tb_allocator *a = tb_allocators; a->name; a++)
+        if (!a->hidden)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", a->name);
+    const tb_allocator *ex[32];
+    size_t ne = tb_alloc_extra(ex, 32);
+    for (size_t i = 0; i < ne && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, ", %s", ex[i]->name);
+}
+
+static void valid_wls(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; tb_workloads[i]; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", tb_workloads[i]->name);
+}
+
+/* Fisher-Yates with a splitmix64 stream: the same seed gives the same order on any machine. */
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    const preset *p = NULL;
+    const char *pname = o->preset ? o->preset : "quick";
+    for (const preset *q = presets; q->name; q++)
+        if (strcmp(q->name, pname) == 0)
+            p = q;
+    if (!p) {
+        snprintf(err, errlen, "unknown preset '%s' (valid: quick, ci, full)", pname);
+        return -1;
+    }
+    snprintf(m->allocators, sizeof m->allocators, "%s", o->allocators ? o->allocators : p->allocators);
+    snprintf(m->workloads, sizeof m->workloads, "%s", o->workloads ? o->workloads : p->workloads);
+    snprintf(m->threads, sizeof m->threads, "%s", o->threads ? o->threads : p->threads);
+    snprintf(m->sizes, sizeof m->sizes, "%s", o->sizes ? o->sizes : p->sizes);
+    m->reps = o->reps > 0 ? o->reps : p->reps;
+    m->duration = o->duration > 0 ? o->duration : (o->ops ? 0 : p->duration);
+    m->ops = o->ops ? o->ops : (m->duration > 0 ? 0 : p->ops);
+    m->seed = o->seed_set ? o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    m->sample_every = 1024;
+
+    const tb_allocator *allocs[64];
+    int na = 0;
+    if (strcmp(m->allocators, "all") == 0) {
+        for (const tb_allocator *a = tb_allocators; a->name && na < 64; a++)
+            if (!a->hidden)
+                allocs[na++] = a;
+        const tb_allocator *ex[32];
+        size_t ne = tb_alloc_extra(ex, 32);
+        for (size_t i = 0; i < ne && na < 64; i++)
+            allocs[na++] = ex[i];
+    } else {
+        char *dup = strdup(m->allocators), *save = NULL;
+        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (!alloc_ok(t)) {
+                char valid[1024];
+                valid_allocs(valid, sizeof valid);
+                snprintf(err, errlen, "unknown allocator '%s' (valid: %s, all, or NAME=/path/lib.so)", t, valid);
+                free(dup);
+                return -1;
+            }
+            if (na < 64)
+                allocs[na++] = tb_alloc_find(t);
+        }
+        free(dup);
+    }
+    const tb_workload *wls[32];
+    int nw = 0;
+    if (strcmp(m->workloads, "all") == 0) {
+        for (int i = 0; tb_workloads[i]; i++)
+            wls[nw++] = tb_workloads[i];
+    } else {
+        char *dup = strdup(m->workloads), *save = NULL;
+        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            const tb_workload *w = tb_workload_find(t);
+            if (!w) {
+                char valid[512];
+                valid_wls(valid, sizeof valid);
+                snprintf(err, errlen, "unknown workload '%s' (valid: %s, all)", t, valid);
+                free(dup);
+                return -1;
+            }
+            if (nw < 32)
+                wls[nw++] = w;
+        }
+        free(dup);
+    }
+    if (na == 0 || nw == 0) {
+        snprintf(err, errlen, "no allocators or no workloads chosen");
+        return -1;
+    }
+    /* Every -p key must belong to at least one chosen workload. */
+    for (int i = 0; i < o->npset; i++) {
+        const char *eq = strchr(o->pset[i], '=');
+        if (!eq || eq == o->pset[i]) {
+            snprintf(err, errlen, "-p '%s': want key=value", o->pset[i]);
+            return -1;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->pset[i]), o->pset[i]);
+        bool found = false;
+        for (int w = 0; w < nw; w++)
+            found |= tb_param_index(wls[w], key) >= 0;
+        if (!found) {
+            char valid[512] = "";
+            size_t used = 0;
+            for (int w = 0; w < nw; w++)
+                for (int k = 0; wls[w]->params[k].key; k++)
+                    used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s.%s",
+                                             used ? ", " : "", wls[w]->name, wls[w]->params[k].key);
+            snprintf(err, errlen, "-p %s: no chosen workload has the key '%s' (valid: %s)", o->pset[i],
+                     key, used ? valid : "none: the chosen workloads take no parameters");
+            return -1;
+        }
+    }
+    unsigned threads[32], sizes[32];
+    int nt = tb_parse_list_u(m->threads, threads, 32, "threads", err, errlen);
+    if (nt < 0)
+        return -1;
+    int ns = tb_parse_list_u(m->sizes, sizes, 32, "sizes", err, errlen);
+    if (ns < 0)
+        return -1;
+
+    size_t per_round = (size_t)na * (size_t)nw * (size_t)nt * (size_t)ns;
+    tb_cell *round = calloc(per_round, sizeof *round);
+    m->cells = calloc(per_round * (size_t)m->reps, sizeof *m->cells);
+    size_t k = 0;
+    for (int w = 0; w < nw; w++) {
+        char canon[256];
+        if (tb_params_canon(wls[w], o->pset, o->npset, canon, sizeof canon, err, errlen) != 0) {
+            free(round);
+            return -1;
+        }
+        for (int a = 0; a < na; a++)
+            for (int t = 0; t < nt; t++)
+                for (int s = 0; s < ns; s++) {
+                    tb_cell *c = &round[k++];
+                    c->alloc = allocs[a];
+                    c->wl = wls[w];
+                    snprintf(c->params, sizeof c->params, "%s", canon);
+                    c->threads = threads[t];
+                    c->size = sizes[s];
+                }
+    }
+    uint64_t rng = m->seed;
+    size_t idx = 0;
+    for (int rep = 0; rep < m->reps; rep++) {
+        for (size_t i = per_round; i > 1; i--) {
+            size_t j = (size_t)(splitmix(&rng) % i);
+            tb_cell tmp = round[i - 1];
+            round[i - 1] = round[j];
+            round[j] = tmp;
+        }
+        for (size_t i = 0; i < per_round; i++) {
+            size_t global = (size_t)rep * per_round + i;
+            if (o->shard_n > 1 && global % o->shard_n != o->shard_k - 1)
+                continue;
+            m->cells[idx] = round[i];
+            m->cells[idx].rep = (unsigned)rep;
+            idx++;
+        }
+    }
+    free(round);
+    m->n = idx;
+    m->total_unsharded = per_round * (size_t)m->reps;
+    return 0;
+}
+
+/* For `list` and --help. */
+void tb_presets_print(FILE *f)
+{
+    for (const preset *q = presets; q->name; q++)
+        fprintf(f, "  %-6s %s\n", q->name, q->desc);
+}

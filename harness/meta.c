@@ -1,0 +1,129 @@
+/* meta.json: everything needed to trust and repeat a run, written with cJSON. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <hwloc.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tb.h"
+
+#ifndef TB_GIT_COMMIT
+#define TB_GIT_COMMIT "unknown"
+#endif
+#ifndef TB_BUILD_TYPE
+#define TB_BUILD_TYPE "unknown"
+#endif
+#ifndef TB_C_FLAGS
+#define TB_C_FLAGS ""
+#endif
+
+const char *tb_git_commit(void) { return TB_GIT_COMMIT; }
+
+void tb_utc_now(char *buf, size_t len, bool compact)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void add_machine(cJSON *root)
+{
+    cJSON *mach = cJSON_AddObjectToObject(root, "machine");
+    struct utsname u;
+    if (uname(&u) == 0) {
+        cJSON_AddStringToObject(mach, "hostname", u.nodename);
+        cJSON_AddStringToObject(mach, "kernel", u.release);
+        cJSON_AddStringToObject(mach, "arch", u.machine);
+    }
+    cJSON_AddStringToObject(mach, "glibc", gnu_get_libc_version());
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
+        hwloc_obj_t root_obj = hwloc_get_root_obj(topo);
+        const char *model = hwloc_obj_get_info_by_name(root_obj, "CPUModel");
+        if (!model) {
+            hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, 0);
+            model = pkg ? hwloc_obj_get_info_by_name(pkg, "CPUModel") : NULL;
+        }
+        cJSON_AddStringToObject(mach, "cpu_model", model ? model : "unknown");
+        cJSON_AddNumberToObject(mach, "packages", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE));
+        cJSON_AddNumberToObject(mach, "cores", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE));
+        cJSON_AddNumberToObject(mach, "pus", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
+        cJSON_AddNumberToObject(mach, "numa_nodes", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE));
+        cJSON *caches = cJSON_AddObjectToObject(mach, "caches_kib");
+        static const struct { hwloc_obj_type_t t; const char *n; } levels[] = {
+            {HWLOC_OBJ_L1CACHE, "L1d"}, {HWLOC_OBJ_L2CACHE, "L2"}, {HWLOC_OBJ_L3CACHE, "L3"}};
+        for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+            hwloc_obj_t c = hwloc_get_obj_by_type(topo, levels[i].t, 0);
+            if (c && c->attr)
+                cJSON_AddNumberToObject(caches, levels[i].n, (double)(c->attr->cache.size / 1024));
+        }
+        hwloc_topology_destroy(topo);
+    }
+}
+
+int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "tool", "tmbench");
+    cJSON_AddStringToObject(root, "version", TB_VERSION);
+    cJSON_AddStringToObject(root, "git_commit", TB_GIT_COMMIT);
+    cJSON_AddStringToObject(root, "run_id", mr->run_id);
+    cJSON *cmd = cJSON_AddArrayToObject(root, "command_line");
+    for (int i = 0; i < mr->argc; i++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(mr->argv[i]));
+    cJSON *build = cJSON_AddObjectToObject(root, "build");
+    cJSON_AddStringToObject(build, "compiler", __VERSION__);
+    cJSON_AddStringToObject(build, "build_type", TB_BUILD_TYPE);
+    cJSON_AddStringToObject(build, "c_flags", TB_C_FLAGS);
+    add_machine(root);
+    const tb_matrix *m = mr->m;
+    cJSON *mat = cJSON_AddObjectToObject(root, "matrix");
+    cJSON_AddStringToObject(mat, "allocators", m->allocators);
+    cJSON_AddStringToObject(mat, "workloads", m->workloads);
+    cJSON_AddStringToObject(mat, "threads", m->threads);
+    cJSON_AddStringToObject(mat, "sizes", m->sizes);
+    cJSON_AddNumberToObject(mat, "reps", m->reps);
+    cJSON_AddNumberToObject(mat, "ops", (double)m->ops);
+    cJSON_AddNumberToObject(mat, "duration", m->duration);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)m->seed);
+    cJSON_AddStringToObject(mat, "seed", seed); /* a string: JSON numbers lose 64-bit precision */
+    cJSON_AddNumberToObject(mat, "cells", (double)m->n);
+    cJSON_AddNumberToObject(mat, "cells_unsharded", (double)m->total_unsharded);
+    cJSON_AddNumberToObject(mat, "latency_sample_every", m->sample_every);
+    cJSON_AddStringToObject(mat, "measure", mr->measure ? mr->measure : "time");
+    cJSON *vers = mr->versions_json ? cJSON_Parse(mr->versions_json) : NULL;
+    cJSON_AddItemToObject(root, "allocator_versions", vers ? vers : cJSON_CreateObject());
+    cJSON_AddStringToObject(root, "started", mr->started);
+    cJSON_AddStringToObject(root, "ended", mr->ended);
+    cJSON_AddBoolToObject(root, "interrupted", mr->interrupted);
+    cJSON *lb = cJSON_AddArrayToObject(root, "loadavg_before");
+    cJSON *la = cJSON_AddArrayToObject(root, "loadavg_after");
+    for (int i = 0; i < 3; i++) {
+        cJSON_AddItemToArray(lb, cJSON_CreateNumber(mr->load_before[i]));
+        cJSON_AddItemToArray(la, cJSON_CreateNumber(mr->load_after[i]));
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    /* Write beside, then rename: a reader never sees half a file. */
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        free(text);
+        return -1;
+    }
+    free(text);
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

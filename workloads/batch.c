@@ -1,0 +1,85 @@
+/* batch: each thread allocates n objects, then frees them all in lifo, fifo or random order;
+ * repeated. Stresses refill and flush of caches in bulk. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "workload.h"
+
+typedef struct {
+    uint64_t n;
+    int order; /* 0 lifo, 1 fifo, 2 random */
+} batch_state;
+
+extern const tb_workload tb_wl_batch;
+
+static int batch_setup(tb_run *r, char *err, size_t errlen)
+{
+    static batch_state st;
+    if (tb_param_u64(r, &tb_wl_batch, "n", 1, 1u << 24, &st.n, err, errlen))
+        return -1;
+    const char *o = tb_param_get(r, &tb_wl_batch, "order");
+    st.order = strcmp(o, "lifo") == 0 ? 0 : strcmp(o, "fifo") == 0 ? 1 : strcmp(o, "random") == 0 ? 2 : -1;
+    if (st.order < 0) {
+        snprintf(err, errlen, "batch: -p order=%s is not valid: want lifo, fifo or random", o);
+        return -1;
+    }
+    r->state = &st;
+    return 0;
+}
+
+static void batch_thread(tb_run *r, tb_thread_out *me)
+{
+    batch_state *st = r->state;
+    size_t n = st->n;
+    void **v = calloc(n, sizeof *v);
+    uint64_t *tags = calloc(n, sizeof *tags);
+    uint32_t *perm = calloc(n, sizeof *perm);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    if (st->order == 2) /* a fixed random order per thread, drawn before timing */
+        for (size_t i = n; i > 1; i--) {
+            size_t j = tb_rand(me) % i;
+            uint32_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+    else if (st->order == 0)
+        for (size_t i = 0; i < n; i++)
+            perm[i] = (uint32_t)(n - 1 - i);
+    uint64_t done = 0, k = 0;
+    tb_begin(r, me);
+    while (tb_more(r, done)) {
+        for (size_t i = 0; i < n; i++) {
+            void *p = tb_alloc(r, me);
+            if (!p)
+                goto out;
+            tags[i] = tb_tag(me, k++);
+            tb_fill(p, r->size, tags[i]);
+            v[i] = p;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t j = perm[i];
+            if (!tb_check(r, v[j], tags[j]))
+                goto out;
+            tb_free(r, me, v[j]);
+        }
+        done += n;
+    }
+out:
+    tb_end(r, me, done);
+    free(v);
+    free(tags);
+    free(perm);
+}
+
+const tb_workload tb_wl_batch = {
+    .name = "batch",
+    .desc = "each thread allocates n objects, then frees all of them in the given order; repeated",
+    .op = "one allocation plus its free",
+    .threads_note = "every thread runs the same loop on its own objects",
+    .params = {{"n", "1000", "objects per batch"},
+               {"order", "lifo", "free order: lifo, fifo or random"},
+               {NULL, NULL, NULL}},
+    .setup = batch_setup,
+    .thread = batch_thread,
+};

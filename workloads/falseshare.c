@@ -1,0 +1,78 @@
+/* falseshare: cache-scratch (handoff=yes) and cache-thrash (handoff=no) of the Hoard benchmarks
+ * (Berger et al., ASPLOS 2000). Each worker repeatedly allocates an object, writes it `writes`
+ * times and frees it. With handoff, each worker's first object was allocated by one thread for
+ * all, so an allocator that recycles it locally keeps threads on one cache line. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "workload.h"
+
+typedef struct {
+    uint64_t writes;
+    bool handoff;
+    void **first; /* handoff: allocated by one thread for all, before timing */
+} fs_state;
+
+extern const tb_workload tb_wl_falseshare;
+
+static int fs_setup(tb_run *r, char *err, size_t errlen)
+{
+    static fs_state st;
+    memset(&st, 0, sizeof st);
+    if (tb_param_u64(r, &tb_wl_falseshare, "writes", 1, 1u << 20, &st.writes, err, errlen))
+        return -1;
+    const char *h = tb_param_get(r, &tb_wl_falseshare, "handoff");
+    if (strcmp(h, "yes") != 0 && strcmp(h, "no") != 0) {
+        snprintf(err, errlen, "falseshare: -p handoff=%s is not valid: want yes or no", h);
+        return -1;
+    }
+    st.handoff = strcmp(h, "yes") == 0;
+    if (st.handoff) {
+        st.first = calloc(r->threads, sizeof *st.first);
+        for (unsigned i = 0; i < r->threads; i++)
+            st.first[i] = r->heap->alloc(r->heap->ctx); /* on the driver thread: the handing one */
+    }
+    r->state = &st;
+    return 0;
+}
+
+static void fs_thread(tb_run *r, tb_thread_out *me)
+{
+    fs_state *st = r->state;
+    void *p = st->handoff ? st->first[me->tid] : r->heap->alloc(r->heap->ctx);
+    uint64_t done = 0, k = 0;
+    size_t words = r->size / 8;
+    tb_begin(r, me);
+    if (p)
+        tb_free(r, me, p);
+    while (tb_more(r, done)) {
+        for (int j = 0; j < 16; j++) {
+            volatile uint64_t *o = tb_alloc(r, me);
+            if (!o)
+                goto out;
+            uint64_t tag = tb_tag(me, k++);
+            for (uint64_t w = 1; w < st->writes; w++) /* volatile: every pass reaches memory */
+                for (size_t i = 0; i < words; i++)
+                    o[i] = tag ^ w;
+            tb_fill((void *)o, r->size, tag); /* the last pass writes the pattern itself */
+            if (!tb_check(r, (const void *)o, tag))
+                goto out;
+            tb_free(r, me, (void *)o);
+        }
+        done += 16;
+    }
+out:
+    tb_end(r, me, done);
+}
+
+const tb_workload tb_wl_falseshare = {
+    .name = "falseshare",
+    .desc = "Hoard's cache-scratch (handoff=yes) and cache-thrash (handoff=no): alloc, write, free",
+    .op = "one allocation, `writes` passes over the object, one free",
+    .threads_note = "every thread runs the same loop; with handoff, one thread allocated each worker's first object",
+    .params = {{"handoff", "yes", "yes: cache-scratch (first objects handed over), no: cache-thrash"},
+               {"writes", "100", "passes over the object between alloc and free"},
+               {NULL, NULL, NULL}},
+    .setup = fs_setup,
+    .thread = fs_thread,
+};

@@ -1,0 +1,148 @@
+/* larson: the server simulation of Larson and Krishnan (ISMM 1998), as mimalloc-bench runs it.
+ * Each lane (one per thread) owns `slots` objects and replaces a random one per op; after
+ * `rounds` replacements its slot array passes to a newly started thread, so objects are freed
+ * by threads that did not allocate them. Thread starts are inside the timed region, as in the
+ * original. */
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+
+#include "workload.h"
+
+typedef struct lane {
+    tb_run *r;
+    tb_thread_out *me;
+    void **slot;
+    uint64_t *tag;
+    uint64_t done, k;
+    _Atomic int finished;
+} lane;
+
+typedef struct {
+    uint64_t slots, rounds;
+    lane *lanes;
+} la_state;
+
+extern const tb_workload tb_wl_larson;
+
+static int la_setup(tb_run *r, char *err, size_t errlen)
+{
+    static la_state st;
+    if (tb_param_u64(r, &tb_wl_larson, "slots", 1, 1u << 24, &st.slots, err, errlen) ||
+        tb_param_u64(r, &tb_wl_larson, "rounds", 1, 1ull << 40, &st.rounds, err, errlen))
+        return -1;
+    st.lanes = calloc(r->threads, sizeof *st.lanes);
+    r->state = &st;
+    return 0;
+}
+
+static void *generation(void *arg)
+{
+    lane *l = arg;
+    tb_run *r = l->r;
+    la_state *st = r->state;
+    tb_thread_out *me = l->me;
+    uint64_t n = 0;
+    while (n < st->rounds && tb_more(r, l->done)) {
+        size_t j = tb_rand(me) % st->slots;
+        if (!tb_check(r, l->slot[j], l->tag[j]))
+            break;
+        tb_free(r, me, l->slot[j]);
+        void *p = tb_alloc(r, me);
+        if (!p) {
+            l->slot[j] = NULL;
+            break;
+        }
+        l->tag[j] = tb_tag(me, l->k++);
+        tb_fill(p, r->size, l->tag[j]);
+        l->slot[j] = p;
+        n++;
+        l->done++;
+    }
+    if (n == st->rounds && tb_more(r, l->done) && !atomic_load(&r->corrupt)) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, generation, l) == 0)
+            return NULL; /* the successor carries on */
+    }
+    me->t1 = tb_now_ns();
+    me->ops = l->done;
+    atomic_store(&l->finished, 1);
+    return NULL;
+}
+
+static void la_drive(tb_run *r)
+{
+    la_state *st = r->state;
+    /* Fill every lane before timing, from the driver thread: the first generation already frees
+     * objects it did not allocate, as in the original. */
+    for (unsigned i = 0; i < r->threads; i++) {
+        lane *l = &st->lanes[i];
+        l->r = r;
+        l->me = &r->out[i];
+        l->slot = calloc(st->slots, sizeof *l->slot);
+        l->tag = calloc(st->slots, sizeof *l->tag);
+        for (uint64_t j = 0; j < st->slots; j++) {
+            l->slot[j] = r->heap->alloc(r->heap->ctx);
+            l->tag[j] = tb_tag(l->me, l->k++);
+            if (l->slot[j])
+                tb_fill(l->slot[j], r->size, l->tag[j]);
+        }
+    }
+    uint64_t t0 = tb_now_ns();
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    for (unsigned i = 0; i < r->threads; i++) {
+        st->lanes[i].me->t0 = t0;
+        pthread_t t;
+        pthread_create(&t, &at, generation, &st->lanes[i]);
+    }
+    if (!r->ops_per_thread) {
+        /* duration mode: the worker's main loop is not used with drive; sleep here */
+        while (!atomic_load(&r->stop)) {
+            bool all = true;
+            for (unsigned i = 0; i < r->threads; i++)
+                all &= atomic_load(&st->lanes[i].finished) != 0;
+            if (all)
+                break;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (unsigned i = 0; i < r->threads; i++)
+        while (!atomic_load(&st->lanes[i].finished)) {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
+}
+
+static void la_teardown(tb_run *r)
+{
+    la_state *st = r->state;
+    for (unsigned i = 0; i < r->threads; i++) {
+        lane *l = &st->lanes[i];
+        for (uint64_t j = 0; j < st->slots; j++)
+            if (l->slot[j])
+                r->heap->free(r->heap->ctx, l->slot[j]);
+        free(l->slot);
+        free(l->tag);
+    }
+}
+
+const tb_workload tb_wl_larson = {
+    .name = "larson",
+    .desc = "Larson-Krishnan server simulation: random slot replacement, slot arrays passed to new threads",
+    .op = "one replacement: free the old object of a random slot, allocate a new one",
+    .threads_note = "one lane per thread; each lane restarts on a new thread every `rounds` ops",
+    .params = {{"slots", "1000", "objects each lane keeps"},
+               {"rounds", "10000", "replacements before the slots pass to a new thread"},
+               {NULL, NULL, NULL}},
+    .cross_thread = true,
+    .setup = la_setup,
+    .thread = NULL,
+    .teardown = la_teardown,
+    .drive = la_drive,
+};

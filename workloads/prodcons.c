@@ -1,0 +1,105 @@
+/* prodcons: threads form producer/consumer pairs joined by a bounded single-producer
+ * single-consumer ring; the producer allocates and writes, the consumer checks and frees. Every
+ * free is a cross-thread free. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "workload.h"
+
+typedef struct {
+    void *_Atomic *slot;
+    uint64_t *tag;
+    char pad0[112];
+    _Atomic uint64_t head; /* written by the consumer */
+    char pad1[120];
+    _Atomic uint64_t tail; /* written by the producer */
+    char pad2[120];
+} ring_t;
+
+typedef struct {
+    uint64_t size;
+    ring_t *rings;
+} pc_state;
+
+extern const tb_workload tb_wl_prodcons;
+
+static int pc_setup(tb_run *r, char *err, size_t errlen)
+{
+    static pc_state st;
+    if (tb_param_u64(r, &tb_wl_prodcons, "ring", 2, 1u << 20, &st.size, err, errlen))
+        return -1;
+    if (r->threads < 2 || r->threads % 2) {
+        snprintf(err, errlen, "prodcons pairs threads: needs an even count of at least 2, not %u", r->threads);
+        return 1;
+    }
+    unsigned pairs = r->threads / 2;
+    st.rings = aligned_alloc(128, sizeof(ring_t) * pairs);
+    for (unsigned i = 0; i < pairs; i++) {
+        memset(&st.rings[i], 0, sizeof st.rings[i]);
+        st.rings[i].slot = calloc(st.size, sizeof(void *));
+        st.rings[i].tag = calloc(st.size, sizeof(uint64_t));
+    }
+    r->state = &st;
+    return 0;
+}
+
+static void pc_thread(tb_run *r, tb_thread_out *me)
+{
+    pc_state *st = r->state;
+    ring_t *q = &st->rings[me->tid / 2];
+    bool producer = me->tid % 2 == 0;
+    uint64_t done = 0;
+    tb_begin(r, me);
+    if (producer) {
+        uint64_t t = 0;
+        /* In duration mode the producer decides when to stop: it sends a NULL. */
+        uint64_t quota = r->ops_per_thread ? r->ops_per_thread * 2 : UINT64_MAX;
+        while (t < quota && (r->ops_per_thread || !atomic_load_explicit(&r->stop, memory_order_relaxed))) {
+            void *p = tb_alloc(r, me);
+            if (!p)
+                break;
+            uint64_t tag = tb_tag(me, t);
+            tb_fill(p, r->size, tag);
+            while (t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size)
+                ;
+            q->tag[t % st->size] = tag;
+            atomic_store_explicit(&q->slot[t % st->size], p, memory_order_relaxed);
+            atomic_store_explicit(&q->tail, ++t, memory_order_release);
+        }
+        while (t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size)
+            ;
+        atomic_store_explicit(&q->slot[t % st->size], NULL, memory_order_relaxed);
+        atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+        tb_end(r, me, 0); /* the consumer counts the pair's ops */
+        return;
+    }
+    uint64_t h = 0;
+    for (;;) {
+        while (atomic_load_explicit(&q->tail, memory_order_acquire) == h)
+            ;
+        void *p = atomic_load_explicit(&q->slot[h % st->size], memory_order_relaxed);
+        uint64_t tag = q->tag[h % st->size];
+        atomic_store_explicit(&q->head, ++h, memory_order_release);
+        if (!p)
+            break;
+        if (!tb_check(r, p, tag)) {
+            /* keep draining so that the producer is not left spinning */
+            tb_free(r, me, p);
+            continue;
+        }
+        tb_free(r, me, p);
+        done++;
+    }
+    tb_end(r, me, done);
+}
+
+const tb_workload tb_wl_prodcons = {
+    .name = "prodcons",
+    .desc = "producer/consumer pairs over bounded SPSC rings: every free is a cross-thread free",
+    .op = "one object passed: its allocation by the producer plus its free by the consumer",
+    .threads_note = "threads pair up; an odd count or 1 thread is skipped (nothing to pair with)",
+    .params = {{"ring", "256", "ring capacity in objects"}, {NULL, NULL, NULL}},
+    .cross_thread = true,
+    .setup = pc_setup,
+    .thread = pc_thread,
+};

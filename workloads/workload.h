@@ -1,0 +1,175 @@
+/* The workload interface: a descriptor per workload (name, description, what one op is,
+ * parameters with defaults, and a per-thread run function), in one registry table. A workload
+ * sees the allocator only through tb_heap and measures itself with the helpers below. */
+#ifndef TB_WORKLOAD_H
+#define TB_WORKLOAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <stdio.h>
+
+#include "hist.h"
+#include "tb_alloc.h"
+
+#define TB_MAX_PARAMS 6
+
+typedef struct tb_param {
+    const char *key, *def, *help;
+} tb_param;
+
+/* What one thread of a cell reports. Written only by that thread. */
+typedef struct tb_thread_out {
+    uint64_t ops;
+    uint64_t t0, t1; /* ns, CLOCK_MONOTONIC: its timed region */
+    uint64_t a_left, f_left; /* latency sampling countdowns */
+    tb_hist alloc_lat, free_lat; /* in TSC ticks, converted when merged */
+    unsigned tid;
+    uint64_t rng;
+} __attribute__((aligned(128))) tb_thread_out;
+
+typedef struct tb_run {
+    const tb_heap *heap;
+    unsigned threads;
+    size_t size;
+    uint64_t ops_per_thread; /* --ops divided over threads; 0 in duration mode */
+    _Atomic int stop;        /* duration mode: set when time is up */
+    const char *pval[TB_MAX_PARAMS]; /* parameter values, in descriptor order */
+    unsigned sample_every;   /* latency: one call in N is timed; 0 = off */
+    uint64_t tsc_overhead;
+    pthread_barrier_t start;
+    _Atomic int corrupt;
+    char corrupt_msg[256];
+    tb_thread_out *out;      /* threads entries */
+    void *state;             /* the workload's own shared state */
+    uint64_t seed;
+    /* footprint-style marks: RSS and pool bytes at a moment the workload chooses */
+    long mark_rss_kib;
+    long long mark_pool_bytes;
+} tb_run;
+
+typedef struct tb_workload {
+    const char *name;
+    const char *desc;
+    const char *op;          /* what one op is */
+    const char *threads_note;/* how thread counts map onto the pattern */
+    tb_param params[TB_MAX_PARAMS + 1]; /* ends with a NULL key */
+    bool cross_thread;       /* frees objects on threads that did not allocate them */
+    /* Checks parameters and thread count, builds shared state. 0; -1 = usage error (message in
+     * err); 1 = does not apply (cell skipped, reason in err). */
+    int (*setup)(tb_run *r, char *err, size_t errlen);
+    void (*thread)(tb_run *r, tb_thread_out *me);
+    void (*teardown)(tb_run *r);
+    /* Runs the cell's threads itself (larson starts threads inside its timed region); NULL for
+     * the usual one-thread-per-tid model driven by the harness. */
+    void (*drive)(tb_run *r);
+} tb_workload;
+
+extern const tb_workload *const tb_workloads[]; /* ends with NULL */
+const tb_workload *tb_workload_find(const char *name);
+int tb_param_index(const tb_workload *w, const char *key); /* -1 if it has no such key */
+
+/* ---- helpers for the thread functions ---- */
+
+uint64_t tb_now_ns(void);
+
+static inline uint64_t tb_rdtsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return tb_now_ns();
+#endif
+}
+
+/* Waits for every thread of the cell, then starts this thread's clock. */
+void tb_begin(tb_run *r, tb_thread_out *me);
+void tb_end(tb_run *r, tb_thread_out *me, uint64_t ops);
+
+static inline bool tb_more(tb_run *r, uint64_t done)
+{
+    if (r->ops_per_thread)
+        return done < r->ops_per_thread;
+    return !atomic_load_explicit(&r->stop, memory_order_relaxed);
+}
+
+/* alloc and free through the heap, timing one call in sample_every. */
+static inline void *tb_alloc(tb_run *r, tb_thread_out *me)
+{
+    const tb_heap *h = r->heap;
+    if (__builtin_expect(--me->a_left != 0, 1))
+        return h->alloc(h->ctx);
+    me->a_left = r->sample_every ? r->sample_every : UINT64_MAX;
+    uint64_t a = tb_rdtsc();
+    void *p = h->alloc(h->ctx);
+    uint64_t b = tb_rdtsc();
+    tb_hist_add(&me->alloc_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+    return p;
+}
+
+static inline void tb_free(tb_run *r, tb_thread_out *me, void *p)
+{
+    const tb_heap *h = r->heap;
+    if (__builtin_expect(--me->f_left != 0, 1)) {
+        h->free(h->ctx, p);
+        return;
+    }
+    me->f_left = r->sample_every ? r->sample_every : UINT64_MAX;
+    uint64_t a = tb_rdtsc();
+    h->free(h->ctx, p);
+    uint64_t b = tb_rdtsc();
+    tb_hist_add(&me->free_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+}
+
+/* The object pattern: every 8-byte word (and tail byte) holds a tag unique to this object's
+ * life, so overlapping objects or a stray write show up when the tag is checked before free. */
+static inline void tb_fill(void *p, size_t size, uint64_t tag)
+{
+    uint64_t *w = p;
+    size_t n = size / 8;
+    for (size_t i = 0; i < n; i++)
+        w[i] = tag;
+    for (size_t i = n * 8; i < size; i++)
+        ((unsigned char *)p)[i] = (unsigned char)tag;
+}
+
+bool tb_check_slow(tb_run *r, const void *p, uint64_t tag);
+
+static inline bool tb_check(tb_run *r, const void *p, uint64_t tag)
+{
+    const uint64_t *w = p;
+    size_t n = r->size / 8;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= w[i] ^ tag;
+    for (size_t i = n * 8; i < r->size; i++)
+        bad |= ((const unsigned char *)p)[i] ^ (unsigned char)tag;
+    return __builtin_expect(bad == 0, 1) || tb_check_slow(r, p, tag);
+}
+
+/* A tag that is unique per thread and object life. */
+static inline uint64_t tb_tag(const tb_thread_out *me, uint64_t n)
+{
+    return ((uint64_t)(me->tid + 1) << 48) ^ (n * 0x9E3779B97F4A7C15ull) ^ 0x5A5A5A5A5A5A5A5Aull;
+}
+
+static inline uint64_t tb_rand(tb_thread_out *me)
+{
+    uint64_t x = me->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return me->rng = x;
+}
+
+const char *tb_param_get(const tb_run *r, const tb_workload *w, const char *key);
+/* Parses an unsigned parameter; -1 with a message when it is not a number in [lo, hi]. */
+int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t lo, uint64_t hi,
+                 uint64_t *out, char *err, size_t errlen);
+/* Records RSS and pool bytes now (call from one thread while the others wait). */
+void tb_mark(tb_run *r);
+long tb_rss_kib(void);
+
+#endif
