@@ -100,6 +100,23 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
     out[0] = '\0';
     for (int k = 0; w->params[k].key; k++) {
         const char *v = val[k] ? val[k] : w->params[k].def;
+        const char *ch = w->params[k].choices;
+        bool valid;
+        if (ch) {
+            size_t vl = strlen(v);
+            valid = false;
+            for (const char *q = ch; *q; q += strcspn(q, "|") + (q[strcspn(q, "|")] ? 1 : 0))
+                valid |= strcspn(q, "|") == vl && strncmp(q, v, vl) == 0 && vl;
+        } else {
+            char *end;
+            double d = strtod(v, &end);
+            valid = *v && !*end && d >= 0;
+        }
+        if (!valid) {
+            snprintf(err, errlen, "-p %s=%s is not valid for %s: want %s", w->params[k].key, v, w->name,
+                     ch ? ch : "a non-negative number");
+            return -1;
+        }
         if (strpbrk(v, ";,\"=\n")) {
             snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes", w->params[k].key, v);
             return -1;
@@ -170,6 +187,8 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
     m->ops = o->ops ? o->ops : (m->duration > 0 ? 0 : p->ops);
     m->seed = o->seed_set ? o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
     m->sample_every = 1024;
+    m->pset = o->pset;
+    m->npset = o->npset;
 
     const tb_allocator *allocs[64];
     int na = 0;

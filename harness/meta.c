@@ -88,6 +88,9 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(mat, "threads", m->threads);
     cJSON_AddStringToObject(mat, "sizes", m->sizes);
     cJSON_AddNumberToObject(mat, "reps", m->reps);
+    cJSON *ps = cJSON_AddArrayToObject(mat, "params");
+    for (int i = 0; i < m->npset; i++)
+        cJSON_AddItemToArray(ps, cJSON_CreateString(m->pset[i]));
     cJSON_AddNumberToObject(mat, "ops", (double)m->ops);
     cJSON_AddNumberToObject(mat, "duration", m->duration);
     char seed[32];

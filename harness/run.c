@@ -319,6 +319,13 @@ static int resume_opts(const char *dir, tb_matrix_opts *o, char *err, size_t err
     S(sizes, "sizes");
 #undef S
     cJSON *it;
+    cJSON *ps = cJSON_GetObjectItem(m, "params");
+    o->npset = 0;
+    for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
+        cJSON *x = cJSON_GetArrayItem(ps, i);
+        if (cJSON_IsString(x))
+            o->pset[o->npset++] = strdup(x->valuestring);
+    }
     if ((it = cJSON_GetObjectItem(m, "reps")) && cJSON_IsNumber(it))
         o->reps = it->valueint;
     if ((it = cJSON_GetObjectItem(m, "ops")) && cJSON_IsNumber(it))

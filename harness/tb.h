@@ -93,6 +93,8 @@ typedef struct tb_matrix {
     int reps;
     uint64_t seed;
     unsigned sample_every;
+    const char *const *pset; /* -p settings, recorded so that --resume rebuilds the same cells */
+    int npset;
     char allocators[1024], workloads[512], threads[128], sizes[128];
 } tb_matrix;
 

@@ -78,8 +78,8 @@ const tb_workload tb_wl_batch = {
     .op = "one allocation plus its free",
     .threads_note = "every thread runs the same loop on its own objects",
     .params = {{"n", "1000", "objects per batch"},
-               {"order", "lifo", "free order: lifo, fifo or random"},
-               {NULL, NULL, NULL}},
+               {"order", "lifo", "free order: lifo, fifo or random", "lifo|fifo|random"},
+               {NULL, NULL, NULL, NULL}},
     .setup = batch_setup,
     .thread = batch_thread,
 };

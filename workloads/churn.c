@@ -71,7 +71,7 @@ const tb_workload tb_wl_churn = {
     .desc = "thread-local alloc/write/check/free with `live` objects kept per thread",
     .op = "one allocation plus one free",
     .threads_note = "every thread runs the same loop on its own objects",
-    .params = {{"live", "1", "objects each thread keeps alive in a ring"}, {NULL, NULL, NULL}},
+    .params = {{"live", "1", "objects each thread keeps alive in a ring"}, {NULL, NULL, NULL, NULL}},
     .setup = churn_setup,
     .thread = churn_thread,
 };

@@ -70,9 +70,9 @@ const tb_workload tb_wl_falseshare = {
     .desc = "Hoard's cache-scratch (handoff=yes) and cache-thrash (handoff=no): alloc, write, free",
     .op = "one allocation, `writes` passes over the object, one free",
     .threads_note = "every thread runs the same loop; with handoff, one thread allocated each worker's first object",
-    .params = {{"handoff", "yes", "yes: cache-scratch (first objects handed over), no: cache-thrash"},
+    .params = {{"handoff", "yes", "yes: cache-scratch (first objects handed over), no: cache-thrash", "yes|no"},
                {"writes", "100", "passes over the object between alloc and free"},
-               {NULL, NULL, NULL}},
+               {NULL, NULL, NULL, NULL}},
     .setup = fs_setup,
     .thread = fs_thread,
 };

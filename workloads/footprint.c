@@ -97,7 +97,7 @@ const tb_workload tb_wl_footprint = {
     .threads_note = "every thread runs the same phases on its own objects",
     .params = {{"peak", "100000", "live objects per thread at the peak"},
                {"fraction", "0.9", "share of them freed after the peak"},
-               {NULL, NULL, NULL}},
+               {NULL, NULL, NULL, NULL}},
     .setup = fp_setup,
     .thread = fp_thread,
 };

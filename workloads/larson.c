@@ -139,7 +139,7 @@ const tb_workload tb_wl_larson = {
     .threads_note = "one lane per thread; each lane restarts on a new thread every `rounds` ops",
     .params = {{"slots", "1000", "objects each lane keeps"},
                {"rounds", "10000", "replacements before the slots pass to a new thread"},
-               {NULL, NULL, NULL}},
+               {NULL, NULL, NULL, NULL}},
     .cross_thread = true,
     .setup = la_setup,
     .thread = NULL,

@@ -18,6 +18,7 @@
 
 typedef struct tb_param {
     const char *key, *def, *help;
+    const char *choices; /* "a|b|c"; NULL: a non-negative number */
 } tb_param;
 
 /* What one thread of a cell reports. Written only by that thread. */

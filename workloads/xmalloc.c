@@ -130,7 +130,7 @@ const tb_workload tb_wl_xmalloc = {
     .threads_note = "even threads produce, odd consume; an odd count or 1 thread is skipped",
     .params = {{"batch", "100", "objects per published batch"},
                {"depth", "64", "batches the queue holds before producers wait"},
-               {NULL, NULL, NULL}},
+               {NULL, NULL, NULL, NULL}},
     .cross_thread = true,
     .setup = xm_setup,
     .thread = xm_thread,
