@@ -131,9 +131,6 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
     return 0;
 }
 
-/* Splits a comma list of names, resolving "all" with the given expander. */
-typedef int (*name_ok_fn)(const char *name);
-
 static int alloc_ok(const char *n) { return tb_alloc_find(n) != NULL; }
 
 static void valid_allocs(char *buf, size_t len)

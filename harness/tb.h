@@ -126,8 +126,6 @@ int tb_cmd_list(int argc, char **argv);
 int tb_cmd_run(int argc, char **argv);
 int tb_cmd_worker(int argc, char **argv);
 int tb_cmd_merge(int argc, char **argv);
-int tb_cmd_plot(int argc, char **argv);
-int tb_cmd_compare(int argc, char **argv);
 
 /* Usage errors: one message to stderr, returns TB_EXIT_USAGE. */
 int tb_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
