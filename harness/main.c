@@ -13,6 +13,7 @@ static const struct {
     {"list", "allocators and workloads, their parameters, availability here", tb_cmd_list, false},
     {"run", "run the benchmark matrix into results/<run-id>/", tb_cmd_run, false},
     {"merge", "join the results of shards into one run", tb_cmd_merge, false},
+    {"compare", "statistics between two runs, or allocators of one run; exit 1 on a regression", tb_cmd_compare, false},
     {"__worker", "internal: one cell in a fresh process", tb_cmd_worker, true},
 };
 
@@ -55,6 +56,6 @@ int main(int argc, char **argv)
             return commands[i].fn(argc - 1, argv + 1);
     if (argv[1][0] == '-')
         return tb_cmd_run(argc, argv);
-    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge)\n", argv[1]);
+    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge, compare, plot)\n", argv[1]);
     return TB_EXIT_USAGE;
 }

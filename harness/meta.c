@@ -100,6 +100,10 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddNumberToObject(mat, "cells_unsharded", (double)m->total_unsharded);
     cJSON_AddNumberToObject(mat, "latency_sample_every", m->sample_every);
     cJSON_AddStringToObject(mat, "measure", mr->measure ? mr->measure : "time");
+    if (mr->count_method)
+        cJSON_AddStringToObject(mat, "count_method", mr->count_method);
+    if (mr->against)
+        cJSON_AddStringToObject(mat, "against", mr->against);
     cJSON *vers = mr->versions_json ? cJSON_Parse(mr->versions_json) : NULL;
     cJSON_AddItemToObject(root, "allocator_versions", vers ? vers : cJSON_CreateObject());
     cJSON_AddStringToObject(root, "started", mr->started);

@@ -52,6 +52,12 @@ static void run_help(void)
            "  --shard K/N              run the K-th of N slices of the matrix (needs --seed)\n"
            "  --seed N                 seed of the cell order (recorded in meta.json)\n"
            "  --sample N               time one alloc and one free in N (default 1024, 0 = off)\n"
+           "  --measure time|instructions\n"
+           "                           instructions: also count instructions per op in the timed\n"
+           "                           region (perf counters, else callgrind on 1-thread cells);\n"
+           "                           latency sampling is off in this mode\n"
+           "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
+           "                           cell next to its twin (then: compare DIR --baseline @base)\n"
            "  -p key=value             workload parameter (repeatable)\n\n"
            "presets:\n");
     tb_presets_print(stdout);
@@ -97,7 +103,50 @@ typedef struct run_ctx {
     uint64_t seed;
     const char *users[16];
     int nusers;
+    const char *against;     /* lib@base for the worker */
+    bool instructions;       /* --measure instructions */
+    bool perf;               /* ... counted with perf; else callgrind on 1-thread cells */
+    const char *valgrind;
+    const char *tmpdir;      /* callgrind output files */
 } run_ctx;
+
+/* Sums the instructions callgrind counted in the workload's threads (files cg.out-02 and on:
+ * thread 1 is the worker's main thread, which only starts and joins) and removes the files. */
+static void callgrind_result(const char *cgout, worker_result *w)
+{
+    double total = 0;
+    bool found = false;
+    for (int t = 1; t < 4096; t++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s-%02d", cgout, t);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            if (t > 2)
+                break;
+            continue;
+        }
+        char line[512];
+        double v = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "totals: %lf", &v) == 1)
+                break;
+        fclose(f);
+        unlink(path);
+        if (t >= 2) {
+            total += v;
+            found = true;
+        }
+    }
+    unlink(cgout); /* callgrind leaves an empty file under the plain name too */
+    const char *ops = wr_get(w, "ops");
+    double nops = ops ? strtod(ops, NULL) : 0;
+    if (strcmp(w->status, "ok") != 0 || !found || nops <= 0 || w->n + 2 > 64)
+        return;
+    snprintf(w->kv[w->n][0], 256, "instructions_per_op");
+    snprintf(w->kv[w->n++][1], 256, "%.4f", total / nops);
+    snprintf(w->kv[w->n][0], 256, "count_method");
+    snprintf(w->kv[w->n++][1], 256, "callgrind");
+}
 
 /* Runs one cell; fills *w. Returns the final status string. */
 static void run_cell(const run_ctx *rc, const tb_matrix *m, const tb_cell *c, worker_result *w)
@@ -137,7 +186,34 @@ static void run_cell(const run_ctx *rc, const tb_matrix *m, const tb_cell *c, wo
     for (int i = 0; i < rc->nusers; i++) {
         argv[n++] = "--user"; argv[n++] = rc->users[i];
     }
+    if (rc->against) {
+        argv[n++] = "--against"; argv[n++] = rc->against;
+    }
+    bool callgrind = rc->instructions && !rc->perf && c->threads == 1;
+    if (rc->instructions && (rc->perf || callgrind)) {
+        argv[n++] = "--count"; argv[n++] = rc->perf ? "perf" : "callgrind";
+    }
     argv[n] = NULL;
+    /* callgrind: the worker under valgrind, instrumentation off until a timed region starts;
+     * one output file per thread so that only the workload's threads are summed. */
+    char cgout[4200];
+    const char *cgargv[80];
+    snprintf(cgout, sizeof cgout, "%s/cg.out", rc->tmpdir ? rc->tmpdir : "/tmp");
+    if (callgrind) {
+        char *cgopt = NULL;
+        if (asprintf(&cgopt, "--callgrind-out-file=%s", cgout) < 0)
+            cgopt = NULL;
+        int k = 0;
+        cgargv[k++] = "valgrind";
+        cgargv[k++] = "--tool=callgrind";
+        cgargv[k++] = "--quiet";
+        cgargv[k++] = "--instr-atstart=no";
+        cgargv[k++] = "--separate-threads=yes";
+        cgargv[k++] = cgopt;
+        cgargv[k++] = rc->self;
+        for (int i = 1; i <= n; i++)
+            cgargv[k++] = argv[i];
+    }
     const char *lib = tb_alloc_library(c->alloc);
 
     pid_t pid = fork();
@@ -152,6 +228,10 @@ static void run_cell(const run_ctx *rc, const tb_matrix *m, const tb_cell *c, wo
         else
             unsetenv("LD_PRELOAD");
         signal(SIGINT, SIG_IGN); /* the driver decides; it kills us on Ctrl-C */
+        if (callgrind) {
+            setenv("TMEMPOOL_VALGRIND", "0", 1); /* count the pool's fast path, not its checks */
+            execv(rc->valgrind, (char *const *)cgargv);
+        }
         execv(rc->self, (char *const *)argv);
         dprintf(2, "exec %s: %s\n", rc->self, strerror(errno));
         _exit(127);
@@ -247,6 +327,8 @@ static void run_cell(const run_ctx *rc, const tb_matrix *m, const tb_cell *c, wo
         snprintf(w->kv[w->n++][1], 256, "worker exited with status %d and no result: %.180s",
                  WIFEXITED(st) ? WEXITSTATUS(st) : -1, w->stderr_tail);
     }
+    if (callgrind)
+        callgrind_result(cgout, w);
 }
 
 static void fill_row(tb_row *row, const char *run_id, const tb_cell *c, const worker_result *w,
@@ -286,8 +368,47 @@ static void fmt_hms(char *b, size_t n, double s)
     snprintf(b, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
 }
 
+/* The libtmempool of another build: BUILD_DIR/allocators/libtmempool.so, or a path to the .so.
+ * Made absolute, since workers resolve it from their own working directory. */
+static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size_t errlen)
+{
+    static const char *const tries[] = {"/allocators/libtmempool.so", "/libtmempool.so",
+                                        "/lib/libtmempool.so", ""};
+    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s%s", arg, tries[i]);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, out)) {
+            (void)len;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "no libtmempool.so under it (looked for %s/allocators/libtmempool.so): "
+                          "give the build directory of another checkout, e.g. ../base/build-release", arg);
+    return -1;
+}
+
+static const char *find_in_path(const char *name)
+{
+    static char buf[4200];
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    char *dup = strdup(path), *save = NULL;
+    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, sizeof buf, "%s/%s", d, name);
+        if (access(buf, X_OK) == 0) {
+            free(dup);
+            return buf;
+        }
+    }
+    free(dup);
+    return NULL;
+}
+
 /* Loads the recorded matrix of DIR's meta.json into the options (resume). */
-static int resume_opts(const char *dir, tb_matrix_opts *o, char *err, size_t errlen)
+static int resume_opts(const char *dir, tb_matrix_opts *o, const char **measure, const char **against,
+                       char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/meta.json", dir);
@@ -332,6 +453,10 @@ static int resume_opts(const char *dir, tb_matrix_opts *o, char *err, size_t err
         o->ops = (uint64_t)it->valuedouble;
     if ((it = cJSON_GetObjectItem(m, "duration")) && cJSON_IsNumber(it))
         o->duration = it->valuedouble;
+    if ((it = cJSON_GetObjectItem(m, "measure")) && cJSON_IsString(it))
+        *measure = strdup(it->valuestring);
+    if ((it = cJSON_GetObjectItem(m, "against")) && cJSON_IsString(it))
+        *against = strdup(it->valuestring);
     if ((it = cJSON_GetObjectItem(m, "seed")) && cJSON_IsString(it)) {
         o->seed = strtoull(it->valuestring, NULL, 10);
         o->seed_set = true;
@@ -348,10 +473,11 @@ int tb_cmd_run(int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"ops", 1, 0, 'o'},        {"timeout", 1, 0, 'T'},
         {"pin", 0, 0, 'n'},     {"out", 1, 0, 'O'},        {"resume", 1, 0, 'R'},
         {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
-        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     tb_matrix_opts o = {.reps = -1};
     run_ctx rc = {.timeout = 60, .sample = 1024};
-    const char *out = NULL, *resume = NULL;
+    const char *out = NULL, *resume = NULL, *measure = NULL, *against = NULL;
     char err[1024];
     int c;
     optind = 1;
@@ -409,6 +535,12 @@ int tb_cmd_run(int argc, char **argv)
                 return tb_usage_error("run", "too many -p settings (at most 32)");
             o.pset[o.npset++] = optarg;
             break;
+        case 'M':
+            if (strcmp(optarg, "time") != 0 && strcmp(optarg, "instructions") != 0)
+                return tb_usage_error("run", "--measure '%s': want time or instructions", optarg);
+            measure = optarg;
+            break;
+        case 'A': against = optarg; break;
         case 'h': run_help(); return 0;
         default: return tb_usage_error("run", "see `tmbench run --help`");
         }
@@ -422,7 +554,7 @@ int tb_cmd_run(int argc, char **argv)
     if (resume) {
         if (out)
             return tb_usage_error("run", "--resume DIR writes into DIR: leave out --out");
-        if (resume_opts(resume, &o, err, sizeof err) != 0)
+        if (resume_opts(resume, &o, &measure, &against, err, sizeof err) != 0)
             return tb_usage_error("run", "%s", err);
         out = resume;
     }
@@ -444,6 +576,43 @@ int tb_cmd_run(int argc, char **argv)
         }
         free(dup);
         o.allocators = alloc_list;
+    }
+    static char against_lib[4096], against_spec[4200], with_twins[2048];
+    if (against) {
+        if (find_pool_lib(against, against_lib, sizeof against_lib, err, sizeof err) != 0 ||
+            tb_alloc_add_against(against_lib, "base", err, sizeof err) != 0)
+            return tb_usage_error("run", "--against %s: %s", against, err);
+        snprintf(against_spec, sizeof against_spec, "%s@base", against_lib);
+        rc.against = against_spec;
+        /* a named list gets the twins of its tmempool allocators; `all` has them already */
+        if (o.allocators && strcmp(o.allocators, "all") != 0 && !strstr(o.allocators, "@base")) {
+            size_t used = (size_t)snprintf(with_twins, sizeof with_twins, "%s", o.allocators);
+            char *dup = strdup(o.allocators), *save = NULL;
+            for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                const tb_allocator *a = tb_alloc_find(t);
+                if (a && a->kind == TB_KIND_POOL && !a->pool_lib && used < sizeof with_twins)
+                    used += (size_t)snprintf(with_twins + used, sizeof with_twins - used, ",%s@base", t);
+            }
+            free(dup);
+            o.allocators = with_twins;
+        }
+    }
+    if (measure && strcmp(measure, "instructions") == 0) {
+        rc.instructions = true;
+        rc.sample = 0; /* latency sampling would add timing code to the counted region */
+        rc.perf = tb_count_perf_works();
+        if (!rc.perf) {
+            rc.valgrind = find_in_path("valgrind");
+            if (!rc.valgrind)
+                return tb_usage_error("run", "--measure instructions: this kernel does not allow perf counters "
+                                      "and valgrind is not installed (Debian package valgrind)");
+            static char tmpl[] = "/tmp/tmbench-cg-XXXXXX";
+            rc.tmpdir = mkdtemp(tmpl);
+            if (!rc.tmpdir)
+                return tb_usage_error("run", "cannot create a temporary directory: %s", strerror(errno));
+            fprintf(stderr, "tmbench run: perf counters are not available here: counting instructions "
+                            "with callgrind, for 1-thread cells only\n");
+        }
     }
     tb_matrix m;
     if (tb_matrix_build(&o, &m, err, sizeof err) != 0)
@@ -500,7 +669,10 @@ int tb_cmd_run(int argc, char **argv)
         return TB_EXIT_USAGE;
     }
 
-    tb_meta_run mr = {.run_id = run_id, .out_dir = out, .argc = argc, .argv = argv, .m = &m};
+    tb_meta_run mr = {.run_id = run_id, .out_dir = out, .argc = argc, .argv = argv, .m = &m,
+                      .measure = rc.instructions ? "instructions" : "time",
+                      .count_method = rc.instructions ? (rc.perf ? "perf" : "callgrind") : NULL,
+                      .against = against ? against_lib : NULL};
     tb_utc_now(mr.started, sizeof mr.started, false);
     loadavg(mr.load_before);
     cJSON *versions = cJSON_CreateObject();
@@ -573,6 +745,8 @@ int tb_cmd_run(int argc, char **argv)
         tb_row_clear(&row);
     }
     fclose(csv);
+    if (rc.tmpdir)
+        rmdir(rc.tmpdir);
     if (tty)
         fprintf(stderr, "\r\033[K");
     mr.interrupted = interrupted;

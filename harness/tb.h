@@ -115,7 +115,9 @@ typedef struct tb_meta_run {
     char started[32], ended[32];
     bool interrupted;
     const char *versions_json; /* allocator -> version, as a JSON object text */
-    const char *measure;
+    const char *measure;       /* "time" or "instructions" */
+    const char *count_method;  /* instructions: "perf" or "callgrind" */
+    const char *against;       /* run --against: the other build's libtmempool */
 } tb_meta_run;
 int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errlen);
 void tb_utc_now(char *buf, size_t len, bool compact);
@@ -126,6 +128,8 @@ int tb_cmd_list(int argc, char **argv);
 int tb_cmd_run(int argc, char **argv);
 int tb_cmd_worker(int argc, char **argv);
 int tb_cmd_merge(int argc, char **argv);
+int tb_cmd_compare(int argc, char **argv);
+int tb_cmd_plot(int argc, char **argv);
 
 /* Usage errors: one message to stderr, returns TB_EXIT_USAGE. */
 int tb_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

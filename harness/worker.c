@@ -117,12 +117,13 @@ int tb_cmd_worker(int argc, char **argv)
     uint64_t ops = 0, seed = 1;
     double duration = 0;
     bool pin = false, probe_only = false;
+    tb_count_mode count = TB_COUNT_NONE;
     static const struct option opts[] = {
         {"allocator", 1, 0, 'a'}, {"workload", 1, 0, 'w'}, {"params", 1, 0, 'p'},
         {"threads", 1, 0, 't'},   {"size", 1, 0, 's'},     {"ops", 1, 0, 'o'},
         {"duration", 1, 0, 'd'},  {"sample", 1, 0, 'S'},   {"seed", 1, 0, 'x'},
         {"pin", 0, 0, 'P'},       {"user", 1, 0, 'u'},     {"against", 1, 0, 'A'},
-        {"probe", 0, 0, 'v'},     {0, 0, 0, 0}};
+        {"probe", 0, 0, 'v'},     {"count", 1, 0, 'C'},   {0, 0, 0, 0}};
     char err[512] = "";
     int c;
     optind = 1;
@@ -149,6 +150,10 @@ int tb_cmd_worker(int argc, char **argv)
             break;
         }
         case 'v': probe_only = true; break;
+        case 'C':
+            count = strcmp(optarg, "perf") == 0 ? TB_COUNT_PERF
+                    : strcmp(optarg, "callgrind") == 0 ? TB_COUNT_CALLGRIND : TB_COUNT_NONE;
+            break;
         default: return TB_EXIT_USAGE;
         }
     }
@@ -186,6 +191,7 @@ int tb_cmd_worker(int argc, char **argv)
     r.seed = seed;
     r.mark_rss_kib = -1;
     r.mark_pool_bytes = -1;
+    r.count_mode = count;
     if (parse_params(wl, params, &r, err, sizeof err) != 0)
         return finish("failed", err);
     r.ops_per_thread = duration > 0 ? 0 : (ops + threads - 1) / threads;
@@ -202,6 +208,7 @@ int tb_cmd_worker(int argc, char **argv)
     memset(r.out, 0, sizeof(tb_thread_out) * threads);
     for (unsigned i = 0; i < threads; i++) {
         r.out[i].tid = i;
+        r.out[i].perf_fd = -1;
         r.out[i].rng = (seed + 1) * 0x9E3779B97F4A7C15ull + i * 0xD1B54A32D192ED03ull + 1;
         /* Start each sampler at a different phase so threads do not time the same op index. */
         r.out[i].a_left = sample ? 1 + (r.out[i].rng % sample) : UINT64_MAX;
@@ -235,7 +242,8 @@ int tb_cmd_worker(int argc, char **argv)
             pthread_join(tids[i], NULL);
     }
 
-    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0, instructions = 0;
+    bool counted = count == TB_COUNT_PERF;
     static tb_hist ah, fh;
     for (unsigned i = 0; i < threads; i++) {
         if (r.out[i].t0 && r.out[i].t0 < t0)
@@ -243,6 +251,8 @@ int tb_cmd_worker(int argc, char **argv)
         if (r.out[i].t1 > t1)
             t1 = r.out[i].t1;
         total += r.out[i].ops;
+        counted &= r.out[i].instructions != UINT64_MAX;
+        instructions += r.out[i].instructions;
         tb_hist_merge(&ah, &r.out[i].alloc_lat);
         tb_hist_merge(&fh, &r.out[i].free_lat);
     }
@@ -270,6 +280,10 @@ int tb_cmd_worker(int argc, char **argv)
         put("free_p50_ns", "%.1f", tb_hist_quantile(&fh, 0.50) / tsc_per_ns);
         put("free_p99_ns", "%.1f", tb_hist_quantile(&fh, 0.99) / tsc_per_ns);
         put("free_p999_ns", "%.1f", tb_hist_quantile(&fh, 0.999) / tsc_per_ns);
+    }
+    if (counted && total > 0) {
+        put("instructions_per_op", "%.4f", (double)instructions / (double)total);
+        put("count_method", "perf");
     }
     put("peak_rss_kib", "%ld", ru.ru_maxrss);
     put("base_rss_kib", "%ld", base_rss);

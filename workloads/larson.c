@@ -43,6 +43,7 @@ static void *generation(void *arg)
     la_state *st = r->state;
     tb_thread_out *me = l->me;
     uint64_t n = 0;
+    tb_count_begin(r, me);
     while (n < st->rounds && tb_more(r, l->done)) {
         size_t j = tb_rand(me) % st->slots;
         if (!tb_check(r, l->slot[j], l->tag[j]))
@@ -59,6 +60,7 @@ static void *generation(void *arg)
         n++;
         l->done++;
     }
+    tb_count_end(r, me);
     if (n == st->rounds && tb_more(r, l->done) && !atomic_load(&r->corrupt)) {
         pthread_t t;
         pthread_attr_t at;

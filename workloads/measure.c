@@ -21,13 +21,14 @@ uint64_t tb_now_ns(void)
 void tb_begin(tb_run *r, tb_thread_out *me)
 {
     pthread_barrier_wait(&r->start);
+    tb_count_begin(r, me);
     me->t0 = tb_now_ns();
 }
 
 void tb_end(tb_run *r, tb_thread_out *me, uint64_t ops)
 {
-    (void)r;
     me->t1 = tb_now_ns();
+    tb_count_end(r, me);
     me->ops = ops;
 }
 

@@ -29,7 +29,12 @@ typedef struct tb_thread_out {
     tb_hist alloc_lat, free_lat; /* in TSC ticks, converted when merged */
     unsigned tid;
     uint64_t rng;
+    uint64_t instructions; /* --measure instructions with perf: counted in the timed region */
+    int perf_fd;
 } __attribute__((aligned(128))) tb_thread_out;
+
+/* How instructions are counted in the timed region (tmbench run --measure instructions). */
+typedef enum tb_count_mode { TB_COUNT_NONE, TB_COUNT_PERF, TB_COUNT_CALLGRIND } tb_count_mode;
 
 typedef struct tb_run {
     const tb_heap *heap;
@@ -49,6 +54,8 @@ typedef struct tb_run {
     /* footprint-style marks: RSS and pool bytes at a moment the workload chooses */
     long mark_rss_kib;
     long long mark_pool_bytes;
+    tb_count_mode count_mode;
+    _Atomic int counting;    /* callgrind: threads inside a timed region */
 } tb_run;
 
 typedef struct tb_workload {
@@ -88,6 +95,12 @@ static inline uint64_t tb_rdtsc(void)
 /* Waits for every thread of the cell, then starts this thread's clock. */
 void tb_begin(tb_run *r, tb_thread_out *me);
 void tb_end(tb_run *r, tb_thread_out *me, uint64_t ops);
+/* Instruction counting around a timed region; tb_begin and tb_end call them, a workload that
+ * times threads itself (larson) calls them directly. count.c. */
+void tb_count_begin(tb_run *r, tb_thread_out *me);
+void tb_count_end(tb_run *r, tb_thread_out *me);
+/* Whether this kernel lets us count user-space instructions of our own threads. */
+bool tb_count_perf_works(void);
 
 static inline bool tb_more(tb_run *r, uint64_t done)
 {

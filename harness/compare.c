@@ -1,0 +1,479 @@
+/* tmbench compare: per-cell statistics between two runs, or between allocators of one run, and
+ * an exit code a CI job or `git bisect run` can use.
+ *
+ * The rule for a regression needs two things at once: the whole 95% interval for the ratio of
+ * the two sides lies past the threshold on the bad side, and the exact Mann–Whitney test is
+ * significant at alpha. A p-value alone flags the slow drift of a shared machine; an interval
+ * alone trusts too few repetitions. criterion.rs pairs a noise threshold with its test for the
+ * same reason. Values are compared in logs, so the interval is one for a ratio. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "results.h"
+#include "stats.h"
+
+typedef struct metric_desc {
+    const char *name;
+    int col;
+    bool higher_better;
+} metric_desc;
+
+static const metric_desc metrics[] = {
+    {"ops_per_sec", TB_COL_ops_per_sec, true},
+    {"ns_per_op", TB_COL_ns_per_op, false},
+    {"lat_p50_ns", TB_COL_lat_p50_ns, false},
+    {"lat_p99_ns", TB_COL_lat_p99_ns, false},
+    {"lat_p999_ns", TB_COL_lat_p999_ns, false},
+    {"free_p99_ns", TB_COL_free_p99_ns, false},
+    {"peak_rss_kib", TB_COL_peak_rss_kib, false},
+    {"end_rss_kib", TB_COL_end_rss_kib, false},
+    {"pool_bytes_reserved", TB_COL_pool_bytes_reserved, false},
+    {"instructions_per_op", TB_COL_instructions_per_op, false},
+    {NULL, 0, false},
+};
+
+typedef enum { V_SLOWER, V_FASTER, V_SAME, V_NOISY, V_MISSING, V_COUNT } verdict;
+static const char *const vnames[V_COUNT] = {"slower", "faster", "same", "noisy", "missing"};
+static const char *const vcolor[V_COUNT] = {"\033[1;31m", "\033[32m", "", "\033[33m", "\033[35m"};
+
+typedef struct result {
+    const char *allocator, *base_allocator, *workload, *params;
+    unsigned threads;
+    size_t size;
+    size_t nb, nn;
+    double mb, mn, ratio, lo, hi, p;
+    bool have_p, deterministic;
+    bool unreachable;    /* too few repetitions for the test to reach alpha */
+    bool short_interval; /* too few for a 95% interval: it is the full range instead */
+    verdict v;
+    char note[160];
+} result;
+
+typedef struct opts {
+    const metric_desc *metric;
+    double threshold, alpha;
+    enum { F_TEXT, F_MARKDOWN, F_CSV } format;
+} opts;
+
+static bool all_equal(const double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (v[i] != v[0])
+            return false;
+    return true;
+}
+
+/* Fills r from the two sides' repetitions. */
+static void judge(const opts *o, const tb_group *b, const tb_group *n, result *r)
+{
+    r->nb = b ? b->n : 0;
+    r->nn = n ? n->n : 0;
+    r->mb = r->mn = r->ratio = r->lo = r->hi = r->p = NAN;
+    if (!r->nb || !r->nn) {
+        const tb_group *gone = !r->nb ? b : n;
+        r->v = V_MISSING;
+        if (!gone)
+            snprintf(r->note, sizeof r->note, "no such cell in %s", !r->nb ? "BASE" : "NEW");
+        else if (gone->bad)
+            snprintf(r->note, sizeof r->note, "%s side: %s %.100s", !r->nb ? "BASE" : "NEW",
+                     tb_row_get(gone->bad, TB_COL_status), tb_row_get(gone->bad, TB_COL_error));
+        else if (gone->nskipped)
+            snprintf(r->note, sizeof r->note, "%s side skipped: %.100s", !r->nb ? "BASE" : "NEW",
+                     tb_row_get(gone->rows[0], TB_COL_error));
+        else
+            snprintf(r->note, sizeof r->note, "%s side has no %s values", !r->nb ? "BASE" : "NEW", o->metric->name);
+        return;
+    }
+    r->mb = tb_median(b->v, b->n);
+    r->mn = tb_median(n->v, n->n);
+    r->ratio = r->mn / r->mb;
+    double thr = o->threshold;
+    /* good > 1 means better: ops/s up, or ns/RSS/instructions down */
+    double good = o->metric->higher_better ? r->ratio : 1 / r->ratio;
+
+    if (all_equal(b->v, b->n) && all_equal(n->v, n->n)) {
+        /* Counted, not timed (instructions): the same build gives the same figure every time,
+         * so any difference past the threshold is real and needs no test. */
+        r->deterministic = true;
+        r->lo = r->hi = r->ratio;
+        r->v = good < 1 - thr ? V_SLOWER : good > 1 + thr ? V_FASTER : V_SAME;
+        snprintf(r->note, sizeof r->note, "exact: no spread on either side");
+        return;
+    }
+    bool exact;
+    double *lb = malloc(b->n * sizeof *lb), *ln = malloc(n->n * sizeof *ln);
+    for (size_t i = 0; i < b->n; i++)
+        lb[i] = log(b->v[i]);
+    for (size_t i = 0; i < n->n; i++)
+        ln[i] = log(n->v[i]);
+    tb_mann_whitney(lb, b->n, ln, n->n, &r->p, &exact);
+    r->have_p = true;
+    double dlo, dhi, est;
+    bool reached;
+    tb_hl_interval(lb, b->n, ln, n->n, 0.05, &dlo, &dhi, &est, &reached);
+    free(lb);
+    free(ln);
+    r->lo = exp(dlo);
+    r->hi = exp(dhi);
+    double glo = o->metric->higher_better ? r->lo : 1 / r->hi;
+    double ghi = o->metric->higher_better ? r->hi : 1 / r->lo;
+    bool can_reach = tb_mw_min_p(b->n, n->n) <= o->alpha;
+    bool sig = r->p < o->alpha;
+    if (ghi < 1 - thr && sig)
+        r->v = V_SLOWER;
+    else if (glo > 1 + thr && sig)
+        r->v = V_FASTER;
+    else if (glo >= 1 - thr && ghi <= 1 + thr)
+        r->v = V_SAME;
+    else
+        r->v = V_NOISY;
+    r->unreachable = !can_reach;
+    r->short_interval = !reached;
+}
+
+static const char *fmt_num(char *buf, size_t len, double v)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else if (fabs(v) >= 1e6)
+        snprintf(buf, len, "%.4gM", v / 1e6);
+    else
+        snprintf(buf, len, "%.4g", v);
+    return buf;
+}
+
+static void print_csv(const result *rs, size_t n, const opts *o)
+{
+    printf("allocator,baseline,workload,params,threads,object_size,metric,n_base,n_new,median_base,"
+           "median_new,ratio,ci_low,ci_high,p_value,verdict,note\n");
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &rs[i];
+        printf("%s,%s,%s,\"%s\",%u,%zu,%s,%zu,%zu,%.6g,%.6g,%.6f,%.6f,%.6f,", r->allocator,
+               r->base_allocator, r->workload, r->params, r->threads, r->size, o->metric->name,
+               r->nb, r->nn, r->mb, r->mn, r->ratio, r->lo, r->hi);
+        if (r->have_p)
+            printf("%.6g", r->p);
+        printf(",%s,\"%s\"\n", vnames[r->v], r->note);
+    }
+}
+
+static void print_table(const result *rs, size_t n, const opts *o, bool md, bool color)
+{
+    const char *hdr[] = {"allocator", "vs", "workload", "params", "thr", "size", "n", "base",
+                         "new", "ratio", "95% interval", "p", "verdict"};
+    enum { NC = sizeof hdr / sizeof *hdr };
+    char(*cells)[NC][96] = calloc(n ? n : 1, sizeof *cells);
+    size_t w[NC];
+    for (int c = 0; c < NC; c++)
+        w[c] = strlen(hdr[c]);
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &rs[i];
+        snprintf(cells[i][0], 96, "%s", r->allocator);
+        snprintf(cells[i][1], 96, "%s", r->base_allocator);
+        snprintf(cells[i][2], 96, "%s", r->workload);
+        snprintf(cells[i][3], 96, "%.40s", r->params);
+        snprintf(cells[i][4], 96, "%u", r->threads);
+        snprintf(cells[i][5], 96, "%zu", r->size);
+        snprintf(cells[i][6], 96, "%zu/%zu", r->nb, r->nn);
+        fmt_num(cells[i][7], 96, r->mb);
+        fmt_num(cells[i][8], 96, r->mn);
+        if (isnan(r->ratio))
+            snprintf(cells[i][9], 96, "-");
+        else
+            snprintf(cells[i][9], 96, "%.3f", r->ratio);
+        if (isnan(r->lo))
+            snprintf(cells[i][10], 96, "-");
+        else
+            snprintf(cells[i][10], 96, "[%.3f, %.3f]", r->lo, r->hi);
+        if (r->have_p)
+            snprintf(cells[i][11], 96, "%.3g", r->p);
+        else
+            snprintf(cells[i][11], 96, "-");
+        snprintf(cells[i][12], 96, "%s", vnames[r->v]);
+        for (int c = 0; c < NC; c++)
+            if (strlen(cells[i][c]) > w[c])
+                w[c] = strlen(cells[i][c]);
+    }
+    printf("%s%s%s: ratio = new / base, %s is better; threshold %.3g%%, alpha %g\n\n", md ? "**" : "",
+           o->metric->name, md ? "**" : "", o->metric->higher_better ? "higher" : "lower", o->threshold * 100,
+           o->alpha);
+    for (int c = 0; c < NC; c++)
+        printf(md ? "| %-*s " : "%-*s  ", (int)w[c], hdr[c]);
+    printf(md ? "|\n" : "\n");
+    if (md) {
+        for (int c = 0; c < NC; c++)
+            printf("|%s", c >= 4 && c <= 11 ? "---:" : "---");
+        printf("|\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < NC; c++) {
+            bool right = c >= 4 && c <= 11;
+            const char *on = color && c == NC - 1 ? vcolor[rs[i].v] : "";
+            if (md)
+                printf("| %s%s%s ", rs[i].v == V_SLOWER && c == NC - 1 ? "**" : "", cells[i][c],
+                       rs[i].v == V_SLOWER && c == NC - 1 ? "**" : "");
+            else
+                printf(right ? "%s%*s%s  " : "%s%-*s%s  ", on, (int)w[c], cells[i][c], *on ? "\033[0m" : "");
+        }
+        printf(md ? "|\n" : "\n");
+    }
+    free(cells);
+}
+
+static int usage_help(void)
+{
+    printf("usage: tmbench compare BASE NEW [options]\n"
+           "       tmbench compare RESULTS --baseline ALLOCATOR|@TAG [options]\n\n"
+           "Per cell (allocator, workload, params, threads, object size): the median of each side,\n"
+           "their ratio new/base, a 95%% Hodges-Lehmann interval for it, an exact Mann-Whitney test,\n"
+           "and a verdict: slower, faster, same, noisy (cannot tell at this threshold) or missing.\n"
+           "A cell is slower only when its whole interval lies past the threshold on the bad side\n"
+           "AND the test is significant at alpha. Counted metrics with no spread (instructions)\n"
+           "are judged on the ratio alone.\n\n"
+           "  BASE NEW                  results directories (or their results.csv)\n"
+           "  --baseline ALLOCATOR      within one run: every other allocator against this one\n"
+           "  --baseline @TAG           within one run: each X against X@TAG (run --against)\n"
+           "  --metric M                ops_per_sec (default), ns_per_op, lat_p50_ns, lat_p99_ns,\n"
+           "                            lat_p999_ns, free_p99_ns, peak_rss_kib, end_rss_kib,\n"
+           "                            pool_bytes_reserved, instructions_per_op\n"
+           "  --threshold PCT           smallest change that counts, percent (default 5)\n"
+           "  --alpha A                 significance level of the U test (default 0.01)\n"
+           "  --format text|markdown|csv\n\n"
+           "exit: 0 no cell slower, 1 some cell slower (listed), 2 usage or input error\n");
+    return 0;
+}
+
+/* Headers must name the same columns, or one side comes from another tmbench. */
+static int same_columns(const tb_table *a, const tb_table *b, const char *an, const char *bn, char *err, size_t errlen)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const tb_table *x = pass ? b : a, *y = pass ? a : b;
+        for (size_t i = 0; i < x->ncols_file; i++) {
+            bool found = false;
+            for (size_t j = 0; j < y->ncols_file && !found; j++)
+                found = strcmp(x->header[i], y->header[j]) == 0;
+            if (!found) {
+                snprintf(err, errlen,
+                         "column '%s' is in %s but not in %s: the runs come from different tmbench "
+                         "versions (rerun the older one, or refresh the baseline)",
+                         x->header[i], pass ? bn : an, pass ? an : bn);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int tb_cmd_compare(int argc, char **argv)
+{
+    static const struct option lo[] = {{"metric", 1, 0, 'm'},  {"threshold", 1, 0, 't'},
+                                       {"alpha", 1, 0, 'a'},   {"format", 1, 0, 'f'},
+                                       {"baseline", 1, 0, 'b'}, {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = 0.01, .format = F_TEXT};
+    const char *baseline = NULL;
+    int c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            o.metric = NULL;
+            for (const metric_desc *m = metrics; m->name; m++)
+                if (strcmp(m->name, optarg) == 0)
+                    o.metric = m;
+            if (!o.metric)
+                return tb_usage_error("compare", "--metric '%s' is not one compare knows; valid: "
+                                      "ops_per_sec, ns_per_op, lat_p50_ns, lat_p99_ns, lat_p999_ns, free_p99_ns, "
+                                      "peak_rss_kib, end_rss_kib, pool_bytes_reserved, instructions_per_op", optarg);
+            break;
+        case 't':
+            o.threshold = strtod(optarg, &end) / 100;
+            if (*end || !(o.threshold > 0) || o.threshold >= 1)
+                return tb_usage_error("compare", "--threshold '%s': want a percentage above 0 and below 100 (e.g. 5)", optarg);
+            break;
+        case 'a':
+            o.alpha = strtod(optarg, &end);
+            if (*end || !(o.alpha > 0) || o.alpha >= 0.5)
+                return tb_usage_error("compare", "--alpha '%s': want a probability above 0 and below 0.5 (e.g. 0.01)", optarg);
+            break;
+        case 'f':
+            if (strcmp(optarg, "text") == 0)
+                o.format = F_TEXT;
+            else if (strcmp(optarg, "markdown") == 0 || strcmp(optarg, "md") == 0)
+                o.format = F_MARKDOWN;
+            else if (strcmp(optarg, "csv") == 0)
+                o.format = F_CSV;
+            else
+                return tb_usage_error("compare", "--format '%s': want text, markdown or csv", optarg);
+            break;
+        case 'b': baseline = optarg; break;
+        case 'h': return usage_help();
+        default: return tb_usage_error("compare", "see `tmbench compare --help`");
+        }
+    }
+    int npos = argc - optind;
+    if (baseline ? npos != 1 : npos != 2)
+        return tb_usage_error("compare", baseline ? "--baseline compares inside one run: give one results directory"
+                                                  : "want BASE and NEW results directories (or one with --baseline ALLOCATOR)");
+    char err[1024], dir[4200];
+    tb_table tb = {0}, tn = {0};
+    if (tb_results_read(argv[optind], &tb, dir, sizeof dir, err, sizeof err) != 0)
+        return tb_usage_error("compare", "%s", err);
+    if (!baseline) {
+        if (tb_results_read(argv[optind + 1], &tn, dir, sizeof dir, err, sizeof err) != 0 ||
+            same_columns(&tb, &tn, argv[optind], argv[optind + 1], err, sizeof err) != 0) {
+            tb_table_free(&tb);
+            tb_table_free(&tn);
+            return tb_usage_error("compare", "%s", err);
+        }
+    }
+    tb_group *gb, *gn;
+    size_t nb = tb_group_rows(&tb, o.metric->col, &gb);
+    size_t nn = baseline ? nb : tb_group_rows(&tn, o.metric->col, &gn);
+    if (baseline)
+        gn = gb;
+
+    result *rs = calloc(nb + nn + 1, sizeof *rs);
+    size_t nr = 0, both_skipped = 0;
+    int rc = TB_EXIT_OK;
+    bool any_values = false;
+    for (size_t i = 0; i < nb; i++)
+        any_values |= gb[i].n > 0;
+    for (size_t i = 0; i < nn; i++)
+        any_values |= gn[i].n > 0;
+    if (!any_values) {
+        rc = tb_usage_error("compare", "no ok row has a value for %s%s", o.metric->name,
+                            o.metric->col == TB_COL_instructions_per_op
+                                ? ": was the run made with `tmbench run --measure instructions`?" : "");
+        goto out;
+    }
+
+#define ADD(B, N, bname, nname)                                                                 \
+    do {                                                                                        \
+        const tb_group *b_ = (B), *n_ = (N), *any_ = b_ ? b_ : n_;                              \
+        if ((!b_ || b_->nok == 0) && (!n_ || n_->nok == 0) && (!b_ || b_->nskipped) &&          \
+            (!n_ || n_->nskipped)) {                                                            \
+            both_skipped++;                                                                     \
+            break;                                                                              \
+        }                                                                                       \
+        result *r_ = &rs[nr++];                                                                 \
+        r_->allocator = (nname);                                                                \
+        r_->base_allocator = (bname);                                                           \
+        r_->workload = any_->workload;                                                          \
+        r_->params = any_->params;                                                              \
+        r_->threads = any_->threads;                                                            \
+        r_->size = any_->size;                                                                  \
+        judge(&o, b_, n_, r_);                                                                  \
+    } while (0)
+
+    if (!baseline) {
+        for (size_t i = 0; i < nb; i++)
+            ADD(&gb[i], tb_group_find(gn, nn, gb[i].allocator, &gb[i]), gb[i].allocator, gb[i].allocator);
+        for (size_t i = 0; i < nn; i++)
+            if (!tb_group_find(gb, nb, gn[i].allocator, &gn[i]))
+                ADD(NULL, &gn[i], gn[i].allocator, gn[i].allocator);
+    } else if (baseline[0] == '@') {
+        size_t tl = strlen(baseline);
+        for (size_t i = 0; i < nb; i++) {
+            size_t al = strlen(gb[i].allocator);
+            if (al <= tl || strcmp(gb[i].allocator + al - tl, baseline) != 0)
+                continue;
+            char *plain = strndup(gb[i].allocator, al - tl);
+            const tb_group *twin = tb_group_find(gb, nb, plain, &gb[i]);
+            ADD(&gb[i], twin, gb[i].allocator, twin ? twin->allocator : gb[i].allocator);
+            free(plain);
+        }
+        if (nr == 0 && both_skipped == 0) {
+            rc = tb_usage_error("compare", "no allocator in %s ends in %s: make the run with "
+                                "`tmbench run --against BUILD_DIR` (its allocators are named like tmempool-tcache%s)",
+                                argv[optind], baseline, baseline);
+            goto out;
+        }
+    } else {
+        bool found = false;
+        for (size_t i = 0; i < nb && !found; i++)
+            found = strcmp(gb[i].allocator, baseline) == 0;
+        if (!found) {
+            char names[1024] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < nb; i++)
+                if (!i || strcmp(gb[i].allocator, gb[i - 1].allocator))
+                    used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s",
+                                             used ? ", " : "", gb[i].allocator);
+            rc = tb_usage_error("compare", "--baseline '%s' is not an allocator of this run (it has: %s)", baseline, names);
+            goto out;
+        }
+        for (size_t i = 0; i < nb; i++)
+            if (strcmp(gb[i].allocator, baseline) != 0) {
+                const tb_group *b = tb_group_find(gb, nb, baseline, &gb[i]);
+                ADD(b, &gb[i], b ? b->allocator : baseline, gb[i].allocator);
+            }
+    }
+#undef ADD
+    if (nr == 0) {
+        rc = tb_usage_error("compare", "no cells in common to compare (every cell was skipped on both sides)");
+        goto out;
+    }
+
+    size_t count[V_COUNT] = {0};
+    for (size_t i = 0; i < nr; i++)
+        count[rs[i].v]++;
+    if (o.format == F_CSV) {
+        print_csv(rs, nr, &o);
+    } else {
+        bool md = o.format == F_MARKDOWN;
+        print_table(rs, nr, &o, md, !md && isatty(1));
+        printf("\n%zu cells: %zu slower, %zu faster, %zu same, %zu noisy, %zu missing", nr, count[V_SLOWER],
+               count[V_FASTER], count[V_SAME], count[V_NOISY], count[V_MISSING]);
+        if (both_skipped)
+            printf("; %zu skipped on both sides, not compared", both_skipped);
+        printf("\n");
+        size_t unreachable = 0, short_iv = 0, nmin = SIZE_MAX;
+        for (size_t i = 0; i < nr; i++) {
+            unreachable += rs[i].unreachable;
+            short_iv += rs[i].short_interval;
+            if (rs[i].unreachable && rs[i].nb < nmin)
+                nmin = rs[i].nb < rs[i].nn ? rs[i].nb : rs[i].nn;
+        }
+        if (unreachable)
+            printf("\n%s %zu cells have too few repetitions (as few as %zu a side) for the exact test to reach "
+                   "alpha %g:\n  they cannot be called slower or faster. Want at least %zu a side "
+                   "(tmbench run --reps %zu; 9 or more recommended).\n",
+                   md ? "**note:**" : "note:", unreachable, nmin, o.alpha, tb_mw_reps_needed(o.alpha),
+                   tb_mw_reps_needed(o.alpha));
+        if (short_iv)
+            printf("%s %zu cells: too few repetitions for a 95%% interval; theirs is the full range of "
+                   "pairwise ratios.\n", md ? "**note:**" : "note:", short_iv);
+        size_t shown = 0;
+        for (size_t i = 0; i < nr && shown < 40; i++)
+            if (rs[i].note[0] && !rs[i].deterministic && rs[i].v != V_SAME) {
+                if (!shown++)
+                    printf("\nnotes:\n");
+                printf("%s  %s %s %s t=%u: %s\n", md ? "-" : " ", rs[i].allocator, rs[i].workload,
+                       rs[i].params, rs[i].threads, rs[i].note);
+            }
+        if (count[V_SLOWER]) {
+            printf("\n%sregressions (%zu):%s\n", md ? "**" : "", count[V_SLOWER], md ? "**" : "");
+            for (size_t i = 0; i < nr; i++)
+                if (rs[i].v == V_SLOWER)
+                    printf("%s  %s vs %s, %s %s t=%u %zuB: ratio %.3f, interval [%.3f, %.3f]\n", md ? "-" : " ",
+                           rs[i].allocator, rs[i].base_allocator, rs[i].workload, rs[i].params, rs[i].threads,
+                           rs[i].size, rs[i].ratio, rs[i].lo, rs[i].hi);
+        }
+    }
+    rc = count[V_SLOWER] ? TB_EXIT_CELLS : TB_EXIT_OK;
+out:
+    free(rs);
+    tb_groups_free(gb, nb);
+    if (!baseline) {
+        tb_groups_free(gn, nn);
+        tb_table_free(&tn);
+    }
+    tb_table_free(&tb);
+    return rc;
+}
