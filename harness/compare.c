@@ -415,6 +415,14 @@ int tb_cmd_compare(int argc, char **argv)
             }
     }
 #undef ADD
+    size_t both = 0;
+    for (size_t i = 0; i < nr; i++)
+        both += !(rs[i].v == V_MISSING && strstr(rs[i].note, "no such cell"));
+    if (nr > 0 && both == 0) {
+        rc = tb_usage_error("compare", "BASE and NEW have no cells in common (no allocator, workload, params, "
+                            "threads and size appear in both): are these runs of the same matrix?");
+        goto out;
+    }
     if (nr == 0) {
         rc = tb_usage_error("compare", "no cells in common to compare (every cell was skipped on both sides)");
         goto out;

@@ -17,7 +17,14 @@ head -1 "$T/a/results.csv" | grep -q '^run_id,allocator,allocator_version,worklo
 awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "a cell is not ok"
 # ok rows have ops and a positive rate; churn at 2 threads did exactly 2 x 10048 ops (64-op rounds)
 awk -F, 'NR>1 && $9=="ok" && ($10<=0 || $12<=0) {bad=1} END {exit bad}' "$T/a/results.csv" || fail "ok row without ops"
-awk -F, 'NR>1 && $4=="churn" && $6==2 && $9=="ok" && $10!=20096 {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "churn op count"
+# Exact op counts, --ops 20000 split over the threads and rounded up to each workload's unit:
+# churn rounds of 64 per thread; batch whole batches of 1000; falseshare rounds of 16; larson,
+# prodcons and xmalloc exactly; footprint fixed by peak: (peak + 0.9 peak + 2 peak) per thread.
+awk -F, 'BEGIN { e["churn",1]=20032; e["churn",2]=20096; e["batch",1]=20000; e["batch",2]=20000;
+                 e["falseshare",1]=20000; e["falseshare",2]=20000; e["larson",1]=20000; e["larson",2]=20000;
+                 e["prodcons",2]=20000; e["xmalloc",2]=20000; e["footprint",1]=7800; e["footprint",2]=15600 }
+     NR>1 && $9=="ok" && $10 != e[$4,$6] { print "op count", $2, $4, $6, $10, "want", e[$4,$6]; bad=1 }
+     END { exit bad }' "$T/a/results.csv" || fail "exact op counts"
 # skipped only by design: the floor on cross-thread workloads, pairs at 1 thread
 awk -F, 'NR>1 && $9=="skipped" && !($2=="floor" || $6==1) {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "unexpected skip"
 grep -qE "\"interrupted\":[[:space:]]*false" "$T/a/meta.json" || fail "meta.json"
@@ -57,4 +64,14 @@ awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a t
 "$TB" run --allocators tmempool-tcache,glibc --workloads churn --threads 1 --ops 2000 --reps 2 --seed 3 --shard 2/2 --out "$T/s2" >/dev/null 2>&1
 "$TB" merge "$T/s1" "$T/s2" --out "$T/m" 2>/dev/null || fail "merge"
 [ $(($(wc -l <"$T/m/results.csv") - 1)) -eq 4 ] || fail "merge row count"
+# 6. instruction counting: the same 1-thread cell counts the same instructions twice
+for i in 1 2; do
+  "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \
+      --ops 20000 --reps 1 --seed 11 --out "$T/i$i" >/dev/null 2>"$T/i.log" || { cat "$T/i.log"; fail "instructions run"; }
+done
+c1=$(awk -F, 'NR>1 {print $4, $31, $32}' "$T/i1/results.csv" | sort)
+c2=$(awk -F, 'NR>1 {print $4, $31, $32}' "$T/i2/results.csv" | sort)
+grep -qE '^churn [0-9.]+ (callgrind|perf)$' <<<"$c1" || fail "no instruction count: $c1"
+[ "$c1" = "$c2" ] || fail "instruction counts differ between two runs: $c1 / $c2"
+
 echo "test_harness: all passed"

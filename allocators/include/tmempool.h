@@ -73,6 +73,10 @@ void tmp_free(tmp_pool *pool, void *obj);
  * NULL argument. Exact once all threads are quiet; a close approximation while they run. */
 int tmp_pool_stats(const tmp_pool *pool, tmp_stats *out);
 
+/* The library's version as built: TMP_VERSION_STRING, plus "+test-slowdown-N" in a build made
+ * with the test-only TMP_TEST_SLOWDOWN option (so that its figures cannot pass for real ones). */
+const char *tmp_version(void);
+
 /* "global", "striped", "tcache", "numa"; "unknown" for a value outside the enum. */
 const char *tmp_strategy_name(tmp_strategy s);
 

@@ -123,5 +123,19 @@ int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err,
 
 void tb_version_pool(const tb_allocator *a, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s", TMP_VERSION_STRING, a->pool_lib ? "+against" : "");
+    if (!a->pool_lib) {
+        snprintf(buf, len, "%s", tmp_version());
+        return;
+    }
+    /* the other build's own word, where it is new enough to have tmp_version */
+    const char *v = NULL;
+    void *dl = dlopen(a->pool_lib, RTLD_NOW | RTLD_LOCAL);
+    if (dl) {
+        const char *(*fn)(void);
+        *(void **)&fn = dlsym(dl, "tmp_version");
+        v = fn ? fn() : NULL;
+    }
+    snprintf(buf, len, "%s (%s)", v ? v : "unknown", a->pool_lib);
+    if (dl)
+        dlclose(dl);
 }

@@ -156,8 +156,28 @@ void tmp_pool_destroy(tmp_pool *pool)
     free(pool);
 }
 
+/* Test-only (CMake TMP_TEST_SLOWDOWN=N, off by default): N dependent loop steps, about one
+ * cycle and three instructions each, on every allocation, so that the regression gate's
+ * sensitivity can be measured against a known slowdown. Nothing at all when off. */
+#if defined(TMP_TEST_SLOWDOWN) && TMP_TEST_SLOWDOWN > 0
+#define TMP__STR2(x) #x
+#define TMP__STR(x) TMP__STR2(x)
+#define TMP__VERSION TMP_VERSION_STRING "+test-slowdown-" TMP__STR(TMP_TEST_SLOWDOWN)
+static inline void test_slowdown(void)
+{
+    for (unsigned i = 0; i < TMP_TEST_SLOWDOWN; i++)
+        __asm__ volatile("" ::: "memory");
+}
+#else
+#define TMP__VERSION TMP_VERSION_STRING
+static inline void test_slowdown(void) {}
+#endif
+
+const char *tmp_version(void) { return TMP__VERSION; }
+
 void *tmp_alloc(tmp_pool *pool)
 {
+    test_slowdown();
     if (TMP__UNLIKELY(pool->slow))
         return tmp__checked_alloc(pool);
     return pool->vt->alloc(pool);

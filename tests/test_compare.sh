@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tmbench compare on synthetic runs built here: verdicts for identical, 10% slower, noisy,
+# missing and counted (instruction) cells; exit codes; each output format; bad input.
+set -euo pipefail
+tmbench=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+header="run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error,instructions_per_op"
+# make_run DIR ALLOC WORKLOAD SCALE SPREAD [INSTR]: 9 repetitions of ops/s around 1e8*SCALE,
+# spread by +-SPREAD (a fixed zig-zag, so the test is deterministic); INSTR per op if given.
+make_run() {
+    mkdir -p "$1"
+    [ -f "$1/results.csv" ] || echo "$header" > "$1/results.csv"
+    awk -v a="$2" -v w="$3" -v s="$4" -v sp="$5" -v ins="${6:-}" 'BEGIN {
+        split("0 0.5 -0.5 1 -1 0.25 -0.25 0.75 -0.75", z, " ");
+        for (r = 0; r < 9; r++) {
+            v = 1e8 * s * (1 + sp * z[r + 1]);
+            printf "x,%s,1,%s,live=1,1,64,%d,ok,1000000,0.01,%.1f,%.3f,,,,1000,,,,%s\n", a, w, r, v, 1e9 / v, ins
+        }
+    }' >> "$1/results.csv"
+}
+
+# identical apart from noise, shifted 10% slower, very noisy, and one cell only in NEW
+make_run "$dir/base" A churn 1 0.01
+make_run "$dir/base" B churn 1 0.01
+make_run "$dir/base" C churn 1 0.01
+make_run "$dir/new" A churn 1.002 0.01
+make_run "$dir/new" B churn 0.90 0.01
+make_run "$dir/new" C churn 1 0.60
+make_run "$dir/new" D churn 1 0.01
+
+rc=0; out=$("$tmbench" compare "$dir/base" "$dir/new" --format csv) || rc=$?
+[ $rc -eq 1 ] || fail "a 10% slowdown must exit 1, got $rc"
+verdict() { echo "$out" | awk -F, -v a="$1" '$1 == a { print $16 }'; }
+[ "$(verdict A)" = same ] || fail "A (identical) is $(verdict A), want same"
+[ "$(verdict B)" = slower ] || fail "B (10% slower) is $(verdict B), want slower"
+[ "$(verdict C)" = noisy ] || fail "C (60% spread) is $(verdict C), want noisy"
+[ "$(verdict D)" = missing ] || fail "D (only in NEW) is $(verdict D), want missing"
+echo "$out" | head -1 | grep -q '^allocator,baseline,workload,params,threads,object_size,metric' || fail "csv header"
+
+# the same run against itself: nothing flagged, exit 0; text and markdown tables
+"$tmbench" compare "$dir/base" "$dir/base" > "$dir/t.txt" || fail "a run against itself must exit 0"
+grep -q "3 cells: 0 slower, 0 faster, 3 same" "$dir/t.txt" || fail "summary line: $(tail -3 "$dir/t.txt")"
+"$tmbench" compare "$dir/base" "$dir/new" --format markdown > "$dir/t.md" && fail "markdown run must exit 1"
+grep -q '^| allocator' "$dir/t.md" && grep -q '^|---' "$dir/t.md" || fail "markdown table"
+grep -q 'regressions (1)' "$dir/t.md" || fail "regressions listed"
+# faster: NEW 10% quicker is `faster`, not a regression
+"$tmbench" compare "$dir/new" "$dir/base" --format csv > "$dir/f.csv" || fail "faster is not a regression: exit 0"
+grep -q '^B,.*,faster,' "$dir/f.csv" || fail "B reversed must be faster"
+
+# lower-is-better metric: ns_per_op of B rises 11%: slower as well
+rc=0; "$tmbench" compare "$dir/base" "$dir/new" --metric ns_per_op --format csv > "$dir/ns.csv" || rc=$?
+[ $rc -eq 1 ] && grep -q '^B,.*,slower,' "$dir/ns.csv" || fail "ns_per_op direction"
+
+# --threshold: a 10% change under a 15% threshold is not slower
+rc=0; "$tmbench" compare "$dir/base" "$dir/new" --threshold 15 --format csv > "$dir/t15.csv" || rc=$?
+[ $rc -eq 0 ] && ! grep -q ',slower,' "$dir/t15.csv" || fail "--threshold 15 must not flag 10%"
+
+# counted metric: no spread, judged on the ratio alone at 2%
+make_run "$dir/ib" P churn 1 0.01 100.0
+make_run "$dir/in" P churn 1 0.01 103.0
+rc=0; "$tmbench" compare "$dir/ib" "$dir/in" --metric instructions_per_op --threshold 2 --format csv > "$dir/i.csv" || rc=$?
+[ $rc -eq 1 ] && grep -q '^P,.*,slower,' "$dir/i.csv" || fail "3% more instructions must be slower at 2%"
+make_run "$dir/in2" P churn 1 0.01 101.0
+"$tmbench" compare "$dir/ib" "$dir/in2" --metric instructions_per_op --threshold 2 >/dev/null || fail "1% more instructions is same at 2%"
+
+# --baseline within one run
+make_run "$dir/one" glibc churn 1 0.01
+make_run "$dir/one" pool churn 0.5 0.01
+rc=0; "$tmbench" compare "$dir/one" --baseline glibc --format csv > "$dir/b.csv" || rc=$?
+[ $rc -eq 1 ] && grep -q '^pool,glibc,churn,.*,slower,' "$dir/b.csv" || fail "--baseline glibc"
+
+# too few repetitions: say how many are needed
+head -4 "$dir/base/results.csv" > "$dir/few.csv"
+mkdir -p "$dir/few"; cp "$dir/few.csv" "$dir/few/results.csv"
+"$tmbench" compare "$dir/few" "$dir/few" | grep -q "Want at least 5 a side" || fail "too-few-reps note"
+
+# bad input: exit 2, one message
+expect2() { local rc=0; "$@" >/dev/null 2>"$dir/err" || rc=$?; [ $rc -eq 2 ] || fail "exit $rc for: $* ($(cat "$dir/err"))"; [ -s "$dir/err" ] || fail "no message for: $*"; }
+expect2 "$tmbench" compare "$dir/base" "$dir/nope"
+expect2 "$tmbench" compare "$dir/base" "$dir/new" --metric bogus
+expect2 "$tmbench" compare "$dir/base" "$dir/new" --threshold -3
+expect2 "$tmbench" compare "$dir/base" "$dir/new" --format pdf
+expect2 "$tmbench" compare "$dir/base"
+expect2 "$tmbench" compare "$dir/one" --baseline jemalloc
+expect2 "$tmbench" compare "$dir/one" --baseline @base
+expect2 "$tmbench" compare "$dir/base" "$dir/new" --metric lat_p99_ns   # no values
+mkdir -p "$dir/mal"; printf 'this,is,not\n1,2,3\n' > "$dir/mal/results.csv"
+expect2 "$tmbench" compare "$dir/base" "$dir/mal"
+mkdir -p "$dir/cols"; sed '1s/,instructions_per_op$//; 2,$s/,[^,]*$//' "$dir/base/results.csv" > "$dir/cols/results.csv"
+expect2 "$tmbench" compare "$dir/base" "$dir/cols"
+mkdir -p "$dir/other"; make_run "$dir/other" Z batch 1 0.01
+expect2 "$tmbench" compare "$dir/base" "$dir/other"
+echo "test_compare: ok"
