@@ -13,6 +13,7 @@ static const struct {
     {"list", "allocators and workloads, their parameters, availability here", tb_cmd_list, false},
     {"run", "run the benchmark matrix into results/<run-id>/", tb_cmd_run, false},
     {"merge", "join the results of shards into one run", tb_cmd_merge, false},
+    {"plot", "charts (gnuplot) and report.md/report.html from a run", tb_cmd_plot, false},
     {"compare", "statistics between two runs, or allocators of one run; exit 1 on a regression", tb_cmd_compare, false},
     {"__worker", "internal: one cell in a fresh process", tb_cmd_worker, true},
 };

@@ -233,6 +233,13 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
             }
             if (na < 64)
                 allocs[na++] = tb_alloc_find(t);
+            /* with run --against, each named tmempool strategy brings its twin from the other build */
+            char twin[160];
+            snprintf(twin, sizeof twin, "%s@base", t);
+            const tb_allocator *tw = tb_alloc_find(twin);
+            bool listed = strstr(m->allocators, twin) != NULL;
+            if (tw && !listed && na < 64)
+                allocs[na++] = tw;
         }
         free(dup);
     }

@@ -577,25 +577,13 @@ int tb_cmd_run(int argc, char **argv)
         free(dup);
         o.allocators = alloc_list;
     }
-    static char against_lib[4096], against_spec[4200], with_twins[2048];
+    static char against_lib[4096], against_spec[4200];
     if (against) {
         if (find_pool_lib(against, against_lib, sizeof against_lib, err, sizeof err) != 0 ||
             tb_alloc_add_against(against_lib, "base", err, sizeof err) != 0)
             return tb_usage_error("run", "--against %s: %s", against, err);
         snprintf(against_spec, sizeof against_spec, "%s@base", against_lib);
         rc.against = against_spec;
-        /* a named list gets the twins of its tmempool allocators; `all` has them already */
-        if (o.allocators && strcmp(o.allocators, "all") != 0 && !strstr(o.allocators, "@base")) {
-            size_t used = (size_t)snprintf(with_twins, sizeof with_twins, "%s", o.allocators);
-            char *dup = strdup(o.allocators), *save = NULL;
-            for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                const tb_allocator *a = tb_alloc_find(t);
-                if (a && a->kind == TB_KIND_POOL && !a->pool_lib && used < sizeof with_twins)
-                    used += (size_t)snprintf(with_twins + used, sizeof with_twins - used, ",%s@base", t);
-            }
-            free(dup);
-            o.allocators = with_twins;
-        }
     }
     if (measure && strcmp(measure, "instructions") == 0) {
         rc.instructions = true;

@@ -1,0 +1,619 @@
+/* tmbench plot: a results directory -> aggregated data files -> gnuplot templates (plots/) ->
+ * PNG/SVG charts, then report.md and report.html (report.c). The data files are kept beside the
+ * images so that a user can re-render them with an edited template.
+ *
+ * Everything about the input is checked before the first file is written, so bad input leaves
+ * nothing behind. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "stats.h"
+
+/* One color per allocator, the same in every chart: registered allocators by their place in
+ * the registry, others (user libraries, X@base) after them in name order. Okabe-Ito first,
+ * then darker companions: distinguishable for the common kinds of color blindness. */
+static const char *const palette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
+                                      "#D55E00", "#F0E442", "#000000", "#999999", "#8C564B",
+                                      "#1F3A93", "#7B3294", "#A6761D", "#1B9E77", "#E7298A",
+                                      "#66A61E"};
+enum { NPAL = sizeof palette / sizeof *palette };
+
+static int alloc_rank(const char *name)
+{
+    int i = 0;
+    for (const tb_allocator *a = tb_allocators; a->name; a++, i++)
+        if (strcmp(a->name, name) == 0)
+            return i;
+    return 1000;
+}
+
+static int cmp_alloc(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int rx = alloc_rank(x), ry = alloc_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
+static void collect(tb_plot *p)
+{
+    for (size_t i = 0; i < p->ng; i++) {
+        const tb_group *g = &p->g[i];
+        bool seen = false;
+        for (size_t k = 0; k < p->nalloc && !seen; k++)
+            seen = strcmp(p->alloc[k], g->allocator) == 0;
+        if (!seen && p->nalloc < TB_PLOT_MAX)
+            p->alloc[p->nalloc++] = g->allocator;
+        seen = false;
+        for (size_t k = 0; k < p->nwl && !seen; k++)
+            seen = strcmp(p->wl[k].name, g->workload) == 0 && p->wl[k].size == g->size;
+        if (!seen && p->nwl < TB_PLOT_MAX)
+            p->wl[p->nwl++] = (tb_plot_wl){g->workload, g->size, 0};
+    }
+    qsort(p->alloc, p->nalloc, sizeof *p->alloc, cmp_alloc);
+    for (size_t k = 0; k < p->nalloc; k++)
+        p->color[k] = palette[k < NPAL ? k : k % NPAL];
+    /* each workload's highest thread count with an ok repetition */
+    for (size_t w = 0; w < p->nwl; w++)
+        for (size_t i = 0; i < p->ng; i++)
+            if (strcmp(p->g[i].workload, p->wl[w].name) == 0 && p->g[i].size == p->wl[w].size &&
+                p->g[i].nok && p->g[i].threads > p->wl[w].top)
+                p->wl[w].top = p->g[i].threads;
+}
+
+const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads)
+{
+    for (size_t i = 0; i < p->ng; i++)
+        if (strcmp(p->g[i].allocator, alloc) == 0 && strcmp(p->g[i].workload, w->name) == 0 &&
+            p->g[i].size == w->size && p->g[i].threads == threads)
+            return &p->g[i];
+    return NULL;
+}
+
+/* Median of a column over a cell's ok repetitions; NaN when none has it. */
+double tb_plot_median(const tb_group *g, int col)
+{
+    if (!g)
+        return NAN;
+    double v[256];
+    size_t n = 0;
+    for (size_t i = 0; i < g->nrows && n < 256; i++)
+        if (strcmp(tb_row_get(g->rows[i], TB_COL_status), "ok") == 0) {
+            double x = tb_row_num(g->rows[i], col);
+            if (!isnan(x))
+                v[n++] = x;
+        }
+    return n ? tb_median(v, n) : NAN;
+}
+
+static void minmax(const tb_group *g, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i] < *lo)
+            *lo = g->v[i];
+        if (g->v[i] > *hi)
+            *hi = g->v[i];
+    }
+}
+
+/* ---- running gnuplot ---- */
+
+static void gp_quote(char *out, size_t len, const char *s)
+{
+    size_t k = 0;
+    for (; *s && k + 2 < len; s++)
+        out[k++] = *s == '"' || *s == '\\' ? '\'' : *s;
+    out[k] = '\0';
+}
+
+typedef struct gp_vars {
+    char text[8192];
+    size_t used;
+} gp_vars;
+
+static void gp_str(gp_vars *v, const char *name, const char *value)
+{
+    char q[2048];
+    gp_quote(q, sizeof q, value);
+    v->used += (size_t)snprintf(v->text + v->used, sizeof v->text - v->used, "%s=\"%s\"; ", name, q);
+}
+
+static void gp_num(gp_vars *v, const char *name, double value)
+{
+    v->used += (size_t)snprintf(v->text + v->used, sizeof v->text - v->used, "%s=%.6g; ", name, value);
+}
+
+/* Renders template `tpl` (a file in plots/) into outbase.png/.svg. 0, or -1 with gnuplot's words. */
+static int render(tb_plot *p, const char *tpl, const char *outbase, gp_vars *vars, char *err, size_t errlen)
+{
+    for (int f = 0; f < 2; f++) {
+        const char *ext = f == 0 ? "png" : "svg";
+        if ((f == 0 && !p->png) || (f == 1 && !p->svg))
+            continue;
+        gp_vars v = *vars;
+        char outfile[4200], script[4200];
+        snprintf(outfile, sizeof outfile, "%s/%s.%s", p->outdir, outbase, ext);
+        snprintf(script, sizeof script, "%s/%s", p->templates, tpl);
+        gp_str(&v, "term", ext);
+        gp_str(&v, "outfile", outfile);
+        gp_str(&v, "plotsdir", p->templates);
+        gp_str(&v, "subtitle", p->subtitle);
+        int ep[2];
+        if (pipe(ep) != 0)
+            return -1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(ep[1], 2);
+            close(ep[0]);
+            execl(p->gnuplot, "gnuplot", "-e", v.text, script, (char *)NULL);
+            dprintf(2, "exec %s: %s\n", p->gnuplot, strerror(errno));
+            _exit(127);
+        }
+        close(ep[1]);
+        char buf[2048];
+        size_t got = 0;
+        ssize_t r;
+        while ((r = read(ep[0], buf + got, sizeof buf - 1 - got)) > 0 && got < sizeof buf - 1)
+            got += (size_t)r;
+        while (r > 0)
+            r = read(ep[0], buf, sizeof buf - 1 - got ? sizeof buf - 1 - got : 1);
+        close(ep[0]);
+        buf[got] = '\0';
+        int st;
+        waitpid(pid, &st, 0);
+        struct stat sb;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(outfile, &sb) != 0 || sb.st_size == 0) {
+            snprintf(err, errlen, "gnuplot failed on %s for %s: %.900s", tpl, outfile, buf);
+            return -1;
+        }
+        p->files[p->nfiles++] = strdup(outfile);
+    }
+    return 0;
+}
+
+static void names_colors(tb_plot *p, const bool *use, gp_vars *v)
+{
+    char names[2048] = "", colors[1024] = "";
+    size_t un = 0, uc = 0, n = 0;
+    for (size_t k = 0; k < p->nalloc; k++)
+        if (use[k]) {
+            un += (size_t)snprintf(names + un, sizeof names - un, "%s%s", n ? " " : "", p->alloc[k]);
+            uc += (size_t)snprintf(colors + uc, sizeof colors - uc, "%s%s", n ? " " : "", p->color[k]);
+            n++;
+        }
+    gp_str(v, "names", names);
+    gp_str(v, "colors", colors);
+    gp_num(v, "n", (double)n);
+}
+
+static FILE *open_data(tb_plot *p, const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", p->outdir, name);
+    FILE *f = fopen(path, "w");
+    if (f)
+        p->files[p->nfiles++] = strdup(path);
+    return f;
+}
+
+/* Failed cells of one workload (all thread counts), for the line under its charts. */
+static void failed_line(const tb_plot *p, const tb_plot_wl *w, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < p->ng; i++) {
+        const tb_group *g = &p->g[i];
+        if (!g->nbad || (w && (strcmp(g->workload, w->name) || g->size != w->size)))
+            continue;
+        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s %s t=%u (%s)",
+                                 used ? "; " : "", g->allocator, w ? "" : g->workload, g->threads,
+                                 tb_row_get(g->bad, TB_COL_status));
+        if (used >= len - 1)
+            break;
+    }
+}
+
+static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
+{
+    const tb_plot_wl *w = &p->wl[wi];
+    char base[256], dpath[4300];
+    snprintf(base, sizeof base, "scaling_%s_%zu", w->name, w->size);
+    char dname[300];
+    snprintf(dname, sizeof dname, "%s.dat", base);
+    FILE *f = open_data(p, dname, dpath, sizeof dpath);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "# %s, %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n", w->name, w->size);
+    bool use[TB_PLOT_MAX] = {0};
+    unsigned tmin = UINT32_MAX, tmax = 0;
+    size_t blocks = 0;
+    for (size_t k = 0; k < p->nalloc; k++) {
+        bool any = false;
+        for (size_t i = 0; i < p->ng; i++) {
+            const tb_group *g = &p->g[i];
+            if (strcmp(g->allocator, p->alloc[k]) || strcmp(g->workload, w->name) || g->size != w->size || !g->n)
+                continue;
+            if (!any && blocks)
+                fprintf(f, "\n\n");
+            if (!any)
+                fprintf(f, "# %s\n", p->alloc[k]);
+            any = true;
+            double lo, hi;
+            minmax(g, &lo, &hi);
+            fprintf(f, "%u\t%.1f\t%.1f\t%.1f\n", g->threads, tb_median(g->v, g->n), lo, hi);
+            if (g->threads < tmin)
+                tmin = g->threads;
+            if (g->threads > tmax)
+                tmax = g->threads;
+        }
+        use[k] = any;
+        blocks += any;
+    }
+    fclose(f);
+    if (!blocks)
+        return 0; /* nothing ok in this workload: listed as failed in the report */
+    gp_vars v = {.used = 0};
+    char title[256], failed[1500];
+    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects)", w->name, w->size);
+    failed_line(p, w, failed, sizeof failed);
+    gp_str(&v, "title_text", title);
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "datafile", dpath);
+    gp_num(&v, "xmin", tmin / 1.4);
+    gp_num(&v, "xmax", tmax * 1.4);
+    names_colors(p, use, &v);
+    if (render(p, "scaling.gp", base, &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup(base), strdup(title), strdup(failed)};
+    return 0;
+}
+
+/* A table for clustered bars: rows (one per workload or percentile), one column per allocator. */
+typedef double (*cell_value)(const tb_plot *p, size_t alloc, size_t row, void *ctx);
+
+static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrows,
+                     const char *const *labels, cell_value val, void *ctx, bool *use, char *path,
+                     size_t pathlen, char *err, size_t errlen)
+{
+    FILE *f = open_data(p, name, path, pathlen);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "# %s\n# row", what);
+    for (size_t k = 0; k < p->nalloc; k++)
+        if (use[k])
+            fprintf(f, "\t%s", p->alloc[k]);
+    fprintf(f, "\n");
+    for (size_t r = 0; r < nrows; r++) {
+        fprintf(f, "%s", labels[r]);
+        for (size_t k = 0; k < p->nalloc; k++)
+            if (use[k]) {
+                double x = val(p, k, r, ctx);
+                if (isnan(x))
+                    fprintf(f, "\tNaN");
+                else
+                    fprintf(f, "\t%.6f", x);
+            }
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    return 0;
+}
+
+static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
+{
+    (void)ctx;
+    const tb_plot_wl *w = &p->wl[r];
+    double b = tb_plot_median(tb_plot_cell(p, p->baseline, w, w->top), TB_COL_ops_per_sec);
+    double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], w, w->top), TB_COL_ops_per_sec);
+    /* the baseline's own bar is 1 by definition, not by floating-point luck */
+    if (strcmp(p->alloc[k], p->baseline) == 0 && !isnan(b))
+        return 1.0;
+    return x / b;
+}
+
+static int chart_relative(tb_plot *p, char *err, size_t errlen)
+{
+    const char *labels[TB_PLOT_MAX];
+    char lab[TB_PLOT_MAX][96];
+    for (size_t r = 0; r < p->nwl; r++) {
+        snprintf(lab[r], sizeof lab[r], "%s%s (t=%u)", p->wl[r].name, p->multi_size ? "" : "", p->wl[r].top);
+        if (p->multi_size)
+            snprintf(lab[r], sizeof lab[r], "%s %zuB (t=%u)", p->wl[r].name, p->wl[r].size, p->wl[r].top);
+        labels[r] = lab[r];
+    }
+    bool use[TB_PLOT_MAX];
+    for (size_t k = 0; k < p->nalloc; k++) {
+        use[k] = false;
+        for (size_t r = 0; r < p->nwl; r++)
+            use[k] |= !isnan(rel_value(p, k, r, NULL));
+    }
+    char path[4300], what[256];
+    snprintf(what, sizeof what, "median ops/s / %s's, at each workload's highest thread count", p->baseline);
+    if (bars_file(p, "relative.dat", what, p->nwl, labels, rel_value, NULL, use, path, sizeof path, err, errlen))
+        return -1;
+    gp_vars v = {.used = 0};
+    char title[256], failed[1500];
+    snprintf(title, sizeof title, "throughput relative to %s (median, highest thread count)", p->baseline);
+    failed_line(p, NULL, failed, sizeof failed);
+    gp_str(&v, "title_text", title);
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "datafile", path);
+    gp_str(&v, "baseline", p->baseline);
+    names_colors(p, use, &v);
+    if (render(p, "relative.gp", "relative", &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup("relative"), strdup(title), strdup(failed)};
+    return 0;
+}
+
+typedef struct lat_ctx {
+    const tb_plot_wl *w;
+    int cols[3];
+} lat_ctx;
+
+static double lat_value(const tb_plot *p, size_t k, size_t r, void *ctx)
+{
+    lat_ctx *c = ctx;
+    return tb_plot_median(tb_plot_cell(p, p->alloc[k], c->w, c->w->top), c->cols[r]);
+}
+
+static int chart_latency(tb_plot *p, char *err, size_t errlen)
+{
+    const tb_plot_wl *w = NULL;
+    for (size_t i = 0; i < p->nwl && !w; i++)
+        if (strcmp(p->wl[i].name, p->latency_wl) == 0 && p->wl[i].top)
+            w = &p->wl[i];
+    if (!w)
+        return 0;
+    static const char *const labels[] = {"p50", "p99", "p99.9"};
+    lat_ctx ca = {w, {TB_COL_lat_p50_ns, TB_COL_lat_p99_ns, TB_COL_lat_p999_ns}};
+    lat_ctx cf = {w, {TB_COL_free_p50_ns, TB_COL_free_p99_ns, TB_COL_free_p999_ns}};
+    bool use[TB_PLOT_MAX];
+    size_t n = 0;
+    for (size_t k = 0; k < p->nalloc; k++) {
+        use[k] = !isnan(lat_value(p, k, 0, &ca));
+        n += use[k];
+    }
+    if (!n)
+        return 0; /* sampling was off (--sample 0 or --measure instructions) */
+    char pa[4300], pf[4300], what[256];
+    snprintf(what, sizeof what, "%s at t=%u: allocation latency in ns (median over repetitions)", w->name, w->top);
+    if (bars_file(p, "latency_alloc.dat", what, 3, labels, lat_value, &ca, use, pa, sizeof pa, err, errlen))
+        return -1;
+    snprintf(what, sizeof what, "%s at t=%u: free latency in ns (median over repetitions)", w->name, w->top);
+    if (bars_file(p, "latency_free.dat", what, 3, labels, lat_value, &cf, use, pf, sizeof pf, err, errlen))
+        return -1;
+    gp_vars v = {.used = 0};
+    char title[256], failed[1500];
+    snprintf(title, sizeof title, "%s latency at %u thread%s: p50, p99, p99.9 (sampled 1 in %s)", w->name,
+             w->top, w->top == 1 ? "" : "s", p->sample_every);
+    failed_line(p, w, failed, sizeof failed);
+    gp_str(&v, "title_text", title);
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "allocfile", pa);
+    gp_str(&v, "freefile", pf);
+    names_colors(p, use, &v);
+    if (render(p, "latency.gp", "latency", &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup("latency"), strdup(title), strdup(failed)};
+    return 0;
+}
+
+static double mem_value(const tb_plot *p, size_t k, size_t r, void *ctx)
+{
+    int col = *(int *)ctx;
+    const tb_plot_wl *w = &p->wl[r];
+    double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], w, w->top), col);
+    return col == TB_COL_pool_bytes_reserved ? x / 1048576.0 : x / 1024.0;
+}
+
+static int chart_memory(tb_plot *p, char *err, size_t errlen)
+{
+    const char *labels[TB_PLOT_MAX];
+    char lab[TB_PLOT_MAX][96];
+    for (size_t r = 0; r < p->nwl; r++) {
+        snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].name, p->wl[r].top);
+        labels[r] = lab[r];
+    }
+    int cpeak = TB_COL_peak_rss_kib, cend = TB_COL_end_rss_kib, cpool = TB_COL_pool_bytes_reserved;
+    bool use[TB_PLOT_MAX];
+    for (size_t k = 0; k < p->nalloc; k++) {
+        use[k] = false;
+        for (size_t r = 0; r < p->nwl; r++)
+            use[k] |= !isnan(mem_value(p, k, r, &cpeak));
+    }
+    char p1[4300], p2[4300], p3[4300];
+    if (bars_file(p, "memory_peak.dat", "peak RSS, MiB", p->nwl, labels, mem_value, &cpeak, use, p1, sizeof p1, err, errlen) ||
+        bars_file(p, "memory_end.dat", "end RSS, MiB", p->nwl, labels, mem_value, &cend, use, p2, sizeof p2, err, errlen) ||
+        bars_file(p, "memory_pool.dat", "pool bytes reserved at the end, MiB", p->nwl, labels, mem_value, &cpool, use, p3,
+                  sizeof p3, err, errlen))
+        return -1;
+    gp_vars v = {.used = 0};
+    char title[256], failed[1500];
+    snprintf(title, sizeof title, "memory per workload at its highest thread count (medians)");
+    failed_line(p, NULL, failed, sizeof failed);
+    gp_str(&v, "title_text", title);
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "peakfile", p1);
+    gp_str(&v, "endfile", p2);
+    gp_str(&v, "poolfile", p3);
+    gp_num(&v, "height", 1300);
+    names_colors(p, use, &v);
+    if (render(p, "memory.gp", "memory", &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup("memory"), strdup(title), strdup(failed)};
+    return 0;
+}
+
+static const char *find_gnuplot(void)
+{
+    static char buf[4200];
+    const char *path = getenv("PATH");
+    char *dup = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
+    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, sizeof buf, "%s/gnuplot", d);
+        if (access(buf, X_OK) == 0) {
+            free(dup);
+            return buf;
+        }
+    }
+    free(dup);
+    return NULL;
+}
+
+static int help(void)
+{
+    printf("usage: tmbench plot RESULTS_DIR [--baseline ALLOCATOR] [--format png|svg|both] [--out DIR]\n"
+           "                    [--latency-workload W] [--templates DIR]\n\n"
+           "Charts and a review report from a run: scaling (one per workload and size), relative\n"
+           "(each allocator over the baseline at the highest thread count), latency (p50/p99/p99.9\n"
+           "of alloc and free for one workload), memory (peak and end RSS, pool reserve);\n"
+           "report.md and report.html beside them. Rendered by gnuplot from the templates in\n"
+           "plots/ (edit them for another style). Cells not ok are left out and listed.\n\n"
+           "  --baseline A          relative chart and report ratios against A (default glibc,\n"
+           "                        else tmempool-global when glibc is not in the run)\n"
+           "  --format F            png (default), svg or both\n"
+           "  --out DIR             default RESULTS_DIR/plots\n"
+           "  --latency-workload W  the workload of the latency chart (default churn)\n"
+           "  --templates DIR       gnuplot templates (default: this build's plots/, or\n"
+           "                        $TMBENCH_PLOTS)\n\n"
+           "exit: 0 done, 1 gnuplot failed on a chart, 2 usage or input error\n");
+    return 0;
+}
+
+int tb_cmd_plot(int argc, char **argv)
+{
+    static const struct option lo[] = {{"baseline", 1, 0, 'b'}, {"format", 1, 0, 'f'},
+                                       {"out", 1, 0, 'o'},      {"latency-workload", 1, 0, 'l'},
+                                       {"templates", 1, 0, 'T'}, {"help", 0, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    static tb_plot p;
+    memset(&p, 0, sizeof p);
+    p.png = true;
+    p.latency_wl = "churn";
+    const char *baseline = NULL, *out = NULL;
+    p.templates = getenv("TMBENCH_PLOTS") ? getenv("TMBENCH_PLOTS") : TB_PLOTS_DIR;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'b': baseline = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "png") == 0)
+                p.png = true, p.svg = false;
+            else if (strcmp(optarg, "svg") == 0)
+                p.png = false, p.svg = true;
+            else if (strcmp(optarg, "both") == 0)
+                p.png = p.svg = true;
+            else
+                return tb_usage_error("plot", "--format '%s': want png, svg or both", optarg);
+            break;
+        case 'o': out = optarg; break;
+        case 'l': p.latency_wl = optarg; break;
+        case 'T': p.templates = optarg; break;
+        case 'h': return help();
+        default: return tb_usage_error("plot", "see `tmbench plot --help`");
+        }
+    }
+    if (argc - optind != 1)
+        return tb_usage_error("plot", "want one results directory (tmbench plot RESULTS_DIR)");
+    char err[1024];
+    if (tb_results_read(argv[optind], &p.t, p.dir, sizeof p.dir, err, sizeof err) != 0)
+        return tb_usage_error("plot", "%s", err);
+    int rc = TB_EXIT_USAGE;
+    p.ng = tb_group_rows(&p.t, TB_COL_ops_per_sec, &p.g);
+    size_t ok = 0;
+    for (size_t i = 0; i < p.ng; i++)
+        ok += p.g[i].n;
+    if (!ok) {
+        tb_usage_error("plot", "%s has no ok rows with a throughput: nothing to draw", argv[optind]);
+        goto out;
+    }
+    collect(&p);
+    for (size_t i = 1; i < p.nwl; i++)
+        p.multi_size |= p.wl[i].size != p.wl[0].size;
+    bool have = false;
+    const char *want = baseline ? baseline : "glibc";
+    for (size_t k = 0; k < p.nalloc; k++)
+        have |= strcmp(p.alloc[k], want) == 0;
+    if (!have && !baseline) {
+        want = "tmempool-global";
+        for (size_t k = 0; k < p.nalloc; k++)
+            have |= strcmp(p.alloc[k], want) == 0;
+        if (!have)
+            want = p.alloc[0], have = true;
+    }
+    if (!have) {
+        char names[1024] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < p.nalloc; k++)
+            used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s", k ? ", " : "", p.alloc[k]);
+        tb_usage_error("plot", "--baseline '%s' is not an allocator of this run (it has: %s)", baseline, names);
+        goto out;
+    }
+    p.baseline = want;
+    p.gnuplot = find_gnuplot();
+    if (!p.gnuplot) {
+        tb_usage_error("plot", "gnuplot is not installed: install the Debian package gnuplot-nox "
+                               "(apt-get install gnuplot-nox)");
+        goto out;
+    }
+    char tpath[4200];
+    snprintf(tpath, sizeof tpath, "%s/scaling.gp", p.templates);
+    if (access(tpath, R_OK) != 0) {
+        tb_usage_error("plot", "no gnuplot templates in %s (want scaling.gp, relative.gp, latency.gp, memory.gp): "
+                               "pass --templates DIR or set TMBENCH_PLOTS", p.templates);
+        goto out;
+    }
+    p.meta = tb_meta_read(p.dir);
+    tb_plot_subtitle(&p);
+    if (out)
+        snprintf(p.outdir, sizeof p.outdir, "%s", out);
+    else
+        snprintf(p.outdir, sizeof p.outdir, "%s/plots", p.dir);
+    if (mkdir(p.outdir, 0755) != 0 && errno != EEXIST) {
+        tb_usage_error("plot", "cannot create %s: %s", p.outdir, strerror(errno));
+        goto out;
+    }
+
+    /* From here on, input is known good: failures are gnuplot's or the disk's. */
+    rc = TB_EXIT_OK;
+    for (size_t w = 0; w < p.nwl && rc == TB_EXIT_OK; w++)
+        if (chart_scaling(&p, w, err, sizeof err) != 0)
+            rc = TB_EXIT_CELLS;
+    if (rc == TB_EXIT_OK && (chart_relative(&p, err, sizeof err) != 0 || chart_latency(&p, err, sizeof err) != 0 ||
+                             chart_memory(&p, err, sizeof err) != 0))
+        rc = TB_EXIT_CELLS;
+    if (rc == TB_EXIT_OK && tb_plot_report(&p, err, sizeof err) != 0)
+        rc = TB_EXIT_CELLS;
+    if (rc != TB_EXIT_OK)
+        fprintf(stderr, "tmbench plot: %s\n", err);
+    else
+        fprintf(stderr, "tmbench plot: %zu charts and report.md, report.html in %s\n", p.ncharts, p.outdir);
+    if (rc == TB_EXIT_OK)
+        printf("%s\n", p.outdir);
+out:
+    for (size_t i = 0; i < p.nfiles; i++)
+        free(p.files[i]);
+    for (size_t i = 0; i < p.ncharts; i++) {
+        free(p.chart[i].base);
+        free(p.chart[i].title);
+        free(p.chart[i].failed);
+    }
+    cJSON_Delete(p.meta);
+    tb_groups_free(p.g, p.ng);
+    tb_table_free(&p.t);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* tmbench plot internals shared by the chart driver (plot.c) and the report writer (report.c). */
+#ifndef TB_PLOT_H
+#define TB_PLOT_H
+
+#include "results.h"
+
+enum { TB_PLOT_MAX = 64 };
+
+typedef struct tb_plot_wl {
+    const char *name;
+    size_t size;
+    unsigned top; /* highest thread count with an ok repetition; 0 = none */
+} tb_plot_wl;
+
+typedef struct tb_plot_chart {
+    char *base, *title, *failed; /* file name without extension, title, cells left out */
+} tb_plot_chart;
+
+typedef struct tb_plot {
+    tb_table t;
+    tb_group *g;
+    size_t ng;
+    cJSON *meta;
+    char dir[4200], outdir[4200];
+    const char *templates, *gnuplot, *baseline, *latency_wl;
+    char subtitle[512];
+    char sample_every[32];
+    bool png, svg, multi_size;
+    const char *alloc[TB_PLOT_MAX]; /* in registry order */
+    const char *color[TB_PLOT_MAX];
+    size_t nalloc;
+    tb_plot_wl wl[TB_PLOT_MAX];
+    size_t nwl;
+    tb_plot_chart chart[TB_PLOT_MAX * 2];
+    size_t ncharts;
+    char *files[TB_PLOT_MAX * 8];
+    size_t nfiles;
+} tb_plot;
+
+const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads);
+double tb_plot_median(const tb_group *g, int col);
+/* report.c */
+void tb_plot_subtitle(tb_plot *p);
+int tb_plot_report(tb_plot *p, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,413 @@
+/* The design-review report: the run's context, a summary table, the charts and every cell,
+ * failed ones called out. Written twice from the same calls: report.md for pasting, and
+ * report.html, one self-contained file (images inline) for a browser. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "stats.h"
+
+void tb_plot_subtitle(tb_plot *p)
+{
+    const cJSON *m = p->meta;
+    const cJSON *mach = m ? cJSON_GetObjectItemCaseSensitive(m, "machine") : NULL;
+    const cJSON *cores = mach ? cJSON_GetObjectItemCaseSensitive(mach, "cores") : NULL;
+    const cJSON *nodes = mach ? cJSON_GetObjectItemCaseSensitive(mach, "numa_nodes") : NULL;
+    const char *date = tb_json_str(m, "started", NULL);
+    snprintf(p->subtitle, sizeof p->subtitle, "%s, %d cores, %d NUMA node%s | %.10s | commit %s",
+             *tb_json_str(m, "machine", "cpu_model") ? tb_json_str(m, "machine", "cpu_model") : "unknown CPU",
+             cJSON_IsNumber(cores) ? cores->valueint : 0, cJSON_IsNumber(nodes) ? nodes->valueint : 0,
+             cJSON_IsNumber(nodes) && nodes->valueint == 1 ? "" : "s", *date ? date : "unknown date",
+             *tb_json_str(m, "git_commit", NULL) ? tb_json_str(m, "git_commit", NULL) : "unknown");
+    const cJSON *mat = m ? cJSON_GetObjectItemCaseSensitive(m, "matrix") : NULL;
+    const cJSON *se = mat ? cJSON_GetObjectItemCaseSensitive(mat, "latency_sample_every") : NULL;
+    snprintf(p->sample_every, sizeof p->sample_every, "%d", cJSON_IsNumber(se) ? se->valueint : 1024);
+}
+
+/* ---- two outputs, one sequence of calls ---- */
+
+typedef struct doc {
+    FILE *md, *html;
+} doc;
+
+static void esc(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+}
+
+static void md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+}
+
+static void heading(doc *d, int level, const char *text)
+{
+    fprintf(d->md, "\n%.*s %s\n\n", level, "####", text);
+    fprintf(d->html, "<h%d>", level);
+    esc(d->html, text);
+    fprintf(d->html, "</h%d>\n", level);
+}
+
+static void para(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void para(doc *d, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    if (!s)
+        return;
+    fprintf(d->md, "%s\n\n", s);
+    fprintf(d->html, "<p>");
+    esc(d->html, s);
+    fprintf(d->html, "</p>\n");
+    free(s);
+}
+
+/* Tables: cells are plain text; a leading '*' makes a cell bold (the best of its column). */
+static void table_head(doc *d, int n, const char *const *h)
+{
+    fprintf(d->html, "<table>\n<tr>");
+    for (int i = 0; i < n; i++) {
+        fprintf(d->md, "| %s ", h[i]);
+        fprintf(d->html, "<th>");
+        esc(d->html, h[i]);
+        fprintf(d->html, "</th>");
+    }
+    fprintf(d->md, "|\n");
+    for (int i = 0; i < n; i++)
+        fprintf(d->md, "|%s", i ? "---:" : "---");
+    fprintf(d->md, "|\n");
+    fprintf(d->html, "</tr>\n");
+}
+
+static void table_row(doc *d, int n, char cells[][160])
+{
+    fprintf(d->html, "<tr>");
+    for (int i = 0; i < n; i++) {
+        bool bold = cells[i][0] == '*';
+        const char *s = cells[i] + bold;
+        fprintf(d->md, "| %s", bold ? "**" : "");
+        md_cell(d->md, s);
+        fprintf(d->md, "%s ", bold ? "**" : "");
+        fprintf(d->html, i ? "<td class=n>" : "<td>");
+        if (bold)
+            fprintf(d->html, "<b>");
+        esc(d->html, s);
+        if (bold)
+            fprintf(d->html, "</b>");
+        fprintf(d->html, "</td>");
+    }
+    fprintf(d->md, "|\n");
+    fprintf(d->html, "</tr>\n");
+}
+
+static void table_end(doc *d)
+{
+    fprintf(d->md, "\n");
+    fprintf(d->html, "</table>\n");
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* The chart inline: PNG as a data URI, SVG as its own markup. Beside the report either way. */
+static void image(doc *d, const tb_plot *p, const tb_plot_chart *c)
+{
+    const char *ext = p->png ? "png" : "svg";
+    fprintf(d->md, "![%s](%s.%s)\n\n", c->title, c->base, ext);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s.%s", p->outdir, c->base, ext);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(d->html, "<p>(missing image %s)</p>\n", c->base);
+        return;
+    }
+    fprintf(d->html, "<figure>");
+    if (p->png) {
+        fprintf(d->html, "<img alt=\"");
+        esc(d->html, c->title);
+        fprintf(d->html, "\" src=\"data:image/png;base64,");
+        unsigned char in[3];
+        size_t n;
+        while ((n = fread(in, 1, 3, f)) > 0) {
+            unsigned v = (unsigned)in[0] << 16 | (n > 1 ? (unsigned)in[1] << 8 : 0) | (n > 2 ? in[2] : 0);
+            fputc(b64[v >> 18 & 63], d->html);
+            fputc(b64[v >> 12 & 63], d->html);
+            fputc(n > 1 ? b64[v >> 6 & 63] : '=', d->html);
+            fputc(n > 2 ? b64[v & 63] : '=', d->html);
+        }
+        fprintf(d->html, "\">");
+    } else {
+        char buf[8192];
+        size_t n;
+        bool started = false;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+            /* skip the XML prolog and doctype, which are not allowed inside HTML */
+            char *s = buf;
+            if (!started) {
+                char *svg = memmem(buf, n, "<svg", 4);
+                if (!svg)
+                    continue;
+                n -= (size_t)(svg - buf);
+                s = svg;
+                started = true;
+            }
+            fwrite(s, 1, n, d->html);
+        }
+    }
+    fclose(f);
+    fprintf(d->html, "</figure>\n");
+}
+
+static const char *num(char *buf, size_t len, double v, double scale, int decimals)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.*f", decimals, v / scale);
+    return buf;
+}
+
+static void context(doc *d, const tb_plot *p)
+{
+    const cJSON *m = p->meta;
+    heading(d, 2, "Context");
+    const char *h[] = {"", ""};
+    table_head(d, 2, h);
+    char row[2][160];
+#define ROW(k, ...)                                                                             \
+    do {                                                                                        \
+        snprintf(row[0], sizeof row[0], "%s", k);                                               \
+        snprintf(row[1], sizeof row[1], __VA_ARGS__);                                           \
+        table_row(d, 2, row);                                                                   \
+    } while (0)
+    ROW("run", "%s", tb_json_str(m, "run_id", NULL));
+    ROW("machine", "%s", p->subtitle);
+    const cJSON *mach = m ? cJSON_GetObjectItemCaseSensitive(m, "machine") : NULL;
+    const cJSON *pus = mach ? cJSON_GetObjectItemCaseSensitive(mach, "pus") : NULL;
+    ROW("hardware threads", "%d", cJSON_IsNumber(pus) ? pus->valueint : 0);
+    ROW("kernel, glibc", "%s, glibc %s", tb_json_str(m, "machine", "kernel"), tb_json_str(m, "machine", "glibc"));
+    ROW("build", "%s, gcc %s, %s", tb_json_str(m, "build", "build_type"), tb_json_str(m, "build", "compiler"),
+        tb_json_str(m, "build", "c_flags"));
+    const cJSON *mat = m ? cJSON_GetObjectItemCaseSensitive(m, "matrix") : NULL;
+    const cJSON *reps = mat ? cJSON_GetObjectItemCaseSensitive(mat, "reps") : NULL;
+    const cJSON *ops = mat ? cJSON_GetObjectItemCaseSensitive(mat, "ops") : NULL;
+    const cJSON *dur = mat ? cJSON_GetObjectItemCaseSensitive(mat, "duration") : NULL;
+    ROW("matrix", "allocators %s; workloads %s; threads %s; sizes %s", tb_json_str(m, "matrix", "allocators"),
+        tb_json_str(m, "matrix", "workloads"), tb_json_str(m, "matrix", "threads"), tb_json_str(m, "matrix", "sizes"));
+    ROW("repetitions, length", "%d; %s", cJSON_IsNumber(reps) ? reps->valueint : 0,
+        cJSON_IsNumber(dur) && dur->valuedouble > 0 ? "timed cells" : "fixed op counts");
+    if (cJSON_IsNumber(ops) && ops->valuedouble > 0)
+        ROW("ops per cell", "%.0f", ops->valuedouble);
+    if (cJSON_IsNumber(dur) && dur->valuedouble > 0)
+        ROW("seconds per cell", "%g", dur->valuedouble);
+    ROW("measure, seed", "%s; seed %s", tb_json_str(m, "matrix", "measure"), tb_json_str(m, "matrix", "seed"));
+    ROW("started, ended", "%s, %s", tb_json_str(m, "started", NULL), tb_json_str(m, "ended", NULL));
+    const cJSON *cl = m ? cJSON_GetObjectItemCaseSensitive(m, "command_line") : NULL;
+    char cmd[160] = "tmbench";
+    size_t used = strlen(cmd);
+    for (int i = 0; cl && i < cJSON_GetArraySize(cl); i++) {
+        const cJSON *x = cJSON_GetArrayItem(cl, i);
+        if (cJSON_IsString(x))
+            used += (size_t)snprintf(cmd + used, used < sizeof cmd ? sizeof cmd - used : 0, " %s", x->valuestring);
+    }
+    ROW("command", "%s", cmd);
+    const cJSON *vers = m ? cJSON_GetObjectItemCaseSensitive(m, "allocator_versions") : NULL;
+    char vs[160] = "";
+    used = 0;
+    for (const cJSON *x = vers ? vers->child : NULL; x; x = x->next)
+        if (cJSON_IsString(x) && strncmp(x->string, "tmempool-", 9) != 0)
+            used += (size_t)snprintf(vs + used, used < sizeof vs ? sizeof vs - used : 0, "%s%s %s", used ? ", " : "",
+                                     x->string, x->valuestring);
+    ROW("baseline versions", "%s", vs);
+    ROW("interrupted", "%s", m && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "interrupted")) ? "YES: partial run" : "no");
+#undef ROW
+    table_end(d);
+    if (!m)
+        para(d, "meta.json is missing or unreadable: the context above is unknown.");
+}
+
+static void summary(doc *d, const tb_plot *p)
+{
+    heading(d, 2, "Summary");
+    para(d, "Median throughput in million ops/s at each workload's highest thread count (t), and in "
+            "parentheses the ratio to %s. Bold: the best of each workload. The floor is the harness's "
+            "own cost (an unsynchronized thread-local free list), not a contender.", p->baseline);
+    const char *h[TB_PLOT_MAX + 1];
+    char hb[TB_PLOT_MAX][96];
+    h[0] = "allocator";
+    for (size_t w = 0; w < p->nwl; w++) {
+        if (p->multi_size)
+            snprintf(hb[w], sizeof hb[w], "%s %zuB t=%u", p->wl[w].name, p->wl[w].size, p->wl[w].top);
+        else
+            snprintf(hb[w], sizeof hb[w], "%s t=%u", p->wl[w].name, p->wl[w].top);
+        h[w + 1] = hb[w];
+    }
+    int ncol = (int)p->nwl + 1;
+    table_head(d, ncol, h);
+    double best[TB_PLOT_MAX];
+    for (size_t w = 0; w < p->nwl; w++) {
+        best[w] = -1;
+        for (size_t k = 0; k < p->nalloc; k++) {
+            if (strcmp(p->alloc[k], "floor") == 0)
+                continue;
+            double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
+            if (!isnan(x) && x > best[w])
+                best[w] = x;
+        }
+    }
+    char(*row)[160] = calloc((size_t)ncol, sizeof *row);
+    for (size_t k = 0; k < p->nalloc; k++) {
+        snprintf(row[0], 160, "%s", p->alloc[k]);
+        for (size_t w = 0; w < p->nwl; w++) {
+            const tb_group *g = tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top);
+            double x = tb_plot_median(g, TB_COL_ops_per_sec);
+            double b = tb_plot_median(tb_plot_cell(p, p->baseline, &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
+            if (isnan(x))
+                snprintf(row[w + 1], 160, "%s", !g ? "-" : g->nskipped && !g->nbad ? "skipped" : g->nbad ? tb_row_get(g->bad, TB_COL_status) : "-");
+            else
+                snprintf(row[w + 1], 160, "%s%.1f (%.2fx)", x == best[w] && strcmp(p->alloc[k], "floor") ? "*" : "",
+                         x / 1e6, strcmp(p->alloc[k], p->baseline) == 0 ? 1.0 : x / b);
+        }
+        table_row(d, ncol, row);
+    }
+    free(row);
+    table_end(d);
+}
+
+static void all_cells(doc *d, const tb_plot *p)
+{
+    heading(d, 2, "Every cell");
+    para(d, "Medians over the ok repetitions; min and max of throughput; latency sampled one call in %s.",
+         p->sample_every);
+    const char *h[] = {"allocator", "workload", "params", "threads", "size", "ok/reps", "Mops/s median",
+                       "min", "max", "alloc p99 ns", "free p99 ns", "peak RSS MiB", "end RSS MiB", "status"};
+    enum { NC = sizeof h / sizeof *h };
+    table_head(d, NC, h);
+    char row[NC][160];
+    for (size_t i = 0; i < p->ng; i++) {
+        const tb_group *g = &p->g[i];
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t j = 0; j < g->n; j++) {
+            lo = g->v[j] < lo ? g->v[j] : lo;
+            hi = g->v[j] > hi ? g->v[j] : hi;
+        }
+        snprintf(row[0], 160, "%s", g->allocator);
+        snprintf(row[1], 160, "%s", g->workload);
+        snprintf(row[2], 160, "%s", g->params);
+        snprintf(row[3], 160, "%u", g->threads);
+        snprintf(row[4], 160, "%zu", g->size);
+        snprintf(row[5], 160, "%zu/%zu", g->nok, g->nrows);
+        num(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN, 1e6, 2);
+        num(row[7], 160, g->n ? lo : NAN, 1e6, 2);
+        num(row[8], 160, g->n ? hi : NAN, 1e6, 2);
+        num(row[9], 160, tb_plot_median(g, TB_COL_lat_p99_ns), 1, 0);
+        num(row[10], 160, tb_plot_median(g, TB_COL_free_p99_ns), 1, 0);
+        num(row[11], 160, tb_plot_median(g, TB_COL_peak_rss_kib), 1024, 1);
+        num(row[12], 160, tb_plot_median(g, TB_COL_end_rss_kib), 1024, 1);
+        if (g->nbad)
+            snprintf(row[13], 160, "%zu not ok (%s)", g->nbad, tb_row_get(g->bad, TB_COL_status));
+        else if (g->nskipped)
+            snprintf(row[13], 160, "skipped");
+        else
+            snprintf(row[13], 160, "ok");
+        table_row(d, NC, row);
+    }
+    table_end(d);
+}
+
+static void failed_cells(doc *d, const tb_plot *p)
+{
+    heading(d, 2, "Failed cells");
+    size_t n = 0;
+    const char *h[] = {"allocator", "workload", "params", "threads", "size", "rep", "status", "error"};
+    for (size_t i = 0; i < p->t.n; i++) {
+        const tb_row *r = &p->t.rows[i];
+        const char *st = tb_row_get(r, TB_COL_status);
+        if (!strcmp(st, "ok") || !strcmp(st, "skipped"))
+            continue;
+        if (!n++) {
+            para(d, "Repetitions whose status is not ok. They are left out of every chart and median, never "
+                    "drawn as zero.");
+            table_head(d, 8, h);
+        }
+        char row[8][160];
+        static const int cols[] = {TB_COL_allocator, TB_COL_workload, TB_COL_params, TB_COL_threads,
+                                   TB_COL_object_size, TB_COL_rep, TB_COL_status, TB_COL_error};
+        for (int c = 0; c < 8; c++)
+            snprintf(row[c], 160, "%s", tb_row_get(r, cols[c]));
+        table_row(d, 8, row);
+    }
+    if (n)
+        table_end(d);
+    else
+        para(d, "None: every cell is ok, or skipped by design (see Every cell).");
+}
+
+int tb_plot_report(tb_plot *p, char *err, size_t errlen)
+{
+    char md_path[4400], html_path[4400], md_tmp[4500], html_tmp[4500];
+    snprintf(md_path, sizeof md_path, "%s/report.md", p->outdir);
+    snprintf(html_path, sizeof html_path, "%s/report.html", p->outdir);
+    snprintf(md_tmp, sizeof md_tmp, "%s.tmp", md_path);
+    snprintf(html_tmp, sizeof html_tmp, "%s.tmp", html_path);
+    doc d = {fopen(md_tmp, "w"), fopen(html_tmp, "w")};
+    if (!d.md || !d.html) {
+        snprintf(err, errlen, "cannot write the report in %s: %s", p->outdir, strerror(errno));
+        if (d.md)
+            fclose(d.md);
+        if (d.html)
+            fclose(d.html);
+        return -1;
+    }
+    const char *run = tb_json_str(p->meta, "run_id", NULL);
+    char title[300];
+    snprintf(title, sizeof title, "tmbench report: %s", *run ? run : p->dir);
+    fprintf(d.md, "# %s\n", title);
+    fprintf(d.html, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
+    esc(d.html, title);
+    fprintf(d.html, "</title>\n<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+                    "table{border-collapse:collapse;margin:1em 0;font-size:90%%}td,th{border:1px solid #ccc;"
+                    "padding:3px 8px}td.n{text-align:right}th{background:#f2f2f2}img,svg{max-width:100%%;"
+                    "height:auto}figure{margin:1em 0}p.failed{color:#a00}</style></head><body>\n<h1>");
+    esc(d.html, title);
+    fprintf(d.html, "</h1>\n");
+    context(&d, p);
+    summary(&d, p);
+    heading(&d, 2, "Charts");
+    for (size_t i = 0; i < p->ncharts; i++) {
+        heading(&d, 3, p->chart[i].title);
+        image(&d, p, &p->chart[i]);
+        if (p->chart[i].failed[0])
+            para(&d, "Not ok, left out of this chart: %s.", p->chart[i].failed);
+    }
+    all_cells(&d, p);
+    failed_cells(&d, p);
+    fprintf(d.html, "</body></html>\n");
+    bool bad = ferror(d.md) || ferror(d.html);
+    bad |= fclose(d.md) != 0;
+    bad |= fclose(d.html) != 0;
+    if (bad || rename(md_tmp, md_path) != 0 || rename(html_tmp, html_path) != 0) {
+        snprintf(err, errlen, "cannot write the report in %s: %s", p->outdir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,16 @@
+# Relative: each allocator's median throughput divided by the baseline's, per workload, at the
+# workload's highest thread count; log scale, the baseline is the dashed line at 1.
+# Data: a header line, then one row per workload: label, then one ratio per allocator.
+# Extra variables: datafile, baseline.
+load plotsdir."/common.gp"
+set style data histograms
+set style histogram clustered gap 1.5
+set style fill solid 0.9 border rgb "#333333"
+set boxwidth 0.95
+set logscale y 2
+set yrange [*:*]
+set ylabel "median throughput / ".baseline." (log2 scale)"
+set xlabel "workload (threads)"
+set xtics rotate by -20 left
+set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#000000" front
+plot for [i=1:n] datafile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title word(names, i)
