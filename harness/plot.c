@@ -213,9 +213,9 @@ static void failed_line(const tb_plot *p, const tb_plot_wl *w, char *out, size_t
         const tb_group *g = &p->g[i];
         if (!g->nbad || (w && (strcmp(g->workload, w->name) || g->size != w->size)))
             continue;
-        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s %s t=%u (%s)",
-                                 used ? "; " : "", g->allocator, w ? "" : g->workload, g->threads,
-                                 tb_row_get(g->bad, TB_COL_status));
+        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s%s%s t=%u (%s)",
+                                 used ? "; " : "", g->allocator, w ? "" : " ", w ? "" : g->workload,
+                                 g->threads, tb_row_get(g->bad, TB_COL_status));
         if (used >= len - 1)
             break;
     }

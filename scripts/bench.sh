@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark command: installs what is missing, builds a release tmbench, and runs it.
-# Without arguments: the quick preset, every available allocator and workload, into
-# results/<run-id>/ (results.csv + meta.json). Arguments go to `tmbench run` as they are.
+# The benchmark command: installs what is missing, builds a release tmbench, runs it, and draws
+# the charts and the report. Without arguments: the quick preset, every available allocator and
+# workload, into results/<run-id>/ (results.csv + meta.json), plots in results/<run-id>/plots/.
+# Arguments go to `tmbench run` as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -9,5 +10,9 @@ tmp_install_deps
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-release -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 rc=0
-./build-release/harness/tmbench run "$@" || rc=$?
+dir=$(./build-release/harness/tmbench run "$@") || rc=$?
+# Exit 1 means some cell was not ok: the rest is still worth drawing (failed cells are listed).
+if [ -n "$dir" ] && [ -f "$dir/results.csv" ] && { [ $rc -eq 0 ] || [ $rc -eq 1 ]; }; then
+    ./build-release/harness/tmbench plot "$dir" || rc=$?
+fi
 exit $rc

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# tmbench plot on a small run this test makes (with failing cells from the overlap allocator):
+# every chart exists with sensible pixel dimensions, the baseline's relative bars are exactly 1,
+# the report names every cell and every failed cell; bad input exits 2 and writes nothing.
+set -euo pipefail
+TB=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$TB" run --allocators tmempool-tcache,tmempool-global,glibc,test-overlap --workloads churn,batch,footprint \
+    --threads 1,2 --ops 20000 --reps 2 -p peak=2000 --seed 5 --out "$T/r" >/dev/null 2>&1 && fail "overlap cells must make the run exit 1"
+"$TB" plot "$T/r" --format both >/dev/null 2>"$T/plot.log" || { cat "$T/plot.log"; fail "plot"; }
+P="$T/r/plots"
+png_dims() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8 }'; }
+for c in scaling_churn_64 scaling_batch_64 scaling_footprint_64 relative latency memory; do
+    [ -s "$P/$c.png" ] || fail "$c.png missing"
+    [ -s "$P/$c.svg" ] || fail "$c.svg missing"
+    [ "$(head -c 8 "$P/$c.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$c.png is not a PNG"
+    read -r w h <<<"$(png_dims "$P/$c.png")"
+    [ "$w" -ge 800 ] && [ "$w" -le 4000 ] && [ "$h" -ge 500 ] && [ "$h" -le 4000 ] || fail "$c.png is ${w}x$h"
+    grep -q '<svg' "$P/$c.svg" || fail "$c.svg is not SVG"
+done
+# the baseline (glibc by default) is exactly 1 in every row of the relative data
+col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "glibc") print i }' "$P/relative.dat")
+[ -n "$col" ] || fail "glibc column missing in relative.dat"
+awk -F'\t' -v c="$col" '!/^#/ && $c != "1.000000" { print; bad = 1 } END { exit bad }' "$P/relative.dat" || fail "baseline bars not exactly 1"
+# with another baseline, that one is 1
+"$TB" plot "$T/r" --baseline tmempool-global --out "$T/p2" >/dev/null 2>&1 || fail "plot --baseline tmempool-global"
+col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-global") print i }' "$T/p2/relative.dat")
+awk -F'\t' -v c="$col" '!/^#/ && $c != "1.000000" { bad = 1 } END { exit bad }' "$T/p2/relative.dat" || fail "--baseline bars not 1"
+# the overlap allocator's cells are failed: never in the chart data, all in the report
+! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
+grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"
+# the report names every cell (allocator, workload, threads) and every failed repetition
+for f in report.md report.html; do [ -s "$P/$f" ] || fail "$f missing"; done
+awk -F, 'NR > 1 { print $2 "|" $4 "|" $6 }' "$T/r/results.csv" | sort -u | while IFS='|' read -r a w t; do
+    grep -qE "^\| $a \| $w \| [^|]* \| $t \|" "$P/report.md" || fail "report.md lacks cell $a $w t=$t"
+done
+nfail=$(awk -F, 'NR > 1 && $9 != "ok" && $9 != "skipped"' "$T/r/results.csv" | wc -l)
+[ "$nfail" -gt 0 ] || fail "the fixture has no failed cells"
+nrep=$(sed -n '/^## Failed cells/,$p' "$P/report.md" | grep -c '^| test-overlap |')
+[ "$nrep" -eq "$nfail" ] || fail "report lists $nrep failed repetitions, the run has $nfail"
+grep -q '<img alt=' "$P/report.html" && grep -q 'data:image/png;base64,' "$P/report.html" || fail "report.html images"
+
+# bad input: exit 2, one message, nothing written
+expect2() {
+    local out=$1; shift
+    local rc=0
+    "$@" >/dev/null 2>"$T/err" || rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc for: $*"
+    [ "$(wc -l <"$T/err")" -ge 1 ] || fail "no message for: $*"
+    [ ! -e "$out" ] || fail "$* wrote $out"
+}
+expect2 "$T/none/plots" "$TB" plot "$T/none"
+mkdir -p "$T/mal"; printf 'run_id,allocator\n"x,y\n' > "$T/mal/results.csv"
+expect2 "$T/mal/plots" "$TB" plot "$T/mal"
+mkdir -p "$T/unk"; sed '1s/^run_id/runid/' "$T/r/results.csv" > "$T/unk/results.csv"
+expect2 "$T/unk/plots" "$TB" plot "$T/unk"
+mkdir -p "$T/nook"; awk -F, 'NR == 1 || $9 != "ok"' "$T/r/results.csv" > "$T/nook/results.csv"
+expect2 "$T/nook/plots" "$TB" plot "$T/nook"
+expect2 "$T/p3" "$TB" plot "$T/r" --baseline jemalloc --out "$T/p3"
+expect2 "$T/p4" "$TB" plot "$T/r" --format gif --out "$T/p4"
+rc=0; PATH=/nonexistent "$TB" plot "$T/r" --out "$T/p5" 2>"$T/err" >/dev/null || rc=$?
+[ $rc -eq 2 ] && grep -q gnuplot-nox "$T/err" && [ ! -e "$T/p5" ] || fail "missing gnuplot must name gnuplot-nox and exit 2"
+echo "test_plot: ok"
