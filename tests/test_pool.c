@@ -164,7 +164,7 @@ static void test_null_free_and_stats_args(tmp_strategy s)
 static void test_trim(tmp_strategy s)
 {
     enum { N = 50000 };
-    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    tmp_pool *p = make_pool(s, 64, 0, 0, TMP_F_NO_AUTOTRIM);
     void **v = malloc(N * sizeof *v);
     for (int i = 0; i < N; i++)
         CHECK((v[i] = tmp_alloc(p)) != NULL);
@@ -173,6 +173,8 @@ static void test_trim(tmp_strategy s)
     for (int i = 0; i < N; i++)
         if (i < N - 100)
             tmp_free(p, v[i]);
+    tmp_pool_stats(p, &after);
+    CHECK_EQ(after.bytes_reserved, before.bytes_reserved); /* nothing automatic with the flag */
     size_t given = tmp_pool_trim(p);
     tmp_pool_stats(p, &after);
     CHECK(given > 0);
@@ -187,6 +189,41 @@ static void test_trim(tmp_strategy s)
     }
     for (int i = 0; i < N; i++) {
         CHECK(pattern_ok(v[i], 64, (unsigned)i));
+        tmp_free(p, v[i]);
+    }
+    free(v);
+    tmp_pool_destroy(p);
+}
+
+/* Without the flag the pool trims itself as objects come back: no tmp_pool_trim call, yet
+ * bytes_reserved falls, by whole chunks, and the pool keeps working. */
+static void test_autotrim(tmp_strategy s)
+{
+    enum { N = 100000 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; i < N; i++)
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+    tmp_stats before, mid, after;
+    tmp_pool_stats(p, &before);
+    for (int i = 0; i < N / 2; i++) /* half back: not yet twice the objects in use */
+        tmp_free(p, v[i]);
+    tmp_pool_stats(p, &mid);
+    CHECK_EQ(mid.bytes_reserved, before.bytes_reserved);
+    for (int i = N / 2; i < N - 100; i++)
+        tmp_free(p, v[i]);
+    tmp_pool_stats(p, &after);
+    /* what stays: chunks with the 100 live (and any cached) objects, and the magazines, one
+     * pointer per object the pool has held (an eighth of 64-byte objects) */
+    CHECK(after.bytes_reserved < before.bytes_reserved / 3);
+    /* and an explicit trim now finds little left to do: the pool did it already */
+    CHECK(tmp_pool_trim(p) <= before.bytes_reserved / 10);
+    for (int i = 0; i < N - 100; i++) {
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+        pattern_fill(v[i], 64, (unsigned)i);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(pattern_ok(v[i], 64, (unsigned)i) || i >= N - 100);
         tmp_free(p, v[i]);
     }
     free(v);
@@ -225,6 +262,7 @@ int main(void)
         test_destroy_with_objects_out(s);
         test_null_free_and_stats_args(s);
         test_trim(s);
+        test_autotrim(s);
     }
     fprintf(stderr, "test_pool: all passed\n");
     return 0;

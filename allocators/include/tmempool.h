@@ -29,7 +29,13 @@ typedef enum tmp_strategy {
 
 #define TMP_STRATEGY_COUNT 4
 
-enum { TMP_F_DEBUG = 1u << 0 };
+enum {
+    TMP_F_DEBUG = 1u << 0,
+    /* No automatic trim: chunks go back to the OS only through tmp_pool_trim(). By default a
+     * pool of more than four chunks trims itself when its free objects pass a chunk's worth and
+     * twice the objects in use, and the objects in use have halved since its last trim. */
+    TMP_F_NO_AUTOTRIM = 1u << 1,
+};
 
 typedef struct tmp_config {
     size_t object_size;     /* usable bytes per object, >= 1 */
@@ -38,7 +44,7 @@ typedef struct tmp_config {
     tmp_strategy strategy;
     unsigned stripes;       /* TMP_STRIPED: number of stripes, 0 = auto */
     unsigned cache_objects; /* TMP_THREAD_CACHE and TMP_NUMA: per-thread cache capacity, 0 = auto */
-    unsigned flags;         /* TMP_F_DEBUG: validate every free, poison freed objects, abort on misuse */
+    unsigned flags;         /* TMP_F_DEBUG, TMP_F_NO_AUTOTRIM */
 } tmp_config;
 
 typedef struct tmp_stats {

@@ -11,6 +11,7 @@ int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node)
     tmp__lock_init(&a->lock);
     tmp__store_init(&a->store);
     a->node = node;
+    a->trim_out = UINT64_MAX;
     return tmp__store_setup(pool, &a->store) == 0 ? 0 : ENOMEM;
 }
 
@@ -38,6 +39,8 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
         return NULL;
     if (++a->out > a->out_high)
         a->out_high = a->out;
+    if (TMP__UNLIKELY(a->out > a->trim_out))
+        a->trim_out = UINT64_MAX; /* live objects grew again: a later drop may trim again */
     return obj;
 }
 
@@ -53,13 +56,27 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
     a->out += n;
     if (a->out > a->out_high)
         a->out_high = a->out;
+    if (TMP__UNLIKELY(a->out > a->trim_out))
+        a->trim_out = UINT64_MAX;
     return n;
+}
+
+static inline void check_trim(tmp_pool *pool, tmp__arena *a)
+{
+    size_t free_objs = a->store.count;
+    if (TMP__UNLIKELY(pool->trim_min && free_objs >= pool->trim_min && free_objs >= 2 * a->out &&
+                      2 * a->out <= a->trim_out &&
+                      atomic_load_explicit(&pool->bytes_reserved, memory_order_relaxed) >= 4 * pool->chunk_size)) {
+        a->trim_out = a->out;
+        atomic_store_explicit(&pool->trim_due, 1, memory_order_relaxed);
+    }
 }
 
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 {
     tmp__store_push(pool, &a->store, obj);
     a->out--;
+    check_trim(pool, a);
 }
 
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n)
@@ -67,4 +84,11 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
     for (size_t i = 0; i < n; i++)
         tmp__store_push(pool, &a->store, objs[i]);
     a->out -= n;
+    check_trim(pool, a);
+}
+
+void tmp__trim_now(tmp_pool *pool)
+{
+    if (atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
+        tmp_pool_trim(pool);
 }

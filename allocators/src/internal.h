@@ -100,6 +100,7 @@ typedef struct tmp__arena {
     /* counters, written under lock */
     uint64_t allocs, frees;
     uint64_t out, out_high; /* objects outside this arena (user or caches) and its maximum */
+    uint64_t trim_out;      /* `out` when this arena last asked for an automatic trim */
 } __attribute__((aligned(TMP__PAD))) tmp__arena;
 
 /* ---- strategies ------------------------------------------------------------------------ */
@@ -156,9 +157,23 @@ struct tmp_pool {
     struct tmp__tcache *caches;
     uint64_t retired_allocs, retired_frees, retired_misses, retired_remote;
     size_t carved_peak; /* objects carved before the last trim (meta_lock) */
+    size_t trim_min;    /* free objects an arena holds before it may ask for a trim; 0 = never */
+    _Atomic int trim_due;
 
     void *strategy_data;
 };
+
+/* Automatic trim (arena.c): in a pool past four chunks, an arena whose free objects pass a
+ * chunk's worth and twice the objects out, with `out` at most half what it was at its last
+ * request, marks the pool; the strategy runs
+ * the trim once its own lock is released. Halving keeps the count of O(free objects) trim
+ * passes logarithmic in the drop of live objects, so the cost per free stays constant. */
+void tmp__trim_now(tmp_pool *pool);
+static inline void tmp__trim_if_due(tmp_pool *pool)
+{
+    if (TMP__UNLIKELY(atomic_load_explicit(&pool->trim_due, memory_order_relaxed)))
+        tmp__trim_now(pool);
+}
 
 /* ---- shared helpers (chunk.c, store.c, arena.c) ----------------------------------------- */
 

@@ -66,7 +66,7 @@ static int geometry(const tmp_config *in, tmp_pool *p)
         c.alignment = 16;
     if ((c.alignment & (c.alignment - 1)) || c.alignment > TMP__MAX_ALIGN)
         return EINVAL;
-    if ((unsigned)c.strategy >= TMP_STRATEGY_COUNT || (c.flags & ~(unsigned)TMP_F_DEBUG))
+    if ((unsigned)c.strategy >= TMP_STRATEGY_COUNT || (c.flags & ~(unsigned)(TMP_F_DEBUG | TMP_F_NO_AUTOTRIM)))
         return EINVAL;
     if (c.max_objects > (SIZE_MAX >> 1))
         return EINVAL;
@@ -106,6 +106,7 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     p->chunk_mask = ~(uintptr_t)(chunk - 1);
     p->hdr_bytes = hdr;
     p->chunk_objs = (chunk - hdr) / stride;
+    p->trim_min = (c.flags & TMP_F_NO_AUTOTRIM) ? 0 : p->chunk_objs; /* fewer: no chunk can be empty */
     p->mag_cap = 64;
     return 0;
 }

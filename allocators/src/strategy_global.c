@@ -41,6 +41,7 @@ static void global_free(tmp_pool *pool, void *obj)
     tmp__arena_give(pool, a, obj);
     a->frees++;
     tmp__lock_release(&a->lock);
+    tmp__trim_if_due(pool);
 }
 
 /* Sums the counters of every arena; high water is the arenas' own (exact for one arena). */

@@ -96,14 +96,17 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
         tmp__arena_give(pool, a, obj);
         a->frees++;
         tmp__lock_release(&a->lock);
+        tmp__trim_if_due(pool);
         return;
     }
     tmp__count(&c->frees);
     if (home != c->node) {
         tmp__count(&c->remote);
         c->rbuf[home][c->rn[home]++] = obj;
-        if (c->rn[home] == c->batch)
+        if (c->rn[home] == c->batch) {
             send_home(pool, c, home);
+            tmp__trim_if_due(pool);
+        }
         return;
     }
     if (c->n == c->cap)

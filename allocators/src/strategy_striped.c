@@ -92,6 +92,7 @@ static void striped_free(tmp_pool *pool, void *obj)
     tmp__arena_give(pool, a, obj);
     a->frees++;
     tmp__lock_release(&a->lock);
+    tmp__trim_if_due(pool);
 }
 
 static void striped_stats(const tmp_pool *pool, tmp_stats *out)

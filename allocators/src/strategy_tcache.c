@@ -42,6 +42,7 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     tmp__lock_release(&a->lock);
     memmove(c->obj, c->obj + c->batch, (c->n - c->batch) * sizeof(void *));
     c->n -= c->batch;
+    tmp__trim_if_due(pool);
 }
 
 static void *alloc_uncached(tmp_pool *pool)
@@ -61,6 +62,7 @@ static void free_uncached(tmp_pool *pool, void *obj)
     tmp__arena_give(pool, a, obj);
     a->frees++;
     tmp__lock_release(&a->lock);
+    tmp__trim_if_due(pool);
 }
 
 static __attribute__((noinline)) void *tcache_alloc_slow(tmp_pool *pool)
