@@ -55,8 +55,13 @@ static void thread_exit(void *unused)
         tmp__tcache *c = tmp__tls_v[i];
         if (!c)
             continue;
+        tmp_pool *pool = c->pool;
         cache_retire(c);
         cache_release(c);
+        /* the flush may have made the pool due for a trim; the pool is alive while reg_lock
+         * is held (destroy takes it), and reg_lock before arena locks is the usual order */
+        if (pool)
+            tmp__trim_if_due(pool);
     }
     pthread_mutex_unlock(&reg_lock);
     free(tmp__tls_v);
