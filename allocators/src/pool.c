@@ -15,7 +15,7 @@ static const tmp__strategy *const strategies[TMP_STRATEGY_COUNT] = {
     [TMP_NUMA] = &tmp__strategy_numa,
 };
 
-#define DEFAULT_CHUNK ((size_t)256 << 10)
+#define DEFAULT_CHUNK ((size_t)64 << 10)
 
 void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s)
 {
@@ -86,7 +86,7 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     if (c.cache_objects > 4096)
         c.cache_objects = 4096;
 
-    /* A chunk holds at least 16 objects, is at least 256 KiB unless max_objects needs less,
+    /* A chunk holds at least 16 objects, is at least 64 KiB unless max_objects needs less,
      * and is a power of two so that masking an address finds its chunk. */
     size_t want = 16 * stride + sizeof(tmp__chunk) + c.alignment;
     size_t chunk = pow2_ceil(want > DEFAULT_CHUNK ? want : DEFAULT_CHUNK);
