@@ -97,7 +97,11 @@ static int geometry(const tmp_config *in, tmp_pool *p)
             chunk = need < 4096 ? 4096 : need;
     }
     size_t bitmap = (c.flags & TMP_F_DEBUG) ? (chunk / stride / 64 + 1) * 8 : 0;
-    size_t hdr = (sizeof(tmp__chunk) + bitmap + c.alignment - 1) & ~(c.alignment - 1);
+    /* Objects start on a cache line: with a stride that is a multiple of 64, no two objects
+     * share a line, so objects handed to different threads cannot false-share (the Hoard
+     * cache-scratch test; Berger et al., ASPLOS 2000). */
+    size_t line = c.alignment > 64 ? c.alignment : 64;
+    size_t hdr = (sizeof(tmp__chunk) + bitmap + line - 1) & ~(line - 1);
     if (hdr + stride > chunk)
         chunk = pow2_ceil(hdr + 16 * stride);
     p->cfg = c;
