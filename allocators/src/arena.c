@@ -32,6 +32,15 @@ static void *carve(tmp_pool *pool, tmp__arena *a)
     return c->objs + k * pool->stride;
 }
 
+/* Live objects grew well past the last trim's level (twice it, plus a chunk): a later drop may
+ * trim again. Growth within that band does not re-arm, so a workload whose live count merely
+ * oscillates (a producer/consumer ring) never pays for repeated trim passes. */
+static void rearm(const tmp_pool *pool, tmp__arena *a)
+{
+    if (a->out > 2 * a->trim_out + pool->chunk_objs)
+        a->trim_out = UINT64_MAX;
+}
+
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
 {
     void *obj = tmp__store_pop(pool, &a->store);
@@ -40,7 +49,7 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
     if (++a->out > a->out_high)
         a->out_high = a->out;
     if (TMP__UNLIKELY(a->out > a->trim_out))
-        a->trim_out = UINT64_MAX; /* live objects grew again: a later drop may trim again */
+        rearm(pool, a);
     return obj;
 }
 
@@ -57,7 +66,7 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
     if (a->out > a->out_high)
         a->out_high = a->out;
     if (TMP__UNLIKELY(a->out > a->trim_out))
-        a->trim_out = UINT64_MAX;
+        rearm(pool, a);
     return n;
 }
 
