@@ -70,7 +70,7 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
     return n;
 }
 
-static inline void check_trim(tmp_pool *pool, tmp__arena *a)
+static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)
 {
     size_t free_objs = a->store.count;
     if (TMP__UNLIKELY(pool->trim_min && free_objs >= pool->trim_min && free_objs >= 2 * a->out &&
@@ -85,7 +85,10 @@ void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 {
     tmp__store_push(pool, &a->store, obj);
     a->out--;
-    check_trim(pool, a);
+    /* one look in 64 frees is enough for a rule about thousands of objects, and keeps the
+     * single-object free of the locked strategies as short as it was */
+    if (TMP__UNLIKELY((a->store.count & 63) == 0))
+        check_trim(pool, a);
 }
 
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n)
