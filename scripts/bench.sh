@@ -11,6 +11,7 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev
 cmake --build build-release -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 rc=0
 dir=$(./build-release/harness/tmbench run "$@") || rc=$?
+[ -n "$dir" ] && echo "$dir"
 # Exit 1 means some cell was not ok: the rest is still worth drawing (failed cells are listed).
 if [ -n "$dir" ] && [ -f "$dir/results.csv" ] && { [ $rc -eq 0 ] || [ $rc -eq 1 ]; }; then
     ./build-release/harness/tmbench plot "$dir" || rc=$?
