@@ -55,7 +55,8 @@ static void run_help(void)
            "  --measure time|instructions\n"
            "                           instructions: also count instructions per op in the timed\n"
            "                           region (perf counters, else callgrind on 1-thread cells);\n"
-           "                           latency sampling is off in this mode\n"
+           "                           latency sampling is off in this mode unless --sample\n"
+           "                           is given\n"
            "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
            "                           cell next to its twin (then: compare DIR --baseline @base)\n"
            "  -p key=value             workload parameter (repeatable)\n\n"
@@ -478,6 +479,7 @@ int tb_cmd_run(int argc, char **argv)
     tb_matrix_opts o = {.reps = -1};
     run_ctx rc = {.timeout = 60, .sample = 1024};
     const char *out = NULL, *resume = NULL, *measure = NULL, *against = NULL;
+    bool sample_set = false;
     char err[1024];
     int c;
     optind = 1;
@@ -527,6 +529,7 @@ int tb_cmd_run(int argc, char **argv)
             break;
         case 'L':
             rc.sample = (unsigned)strtoul(optarg, &end, 10);
+            sample_set = true;
             if (*end)
                 return tb_usage_error("run", "--sample '%s': want a whole number (0 = off)", optarg);
             break;
@@ -587,7 +590,8 @@ int tb_cmd_run(int argc, char **argv)
     }
     if (measure && strcmp(measure, "instructions") == 0) {
         rc.instructions = true;
-        rc.sample = 0; /* latency sampling would add timing code to the counted region */
+        if (!sample_set)
+            rc.sample = 0; /* sampling adds timing code to the counted region; --sample N counts it */
         rc.perf = tb_count_perf_works();
         if (!rc.perf) {
             rc.valgrind = find_in_path("valgrind");
