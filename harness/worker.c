@@ -195,6 +195,7 @@ int tb_cmd_worker(int argc, char **argv)
     if (parse_params(wl, params, &r, err, sizeof err) != 0)
         return finish("failed", err);
     r.ops_per_thread = duration > 0 ? 0 : (ops + threads - 1) / threads;
+    r.duration = duration;
     if (duration <= 0 && ops == 0)
         r.ops_per_thread = 1;
     int s = wl->setup ? wl->setup(&r, err, sizeof err) : 0;

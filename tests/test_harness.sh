@@ -64,7 +64,14 @@ awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a t
 "$TB" run --allocators tmempool-tcache,glibc --workloads churn --threads 1 --ops 2000 --reps 2 --seed 3 --shard 2/2 --out "$T/s2" >/dev/null 2>&1
 "$TB" merge "$T/s1" "$T/s2" --out "$T/m" 2>/dev/null || fail "merge"
 [ $(($(wc -l <"$T/m/results.csv") - 1)) -eq 4 ] || fail "merge row count"
-# 6. instruction counting: the same 1-thread cell counts the same instructions twice
+# 6. duration mode: every workload stops on time (larson runs its own threads and was once
+# left running until the cell's timeout); footprint's length is fixed by peak, by design
+"$TB" run --allocators tmempool-tcache --workloads all --threads 1,2 --duration 0.05 --reps 1 \
+    -p peak=2000 --timeout 20 --out "$T/d" >/dev/null 2>&1 || fail "duration run"
+awk -F, 'NR>1 && $9=="ok" && $4!="footprint" && ($11 < 0.04 || $11 > 1.0) {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration not kept"
+awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration run has failed cells"
+
+# 7. instruction counting: the same 1-thread cell counts the same instructions twice
 for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \
       --ops 20000 --reps 1 --seed 11 --out "$T/i$i" >/dev/null 2>"$T/i.log" || { cat "$T/i.log"; fail "instructions run"; }

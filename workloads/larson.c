@@ -103,8 +103,13 @@ static void la_drive(tb_run *r)
         pthread_create(&t, &at, generation, &st->lanes[i]);
     }
     if (!r->ops_per_thread) {
-        /* duration mode: the worker's main loop is not used with drive; sleep here */
+        /* duration mode: the worker's timer is not used with drive, so this loop is the timer */
+        uint64_t deadline = t0 + (uint64_t)(r->duration * 1e9);
         while (!atomic_load(&r->stop)) {
+            if (tb_now_ns() >= deadline) {
+                atomic_store(&r->stop, 1);
+                break;
+            }
             bool all = true;
             for (unsigned i = 0; i < r->threads; i++)
                 all &= atomic_load(&st->lanes[i].finished) != 0;

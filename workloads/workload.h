@@ -41,6 +41,7 @@ typedef struct tb_run {
     unsigned threads;
     size_t size;
     uint64_t ops_per_thread; /* --ops divided over threads; 0 in duration mode */
+    double duration;         /* seconds, in duration mode */
     _Atomic int stop;        /* duration mode: set when time is up */
     const char *pval[TB_MAX_PARAMS]; /* parameter values, in descriptor order */
     unsigned sample_every;   /* latency: one call in N is timed; 0 = off */
