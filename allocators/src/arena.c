@@ -55,10 +55,10 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
 
 size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want)
 {
-    size_t n = 0;
+    size_t n = tmp__store_pop_many(pool, &a->store, out, want);
     while (n < want) {
-        void *obj = tmp__store_pop(pool, &a->store);
-        if (!obj && !(obj = carve(pool, a)))
+        void *obj = carve(pool, a);
+        if (!obj)
             break;
         out[n++] = obj;
     }
@@ -93,8 +93,7 @@ void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        tmp__store_push(pool, &a->store, objs[i]);
+    tmp__store_push_many(pool, &a->store, objs, n);
     a->out -= n;
     check_trim(pool, a);
 }

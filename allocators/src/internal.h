@@ -189,6 +189,8 @@ void tmp__store_init(tmp__store *s);
 int tmp__store_setup(tmp_pool *pool, tmp__store *s);
 void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj);
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
+void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
+size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want);
 void tmp__mag_reserve(tmp_pool *pool, size_t objects); /* meta_lock held */
 tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
 
