@@ -71,7 +71,18 @@ awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a t
 awk -F, 'NR>1 && $9=="ok" && $4!="footprint" && ($11 < 0.04 || $11 > 1.0) {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration not kept"
 awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration run has failed cells"
 
-# 7. instruction counting: the same 1-thread cell counts the same instructions twice
+# 7. --against: a second copy of the library (another path, so the loader keeps both) runs as
+# X@base beside X, sealed from the first (it once bound to the first build's internals and hung)
+LIB=$(dirname "$TB")/../allocators/libtmempool.so
+mkdir -p "$T/other/allocators" && cp "$(readlink -f "$LIB")" "$T/other/allocators/libtmempool.so"
+"$TB" run --against "$T/other" --allocators tmempool-tcache,tmempool-numa --workloads larson,churn --threads 2 \
+    --duration 0.1 --reps 2 --timeout 20 --out "$T/ag" >/dev/null 2>&1 || fail "--against run"
+[ "$(awk -F, 'NR>1 && $2 ~ /@base$/ && $9=="ok"' "$T/ag/results.csv" | wc -l)" -eq 8 ] || fail "--against twins not all ok"
+[ "$(awk -F, 'NR>1 && $9=="ok"' "$T/ag/results.csv" | wc -l)" -eq 16 ] || fail "--against cells not all ok"
+rc=0; "$TB" compare "$T/ag" --baseline @base >/dev/null 2>&1 || rc=$?
+[ $rc -le 1 ] || fail "compare --baseline @base exit $rc"
+
+# 8. instruction counting: the same 1-thread cell counts the same instructions twice
 for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \
       --ops 20000 --reps 1 --seed 11 --out "$T/i$i" >/dev/null 2>"$T/i.log" || { cat "$T/i.log"; fail "instructions run"; }

@@ -18,6 +18,15 @@ extern "C" {
 #define TMP_VERSION_PATCH 0
 #define TMP_VERSION_STRING "0.1.0"
 
+/* The library is built with hidden visibility: only these functions are exported, so internal
+ * symbols of two libtmempool builds in one process (tmbench run --against) never bind to each
+ * other. */
+#if defined(__GNUC__)
+#define TMP_API __attribute__((visibility("default")))
+#else
+#define TMP_API
+#endif
+
 typedef struct tmp_pool tmp_pool; /* opaque */
 
 typedef enum tmp_strategy {
@@ -57,50 +66,50 @@ typedef struct tmp_stats {
 } tmp_stats;
 
 /* Fills *cfg with defaults for objects of object_size bytes under strategy s. Never fails. */
-void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s);
+TMP_API void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s);
 
 /* Creates a pool. Returns 0 and sets *out, or EINVAL (bad configuration: object_size 0,
  * alignment not a power of two or above 1 MiB, sizes that overflow, unknown strategy or flag)
  * or ENOMEM; on error nothing is allocated and *out is untouched. Thread-safe. */
-int tmp_pool_create(const tmp_config *cfg, tmp_pool **out);
+TMP_API int tmp_pool_create(const tmp_config *cfg, tmp_pool **out);
 
 /* Returns every chunk to the OS, also with objects still out. No other thread may be inside a
  * call on this pool. Threads that still hold a cache for it never touch its memory again. */
-void tmp_pool_destroy(tmp_pool *pool);
+TMP_API void tmp_pool_destroy(tmp_pool *pool);
 
 /* Returns an object of object_size bytes, aligned as configured, or NULL with errno = ENOMEM
  * (max_objects reached, or the OS refused memory). Any thread. */
-void *tmp_alloc(tmp_pool *pool);
+TMP_API void *tmp_alloc(tmp_pool *pool);
 
 /* Returns obj to the pool. Any thread, not only the one that allocated it. NULL is a no-op. */
-void tmp_free(tmp_pool *pool, void *obj);
+TMP_API void tmp_free(tmp_pool *pool, void *obj);
 
 /* Fills *out with a snapshot of the pool's counters (summed over threads). 0, or EINVAL for a
  * NULL argument. Exact once all threads are quiet; a close approximation while they run. */
-int tmp_pool_stats(const tmp_pool *pool, tmp_stats *out);
+TMP_API int tmp_pool_stats(const tmp_pool *pool, tmp_stats *out);
 
 /* The library's version as built: TMP_VERSION_STRING, plus "+test-slowdown-N" in a build made
  * with the test-only TMP_TEST_SLOWDOWN option (so that its figures cannot pass for real ones). */
-const char *tmp_version(void);
+TMP_API const char *tmp_version(void);
 
 /* "global", "striped", "tcache", "numa"; "unknown" for a value outside the enum. */
-const char *tmp_strategy_name(tmp_strategy s);
+TMP_API const char *tmp_strategy_name(tmp_strategy s);
 
 /* Parses a strategy name as tmp_strategy_name spells it. 0, or EINVAL. */
-int tmp_strategy_parse(const char *name, tmp_strategy *out);
+TMP_API int tmp_strategy_parse(const char *name, tmp_strategy *out);
 
 /* Additions beside the contract. */
 
 /* The NUMA node (logical index in the pool's topology) that obj's chunk belongs to; 0 for the
  * strategies that are not NUMA-aware; -1 when obj is not inside one of the pool's chunks. */
-int tmp_pool_node_of(const tmp_pool *pool, const void *obj);
+TMP_API int tmp_pool_node_of(const tmp_pool *pool, const void *obj);
 
 /* The configuration the pool runs with, defaults resolved (stripes, cache_objects, alignment). */
-int tmp_pool_config(const tmp_pool *pool, tmp_config *out);
+TMP_API int tmp_pool_config(const tmp_pool *pool, tmp_config *out);
 
 /* Returns the chunks that hold no live or cached object to the OS. Returns the number of bytes
  * given back. Any thread; takes the pool's locks. */
-size_t tmp_pool_trim(tmp_pool *pool);
+TMP_API size_t tmp_pool_trim(tmp_pool *pool);
 
 #ifdef __cplusplus
 }
