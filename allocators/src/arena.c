@@ -73,7 +73,8 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
 static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)
 {
     size_t free_objs = a->store.count;
-    if (TMP__UNLIKELY(pool->trim_min && free_objs >= pool->trim_min && free_objs >= 2 * a->out &&
+    size_t min = atomic_load_explicit(&pool->trim_min, memory_order_relaxed);
+    if (TMP__UNLIKELY(min && free_objs >= min && free_objs >= 2 * a->out &&
                       2 * a->out <= a->trim_out &&
                       atomic_load_explicit(&pool->bytes_reserved, memory_order_relaxed) >= 4 * pool->chunk_size)) {
         a->trim_out = a->out;
@@ -100,6 +101,12 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
 
 void tmp__trim_now(tmp_pool *pool)
 {
-    if (atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
-        tmp_pool_trim(pool);
+    if (!atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
+        return;
+    size_t min = atomic_load_explicit(&pool->trim_min, memory_order_relaxed);
+    if (tmp_pool_trim(pool) > 0)
+        min = pool->chunk_objs;
+    else if (min < ((size_t)1 << 40))
+        min *= 2; /* nothing to give back: wait for many more free objects before looking again */
+    atomic_store_explicit(&pool->trim_min, min, memory_order_relaxed);
 }

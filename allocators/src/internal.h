@@ -157,7 +157,10 @@ struct tmp_pool {
     struct tmp__tcache *caches;
     uint64_t retired_allocs, retired_frees, retired_misses, retired_remote;
     size_t carved_peak; /* objects carved before the last trim (meta_lock) */
-    size_t trim_min;    /* free objects an arena holds before it may ask for a trim; 0 = never */
+    /* free objects an arena holds before it may ask for a trim; 0 = never. Doubles after a
+     * trim that returned nothing (the free objects are scattered over chunks still in use),
+     * back to a chunk's worth after one that returned something. */
+    _Atomic size_t trim_min;
     _Atomic int trim_due;
 
     void *strategy_data;
