@@ -220,7 +220,10 @@ void tmp__chunk_tools_new(tmp_pool *pool, tmp__chunk *c);
 /* ---- thread caches (tcache.c) ------------------------------------------------------------ */
 
 typedef struct tmp__tcache {
-    uint32_t n, cap, batch;
+    uint32_t n, lim, batch; /* objects held, how many it may hold now, refill/spill size */
+    uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
+    uint32_t spills_run;    /* spills since the last refill */
+    bool spilled;           /* a spill happened since the last refill */
     unsigned node;
     tmp_pool *pool; /* NULL once the pool is destroyed */
     uint64_t gen;

@@ -76,12 +76,11 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     if (c.stripes > 256)
         c.stripes = 256;
     if (c.cache_objects == 0) {
-        /* Big enough to amortize a depot visit over 32+ operations, small enough that a cache
-         * of big objects does not hoard memory: at most ~64 KiB of objects per thread. 1024
-         * (64 KiB of 64-byte objects) was tried: batch at 2 threads ran 2.3x faster, larson
-         * 0.6x slower (README, design notes). */
+        /* The most a thread's cache may grow to: ~64 KiB of objects (1024 of 64 bytes), so
+         * that a cache of big objects does not hoard memory. Caches start at 128 and grow only
+         * for threads that take back what they gave away (tcache.c). */
         size_t by_bytes = ((size_t)64 << 10) / stride;
-        c.cache_objects = by_bytes >= 128 ? 128 : by_bytes < 8 ? 8 : (unsigned)by_bytes;
+        c.cache_objects = by_bytes >= 1024 ? 1024 : by_bytes < 8 ? 8 : (unsigned)by_bytes;
     }
     if (c.cache_objects < 2)
         c.cache_objects = 2;

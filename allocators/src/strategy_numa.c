@@ -109,7 +109,7 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
         }
         return;
     }
-    if (c->n == c->cap)
+    while (c->n >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[c->node]);
     c->obj[c->n++] = obj;
 }
@@ -117,7 +117,7 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
 static void numa_free(tmp_pool *pool, void *obj)
 {
     tmp__tcache *c = tmp__tcache_lookup(pool);
-    if (TMP__LIKELY(c && c->n < c->cap &&
+    if (TMP__LIKELY(c && c->n < c->lim &&
                     tmp__chunk_of(pool->chunk_mask, obj)->node == c->node)) {
         c->obj[c->n++] = obj;
         tmp__count(&c->frees);

@@ -21,6 +21,10 @@ static int tcache_init(tmp_pool *pool)
 /* The cache is empty: refill half of it from arena a. */
 void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 {
+    if (c->spilled && c->lim < c->cap)
+        c->lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap; /* it gave away what it now needs */
+    c->spilled = false;
+    c->spills_run = 0;
     tmp__lock_acquire(&a->lock);
     size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch);
     tmp__lock_release(&a->lock);
@@ -42,6 +46,12 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     tmp__lock_release(&a->lock);
     memmove(c->obj, c->obj + c->batch, (c->n - c->batch) * sizeof(void *));
     c->n -= c->batch;
+    c->spilled = true;
+    /* gave away four times its size without asking for any back: it has become a consumer */
+    if (++c->spills_run * c->batch >= 4 * c->lim && c->lim > c->lim0) {
+        c->lim /= 2;
+        c->spills_run = 0;
+    }
     tmp__trim_if_due(pool);
 }
 
@@ -94,7 +104,7 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
         free_uncached(pool, obj);
         return;
     }
-    if (c->n == c->cap)
+    while (c->n >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[0]);
     c->obj[c->n++] = obj;
     tmp__count(&c->frees);
@@ -103,7 +113,7 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
 static void tcache_free(tmp_pool *pool, void *obj)
 {
     tmp__tcache *c = tmp__tcache_lookup(pool);
-    if (TMP__LIKELY(c && c->n < c->cap)) {
+    if (TMP__LIKELY(c && c->n < c->lim)) {
         c->obj[c->n++] = obj;
         tmp__count(&c->frees);
         return;
