@@ -230,6 +230,27 @@ static void test_autotrim(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* A thread that frees a burst and then allocates one gets a cache big enough to keep its own
+ * objects: after a few rounds of 1000, a round misses the cache no more. */
+static void test_cache_grows(tmp_strategy s)
+{
+    enum { N = 1000 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    void *v[N];
+    tmp_stats a, b;
+    for (int round = 0; round < 6; round++) {
+        tmp_pool_stats(p, &a);
+        for (int i = 0; i < N; i++)
+            CHECK((v[i] = tmp_alloc(p)) != NULL);
+        for (int i = 0; i < N; i++)
+            tmp_free(p, v[i]);
+        tmp_pool_stats(p, &b);
+    }
+    CHECK_EQ(b.cache_misses - a.cache_misses, 0);
+    CHECK_EQ(b.cache_hits - a.cache_hits, N); /* hits count allocations */
+    tmp_pool_destroy(p);
+}
+
 static void test_names(void)
 {
     static const char *names[] = {"global", "striped", "tcache", "numa"};
@@ -263,6 +284,8 @@ int main(void)
         test_null_free_and_stats_args(s);
         test_trim(s);
         test_autotrim(s);
+        if (s == TMP_THREAD_CACHE || s == TMP_NUMA)
+            test_cache_grows(s);
     }
     fprintf(stderr, "test_pool: all passed\n");
     return 0;
