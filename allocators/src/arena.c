@@ -57,10 +57,21 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
 {
     size_t n = tmp__store_pop_many(pool, &a->store, out, want);
     while (n < want) {
-        void *obj = carve(pool, a);
-        if (!obj)
-            break;
-        out[n++] = obj;
+        /* carve a run from the bump chunk: one counter update for the run, not one per object */
+        tmp__chunk *c = a->bump;
+        size_t k = c ? atomic_load_explicit(&c->carved, memory_order_relaxed) : 0;
+        if (!c || k == c->limit) {
+            void *obj = carve(pool, a); /* starts a new chunk */
+            if (!obj)
+                break;
+            out[n++] = obj;
+            continue;
+        }
+        size_t run = c->limit - k < want - n ? c->limit - k : want - n;
+        char *p = c->objs + k * pool->stride;
+        for (size_t i = 0; i < run; i++, p += pool->stride)
+            out[n++] = p;
+        atomic_store_explicit(&c->carved, k + run, memory_order_relaxed);
     }
     a->out += n;
     if (a->out > a->out_high)
