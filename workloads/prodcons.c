@@ -60,14 +60,14 @@ static void pc_thread(tb_run *r, tb_thread_out *me)
                 break;
             uint64_t tag = tb_tag(me, t);
             tb_fill(p, r->size, tag);
-            while (t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size)
-                ;
+            for (unsigned spins = 0; t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size;)
+                tb_relax(&spins);
             q->tag[t % st->size] = tag;
             atomic_store_explicit(&q->slot[t % st->size], p, memory_order_relaxed);
             atomic_store_explicit(&q->tail, ++t, memory_order_release);
         }
-        while (t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size)
-            ;
+        for (unsigned spins = 0; t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size;)
+            tb_relax(&spins);
         atomic_store_explicit(&q->slot[t % st->size], NULL, memory_order_relaxed);
         atomic_store_explicit(&q->tail, t + 1, memory_order_release);
         tb_end(r, me, 0); /* the consumer counts the pair's ops */
@@ -75,8 +75,8 @@ static void pc_thread(tb_run *r, tb_thread_out *me)
     }
     uint64_t h = 0;
     for (;;) {
-        while (atomic_load_explicit(&q->tail, memory_order_acquire) == h)
-            ;
+        for (unsigned spins = 0; atomic_load_explicit(&q->tail, memory_order_acquire) == h;)
+            tb_relax(&spins);
         void *p = atomic_load_explicit(&q->slot[h % st->size], memory_order_relaxed);
         uint64_t tag = q->tag[h % st->size];
         atomic_store_explicit(&q->head, ++h, memory_order_release);
