@@ -9,34 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tb.h"
-
-static cJSON *read_meta(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse(text);
-    if (!j)
-        snprintf(err, errlen, "%s: not valid JSON", path);
-    return j;
-}
-
-static const char *jstr(cJSON *root, const char *a, const char *b)
-{
-    cJSON *x = cJSON_GetObjectItem(root, a);
-    if (b)
-        x = x ? cJSON_GetObjectItem(x, b) : NULL;
-    return cJSON_IsString(x) ? x->valuestring : "";
-}
+#include "results.h"
 
 int tb_cmd_merge(int argc, char **argv)
 {
@@ -61,7 +34,7 @@ int tb_cmd_merge(int argc, char **argv)
                                     {"matrix", "workloads"}, {"matrix", "threads"}, {"matrix", "sizes"},
                                     {"matrix", "seed"}};
     for (int i = optind; i < argc; i++) {
-        cJSON *m = read_meta(argv[i], err, sizeof err);
+        cJSON *m = tb_meta_read(argv[i], err, sizeof err);
         if (!m)
             return tb_usage_error("merge", "%s", err);
         if (!first) {
@@ -69,11 +42,11 @@ int tb_cmd_merge(int argc, char **argv)
             continue;
         }
         for (size_t k = 0; k < sizeof must / sizeof *must; k++)
-            if (strcmp(jstr(first, must[k][0], must[k][1]), jstr(m, must[k][0], must[k][1])) != 0) {
+            if (strcmp(tb_json_str(first, must[k][0], must[k][1]), tb_json_str(m, must[k][0], must[k][1])) != 0) {
                 tb_usage_error("merge", "%s and %s disagree on %s%s%s ('%s' vs '%s'): not shards of one run",
                                argv[optind], argv[i], must[k][0], must[k][1] ? "." : "",
-                               must[k][1] ? must[k][1] : "", jstr(first, must[k][0], must[k][1]),
-                               jstr(m, must[k][0], must[k][1]));
+                               must[k][1] ? must[k][1] : "", tb_json_str(first, must[k][0], must[k][1]),
+                               tb_json_str(m, must[k][0], must[k][1]));
                 cJSON_Delete(m);
                 cJSON_Delete(first);
                 return TB_EXIT_USAGE;

@@ -159,13 +159,13 @@ static int render(tb_plot *p, const char *tpl, const char *outbase, gp_vars *var
             _exit(127);
         }
         close(ep[1]);
-        char buf[2048];
+        char buf[2048], rest[512];
         size_t got = 0;
         ssize_t r;
         while ((r = read(ep[0], buf + got, sizeof buf - 1 - got)) > 0 && got < sizeof buf - 1)
             got += (size_t)r;
-        while (r > 0)
-            r = read(ep[0], buf, sizeof buf - 1 - got ? sizeof buf - 1 - got : 1);
+        while (r > 0) /* keep the first words, drain the rest so that gnuplot never blocks */
+            r = read(ep[0], rest, sizeof rest);
         close(ep[0]);
         buf[got] = '\0';
         int st;
@@ -328,9 +328,10 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
     const char *labels[TB_PLOT_MAX];
     char lab[TB_PLOT_MAX][96];
     for (size_t r = 0; r < p->nwl; r++) {
-        snprintf(lab[r], sizeof lab[r], "%s%s (t=%u)", p->wl[r].name, p->multi_size ? "" : "", p->wl[r].top);
         if (p->multi_size)
             snprintf(lab[r], sizeof lab[r], "%s %zuB (t=%u)", p->wl[r].name, p->wl[r].size, p->wl[r].top);
+        else
+            snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].name, p->wl[r].top);
         labels[r] = lab[r];
     }
     bool use[TB_PLOT_MAX];
@@ -457,22 +458,6 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
     return 0;
 }
 
-static const char *find_gnuplot(void)
-{
-    static char buf[4200];
-    const char *path = getenv("PATH");
-    char *dup = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
-    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, sizeof buf, "%s/gnuplot", d);
-        if (access(buf, X_OK) == 0) {
-            free(dup);
-            return buf;
-        }
-    }
-    free(dup);
-    return NULL;
-}
-
 static int help(void)
 {
     printf("usage: tmbench plot RESULTS_DIR [--baseline ALLOCATOR] [--format png|svg|both] [--out DIR]\n"
@@ -564,7 +549,7 @@ int tb_cmd_plot(int argc, char **argv)
         goto out;
     }
     p.baseline = want;
-    p.gnuplot = find_gnuplot();
+    p.gnuplot = tb_find_in_path("gnuplot");
     if (!p.gnuplot) {
         tb_usage_error("plot", "gnuplot is not installed: install the Debian package gnuplot-nox "
                                "(apt-get install gnuplot-nox)");
@@ -577,7 +562,7 @@ int tb_cmd_plot(int argc, char **argv)
                                "pass --templates DIR or set TMBENCH_PLOTS", p.templates);
         goto out;
     }
-    p.meta = tb_meta_read(p.dir);
+    p.meta = tb_meta_read(p.dir, NULL, 0); /* without it the charts still stand; the report says so */
     tb_plot_subtitle(&p);
     if (out)
         snprintf(p.outdir, sizeof p.outdir, "%s", out);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "results.h"
 
@@ -35,13 +36,16 @@ int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char
     return 0;
 }
 
-cJSON *tb_meta_read(const char *dir)
+cJSON *tb_meta_read(const char *dir, char *err, size_t errlen)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     FILE *f = fopen(path, "r");
-    if (!f)
+    if (!f) {
+        if (err)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
+    }
     char *text = NULL;
     size_t cap = 0, n = 0;
     for (;;) {
@@ -58,7 +62,25 @@ cJSON *tb_meta_read(const char *dir)
     text[n] = '\0';
     cJSON *j = cJSON_Parse(text);
     free(text);
+    if (!j && err)
+        snprintf(err, errlen, "%s: not valid JSON", path);
     return j;
+}
+
+const char *tb_find_in_path(const char *name)
+{
+    static char buf[4200];
+    const char *path = getenv("PATH");
+    char *dup = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
+    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(buf, sizeof buf, "%s/%s", d, name);
+        if (access(buf, X_OK) == 0) {
+            free(dup);
+            return buf;
+        }
+    }
+    free(dup);
+    return NULL;
 }
 
 const char *tb_json_str(const cJSON *root, const char *a, const char *b)
@@ -88,43 +110,51 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+static bool same_cell(const tb_row *a, const tb_row *b)
+{
+    static const int cols[] = {TB_COL_allocator, TB_COL_workload, TB_COL_params, TB_COL_threads,
+                               TB_COL_object_size};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
+        if (strcmp(tb_row_get(a, cols[i]), tb_row_get(b, cols[i])) != 0)
+            return false;
+    return true;
+}
+
 size_t tb_group_rows(const tb_table *t, int metric, tb_group **out)
 {
-    size_t *idx = malloc(t->n * sizeof *idx);
+    size_t *idx = malloc((t->n ? t->n : 1) * sizeof *idx);
     for (size_t i = 0; i < t->n; i++)
         idx[i] = i;
     qsort_r(idx, t->n, sizeof *idx, cmp_idx, (void *)t);
     tb_group *g = calloc(t->n ? t->n : 1, sizeof *g);
     size_t ng = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const tb_row *r = &t->rows[idx[i]];
-        tb_group *cur = ng ? &g[ng - 1] : NULL;
-        if (!cur || strcmp(cur->allocator, tb_row_get(r, TB_COL_allocator)) ||
-            strcmp(cur->workload, tb_row_get(r, TB_COL_workload)) ||
-            strcmp(cur->params, tb_row_get(r, TB_COL_params)) ||
-            cur->threads != (unsigned)tb_row_num(r, TB_COL_threads) ||
-            cur->size != (size_t)tb_row_num(r, TB_COL_object_size)) {
-            cur = &g[ng++];
-            cur->allocator = tb_row_get(r, TB_COL_allocator);
-            cur->workload = tb_row_get(r, TB_COL_workload);
-            cur->params = tb_row_get(r, TB_COL_params);
-            cur->threads = (unsigned)tb_row_num(r, TB_COL_threads);
-            cur->size = (size_t)tb_row_num(r, TB_COL_object_size);
-            cur->rows = malloc(t->n * sizeof *cur->rows);
-            cur->v = malloc(t->n * sizeof *cur->v);
-        }
-        cur->rows[cur->nrows++] = r;
-        const char *st = tb_row_get(r, TB_COL_status);
-        if (strcmp(st, "ok") == 0) {
-            double v = metric >= 0 ? tb_row_num(r, metric) : NAN;
-            if (!isnan(v))
-                cur->v[cur->n++] = v;
-            cur->nok++;
-        } else if (strcmp(st, "skipped") == 0) {
-            cur->nskipped++;
-        } else {
-            if (!cur->nbad++)
+    /* rows of a cell are adjacent once sorted: each group gets arrays of its own size */
+    for (size_t start = 0, end; start < t->n; start = end) {
+        const tb_row *first = &t->rows[idx[start]];
+        for (end = start + 1; end < t->n && same_cell(first, &t->rows[idx[end]]); end++)
+            ;
+        tb_group *cur = &g[ng++];
+        cur->allocator = tb_row_get(first, TB_COL_allocator);
+        cur->workload = tb_row_get(first, TB_COL_workload);
+        cur->params = tb_row_get(first, TB_COL_params);
+        cur->threads = (unsigned)tb_row_num(first, TB_COL_threads);
+        cur->size = (size_t)tb_row_num(first, TB_COL_object_size);
+        cur->rows = malloc((end - start) * sizeof *cur->rows);
+        cur->v = malloc((end - start) * sizeof *cur->v);
+        for (size_t k = start; k < end; k++) {
+            const tb_row *r = &t->rows[idx[k]];
+            cur->rows[cur->nrows++] = r;
+            const char *st = tb_row_get(r, TB_COL_status);
+            if (strcmp(st, "ok") == 0) {
+                double v = metric >= 0 ? tb_row_num(r, metric) : NAN;
+                if (!isnan(v))
+                    cur->v[cur->n++] = v;
+                cur->nok++;
+            } else if (strcmp(st, "skipped") == 0) {
+                cur->nskipped++;
+            } else if (!cur->nbad++) {
                 cur->bad = r;
+            }
         }
     }
     free(idx);

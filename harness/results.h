@@ -21,8 +21,10 @@ typedef struct tb_group {
 /* Reads ARG (a results directory or a results.csv) into t and names its directory in dir.
  * Empty files and files without rows are errors. 0, or -1 with a message. */
 int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char *err, size_t errlen);
-/* meta.json of a run directory, or NULL when missing or not JSON. */
-cJSON *tb_meta_read(const char *dir);
+/* meta.json of a run directory, or NULL when missing or not JSON (why, in err if not NULL). */
+cJSON *tb_meta_read(const char *dir, char *err, size_t errlen);
+/* NAME's path in $PATH (a static buffer), or NULL. */
+const char *tb_find_in_path(const char *name);
 /* root[a][b] (b may be NULL) when it is a string, else "". */
 const char *tb_json_str(const cJSON *root, const char *a, const char *b);
 

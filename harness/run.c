@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tb.h"
+#include "results.h"
 
 void tb_presets_print(FILE *f);
 
@@ -201,9 +201,8 @@ static void run_cell(const run_ctx *rc, const tb_matrix *m, const tb_cell *c, wo
     const char *cgargv[80];
     snprintf(cgout, sizeof cgout, "%s/cg.out", rc->tmpdir ? rc->tmpdir : "/tmp");
     if (callgrind) {
-        char *cgopt = NULL;
-        if (asprintf(&cgopt, "--callgrind-out-file=%s", cgout) < 0)
-            cgopt = NULL;
+        static char cgopt[4300];
+        snprintf(cgopt, sizeof cgopt, "--callgrind-out-file=%s", cgout);
         int k = 0;
         cgargv[k++] = "valgrind";
         cgargv[k++] = "--tool=callgrind";
@@ -389,41 +388,17 @@ static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size
     return -1;
 }
 
-static const char *find_in_path(const char *name)
-{
-    static char buf[4200];
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    char *dup = strdup(path), *save = NULL;
-    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, sizeof buf, "%s/%s", d, name);
-        if (access(buf, X_OK) == 0) {
-            free(dup);
-            return buf;
-        }
-    }
-    free(dup);
-    return NULL;
-}
-
 /* Loads the recorded matrix of DIR's meta.json into the options (resume). */
 static int resume_opts(const char *dir, tb_matrix_opts *o, const char **measure, const char **against,
                        char *err, size_t errlen)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "--resume %s: no meta.json there (%s)", dir, strerror(errno));
+    char why[512];
+    cJSON *root = tb_meta_read(dir, why, sizeof why);
+    if (!root) {
+        snprintf(err, errlen, "--resume %s: %s", dir, why);
         return -1;
     }
-    static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    cJSON *m = root ? cJSON_GetObjectItem(root, "matrix") : NULL;
+    cJSON *m = cJSON_GetObjectItem(root, "matrix");
     if (!m) {
         snprintf(err, errlen, "--resume %s: meta.json is not a tmbench meta file", dir);
         cJSON_Delete(root);
@@ -594,7 +569,7 @@ int tb_cmd_run(int argc, char **argv)
             rc.sample = 0; /* sampling adds timing code to the counted region; --sample N counts it */
         rc.perf = tb_count_perf_works();
         if (!rc.perf) {
-            rc.valgrind = find_in_path("valgrind");
+            rc.valgrind = tb_find_in_path("valgrind");
             if (!rc.valgrind)
                 return tb_usage_error("run", "--measure instructions: this kernel does not allow perf counters "
                                       "and valgrind is not installed (Debian package valgrind)");

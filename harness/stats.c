@@ -108,11 +108,10 @@ double tb_mann_whitney(const double *x, size_t n, const double *y, size_t m, dou
 
     if (!ties && n <= TB_MW_EXACT_MAX && m <= TB_MW_EXACT_MAX) {
         const double *cdf = null_cdf(n, m);
-        size_t ui = (size_t)u, umax = n * m;
+        size_t ui = (size_t)u;
         double lower = cdf[ui];                          /* P(U <= u) */
         double upper = ui == 0 ? 1.0 : 1.0 - cdf[ui - 1]; /* P(U >= u) */
         double pv = 2 * (lower < upper ? lower : upper);
-        (void)umax;
         *p = pv > 1 ? 1 : pv;
         *exact = true;
         return u;
