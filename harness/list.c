@@ -78,8 +78,15 @@ int tb_cmd_list(int argc, char **argv)
         printf("  %-11s %s\n", w->name, w->desc);
         printf("  %-11s one op: %s; threads: %s%s\n", "", w->op, w->threads_note,
                w->cross_thread ? "; frees across threads" : "");
-        for (int k = 0; w->params[k].key; k++)
-            printf("  %-11s -p %s=%s  %s\n", "", w->params[k].key, w->params[k].def, w->params[k].help);
+        for (int k = 0; w->params[k].key; k++) {
+            const tb_param *q = &w->params[k];
+            char valid[96];
+            if (q->choices)
+                snprintf(valid, sizeof valid, "%s", q->choices);
+            else
+                snprintf(valid, sizeof valid, "%.15g..%.15g", q->lo, q->hi);
+            printf("  %-11s -p %s=%s  %s (%s)\n", "", q->key, q->def, q->help, valid);
+        }
     }
     printf("\npresets:\n");
     tb_presets_print(stdout);

@@ -100,23 +100,8 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
     out[0] = '\0';
     for (int k = 0; w->params[k].key; k++) {
         const char *v = val[k] ? val[k] : w->params[k].def;
-        const char *ch = w->params[k].choices;
-        bool valid;
-        if (ch) {
-            size_t vl = strlen(v);
-            valid = false;
-            for (const char *q = ch; *q; q += strcspn(q, "|") + (q[strcspn(q, "|")] ? 1 : 0))
-                valid |= strcspn(q, "|") == vl && strncmp(q, v, vl) == 0 && vl;
-        } else {
-            char *end;
-            double d = strtod(v, &end);
-            valid = *v && !*end && d >= 0;
-        }
-        if (!valid) {
-            snprintf(err, errlen, "-p %s=%s is not valid for %s: want %s", w->params[k].key, v, w->name,
-                     ch ? ch : "a non-negative number");
+        if (tb_param_check(w, k, v, err, errlen) != 0)
             return -1;
-        }
         if (strpbrk(v, ";,\"=\n")) {
             snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes", w->params[k].key, v);
             return -1;
@@ -127,6 +112,13 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
             return -1;
         }
         used += (size_t)wrote;
+    }
+    if (w->check) {
+        char buf[256];
+        tb_run r = {0};
+        snprintf(buf, sizeof buf, "%s", out);
+        if (tb_params_parse(w, buf, &r, err, errlen) != 0 || w->check(&r, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }

@@ -89,26 +89,6 @@ static hwloc_obj_t pin_pu(hwloc_topology_t topo, unsigned i)
     return n > 0 ? hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, i % (unsigned)n) : NULL;
 }
 
-static int parse_params(const tb_workload *w, const char *s, tb_run *r, char *err, size_t errlen)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s", s ? s : "");
-    char *save = NULL;
-    for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        int i = tb_param_index(w, kv);
-        if (i < 0) {
-            snprintf(err, errlen, "%s has no parameter '%s'", w->name, kv);
-            return -1;
-        }
-        r->pval[i] = eq + 1;
-    }
-    return 0;
-}
-
 int tb_cmd_worker(int argc, char **argv)
 {
     const char *alloc_name = NULL, *wl_name = NULL, *params = "";
@@ -192,7 +172,9 @@ int tb_cmd_worker(int argc, char **argv)
     r.mark_rss_kib = -1;
     r.mark_pool_bytes = -1;
     r.count_mode = count;
-    if (parse_params(wl, params, &r, err, sizeof err) != 0)
+    static char pbuf[256]; /* r.pval points into it for the whole run */
+    snprintf(pbuf, sizeof pbuf, "%s", params);
+    if (tb_params_parse(wl, pbuf, &r, err, sizeof err) != 0)
         return finish("failed", err);
     r.ops_per_thread = duration > 0 ? 0 : (ops + threads - 1) / threads;
     r.duration = duration;

@@ -39,7 +39,9 @@ n=$(awk -F, 'NR>1 && $9=="corrupt"' "$T/o/results.csv" | wc -l)
 [ "$n" -eq 3 ] || fail "overlap: expected 3 corrupt cells, got $n"
 
 # 3. bad input: exit 2, a message naming what is valid, nothing written
-for args in "-p bogus=1" "--allocators nosuch" "--workloads nosuch" "--threads 0" "--ops -5" "-p order=sideways --workloads batch"; do
+for args in "-p bogus=1" "--allocators nosuch" "--workloads nosuch" "--threads 0" "--ops -5" "-p order=sideways --workloads batch" \
+            "-p live=0 --workloads churn" "-p fraction=1.5 --workloads footprint" \
+            "-p lag=64 --workloads xmalloc --threads 2"; do
   rc=0
   "$TB" run $args --out "$T/bad" >/dev/null 2>"$T/bad.log" || rc=$?
   [ "$rc" -eq 2 ] || fail "'$args' should exit 2, got $rc"
@@ -48,6 +50,8 @@ for args in "-p bogus=1" "--allocators nosuch" "--workloads nosuch" "--threads 0
 done
 msg=$("$TB" run -p bogus=1 2>&1 || true)
 grep -q "valid: churn.live" <<<"$msg" || fail "bad -p does not list valid keys: $msg"
+msg=$("$TB" run -p lag=64 --workloads xmalloc --threads 2 2>&1 || true)
+grep -q "want lag less than depth" <<<"$msg" || fail "lag >= depth not explained: $msg"
 msg=$("$TB" run --allocators nosuch 2>&1 || true)
 grep -q "valid: tmempool-global" <<<"$msg" || fail "unknown allocator does not list valid ones: $msg"
 

@@ -15,7 +15,7 @@ extern const tb_workload tb_wl_batch;
 static int batch_setup(tb_run *r, char *err, size_t errlen)
 {
     static batch_state st;
-    if (tb_param_u64(r, &tb_wl_batch, "n", 1, 1u << 24, &st.n, err, errlen))
+    if (tb_param_u64(r, &tb_wl_batch, "n", &st.n, err, errlen))
         return -1;
     const char *o = tb_param_get(r, &tb_wl_batch, "order");
     st.order = strcmp(o, "lifo") == 0 ? 0 : strcmp(o, "fifo") == 0 ? 1 : strcmp(o, "random") == 0 ? 2 : -1;
@@ -77,7 +77,7 @@ const tb_workload tb_wl_batch = {
     .desc = "each thread allocates n objects, then frees all of them in the given order; repeated",
     .op = "one allocation plus its free",
     .threads_note = "every thread runs the same loop on its own objects",
-    .params = {{"n", "1000", "objects per batch"},
+    .params = {{"n", "1000", "objects per batch", NULL, 1, 1 << 24},
                {"order", "lifo", "free order: lifo, fifo or random", "lifo|fifo|random"},
                {NULL, NULL, NULL, NULL}},
     .setup = batch_setup,

@@ -13,7 +13,7 @@ extern const tb_workload tb_wl_churn;
 static int churn_setup(tb_run *r, char *err, size_t errlen)
 {
     static churn_state st;
-    if (tb_param_u64(r, &tb_wl_churn, "live", 1, 1u << 24, &st.live, err, errlen))
+    if (tb_param_u64(r, &tb_wl_churn, "live", &st.live, err, errlen))
         return -1;
     r->state = &st;
     return 0;
@@ -71,7 +71,7 @@ const tb_workload tb_wl_churn = {
     .desc = "thread-local alloc/write/check/free with `live` objects kept per thread",
     .op = "one allocation plus one free",
     .threads_note = "every thread runs the same loop on its own objects",
-    .params = {{"live", "1", "objects each thread keeps alive in a ring"}, {NULL, NULL, NULL, NULL}},
+    .params = {{"live", "1", "objects each thread keeps alive in a ring", NULL, 1, 1 << 24}, {NULL, NULL, NULL, NULL}},
     .setup = churn_setup,
     .thread = churn_thread,
 };

@@ -19,7 +19,7 @@ static int fs_setup(tb_run *r, char *err, size_t errlen)
 {
     static fs_state st;
     memset(&st, 0, sizeof st);
-    if (tb_param_u64(r, &tb_wl_falseshare, "writes", 1, 1u << 20, &st.writes, err, errlen))
+    if (tb_param_u64(r, &tb_wl_falseshare, "writes", &st.writes, err, errlen))
         return -1;
     const char *h = tb_param_get(r, &tb_wl_falseshare, "handoff");
     if (strcmp(h, "yes") != 0 && strcmp(h, "no") != 0) {
@@ -71,7 +71,7 @@ const tb_workload tb_wl_falseshare = {
     .op = "one allocation, `writes` passes over the object, one free",
     .threads_note = "every thread runs the same loop; with handoff, one thread allocated each worker's first object",
     .params = {{"handoff", "yes", "yes: cache-scratch (first objects handed over), no: cache-thrash", "yes|no"},
-               {"writes", "100", "passes over the object between alloc and free"},
+               {"writes", "100", "passes over the object between alloc and free", NULL, 1, 1 << 20},
                {NULL, NULL, NULL, NULL}},
     .setup = fs_setup,
     .thread = fs_thread,

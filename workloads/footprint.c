@@ -17,15 +17,9 @@ extern const tb_workload tb_wl_footprint;
 static int fp_setup(tb_run *r, char *err, size_t errlen)
 {
     static fp_state st;
-    if (tb_param_u64(r, &tb_wl_footprint, "peak", 1, 1u << 26, &st.peak, err, errlen))
+    if (tb_param_u64(r, &tb_wl_footprint, "peak", &st.peak, err, errlen) ||
+        tb_param_f64(r, &tb_wl_footprint, "fraction", &st.fraction, err, errlen))
         return -1;
-    const char *f = tb_param_get(r, &tb_wl_footprint, "fraction");
-    char *end;
-    st.fraction = strtod(f, &end);
-    if (*end || !(st.fraction >= 0 && st.fraction <= 1)) {
-        snprintf(err, errlen, "footprint: -p fraction=%s is not valid: want a number from 0 to 1", f);
-        return -1;
-    }
     pthread_barrier_init(&st.mark, NULL, r->threads);
     r->state = &st;
     return 0;
@@ -95,8 +89,8 @@ const tb_workload tb_wl_footprint = {
     .desc = "ramp to `peak` live objects per thread, free `fraction` at random, churn at the lower level",
     .op = "one allocation or one free (the op count is fixed by peak; --ops does not apply)",
     .threads_note = "every thread runs the same phases on its own objects",
-    .params = {{"peak", "100000", "live objects per thread at the peak"},
-               {"fraction", "0.9", "share of them freed after the peak"},
+    .params = {{"peak", "100000", "live objects per thread at the peak", NULL, 1, 1 << 26},
+               {"fraction", "0.9", "share of them freed after the peak", NULL, 0, 1, true},
                {NULL, NULL, NULL, NULL}},
     .setup = fp_setup,
     .thread = fp_thread,

@@ -30,8 +30,8 @@ extern const tb_workload tb_wl_larson;
 static int la_setup(tb_run *r, char *err, size_t errlen)
 {
     static la_state st;
-    if (tb_param_u64(r, &tb_wl_larson, "slots", 1, 1u << 24, &st.slots, err, errlen) ||
-        tb_param_u64(r, &tb_wl_larson, "rounds", 1, 1ull << 40, &st.rounds, err, errlen))
+    if (tb_param_u64(r, &tb_wl_larson, "slots", &st.slots, err, errlen) ||
+        tb_param_u64(r, &tb_wl_larson, "rounds", &st.rounds, err, errlen))
         return -1;
     st.lanes = aligned_alloc(128, r->threads * sizeof *st.lanes);
     if (!st.lanes) {
@@ -151,8 +151,8 @@ const tb_workload tb_wl_larson = {
     .desc = "Larson-Krishnan server simulation: random slot replacement, slot arrays passed to new threads",
     .op = "one replacement: free the old object of a random slot, allocate a new one",
     .threads_note = "one lane per thread; each lane restarts on a new thread every `rounds` ops",
-    .params = {{"slots", "1000", "objects each lane keeps"},
-               {"rounds", "10000", "replacements before the slots pass to a new thread"},
+    .params = {{"slots", "1000", "objects each lane keeps", NULL, 1, 1 << 24},
+               {"rounds", "10000", "replacements before the slots pass to a new thread", NULL, 1, 1099511627776.0},
                {NULL, NULL, NULL, NULL}},
     .cross_thread = true,
     .setup = la_setup,

@@ -63,19 +63,79 @@ const char *tb_param_get(const tb_run *r, const tb_workload *w, const char *key)
     return r->pval[i] ? r->pval[i] : w->params[i].def;
 }
 
-int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t lo, uint64_t hi,
-                 uint64_t *out, char *err, size_t errlen)
+int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t errlen)
 {
-    const char *s = tb_param_get(r, w, key);
-    char *end;
-    errno = 0;
-    unsigned long long v = s && *s && *s != '-' ? strtoull(s, &end, 10) : 0;
-    if (!s || !*s || *s == '-' || *end || errno || v < lo || v > hi) {
-        snprintf(err, errlen, "%s: -p %s=%s is not valid: want a whole number from %" PRIu64 " to %" PRIu64,
-                 w->name, key, s ? s : "", lo, hi);
+    const tb_param *p = &w->params[k];
+    if (p->choices) {
+        size_t vl = strlen(v);
+        for (const char *q = p->choices; *q;) {
+            size_t ql = strcspn(q, "|");
+            if (ql == vl && vl && strncmp(q, v, vl) == 0)
+                return 0;
+            q += ql + (q[ql] ? 1 : 0);
+        }
+        snprintf(err, errlen, "-p %s=%s is not valid for %s: want %s", p->key, v, w->name, p->choices);
         return -1;
     }
-    *out = v;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    bool whole = strspn(v, "0123456789") == strlen(v);
+    if (!*v || *end || errno || !(d >= p->lo && d <= p->hi) || (!p->real && !whole)) {
+        snprintf(err, errlen, "-p %s=%s is not valid for %s: want a %s from %.15g to %.15g", p->key, v,
+                 w->name, p->real ? "number" : "whole number", p->lo, p->hi);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *param_valid(const tb_run *r, const tb_workload *w, const char *key, char *err,
+                               size_t errlen)
+{
+    int k = tb_param_index(w, key);
+    if (k < 0) {
+        snprintf(err, errlen, "%s has no parameter '%s'", w->name, key);
+        return NULL;
+    }
+    const char *s = tb_param_get(r, w, key);
+    return tb_param_check(w, k, s, err, errlen) == 0 ? s : NULL;
+}
+
+int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t *out, char *err,
+                 size_t errlen)
+{
+    const char *s = param_valid(r, w, key, err, errlen);
+    if (!s)
+        return -1;
+    *out = strtoull(s, NULL, 10);
+    return 0;
+}
+
+int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
+                 size_t errlen)
+{
+    const char *s = param_valid(r, w, key, err, errlen);
+    if (!s)
+        return -1;
+    *out = strtod(s, NULL);
+    return 0;
+}
+
+int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen)
+{
+    char *save = NULL;
+    for (char *kv = strtok_r(canon, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        int i = tb_param_index(w, kv);
+        if (i < 0) {
+            snprintf(err, errlen, "%s has no parameter '%s'", w->name, kv);
+            return -1;
+        }
+        r->pval[i] = eq + 1;
+    }
     return 0;
 }
 

@@ -26,7 +26,7 @@ extern const tb_workload tb_wl_prodcons;
 static int pc_setup(tb_run *r, char *err, size_t errlen)
 {
     static pc_state st;
-    if (tb_param_u64(r, &tb_wl_prodcons, "ring", 2, 1u << 20, &st.size, err, errlen))
+    if (tb_param_u64(r, &tb_wl_prodcons, "ring", &st.size, err, errlen))
         return -1;
     if (r->threads < 2 || r->threads % 2) {
         snprintf(err, errlen, "prodcons pairs threads: needs an even count of at least 2, not %u", r->threads);
@@ -98,7 +98,7 @@ const tb_workload tb_wl_prodcons = {
     .desc = "producer/consumer pairs over bounded SPSC rings: every free is a cross-thread free",
     .op = "one object passed: its allocation by the producer plus its free by the consumer",
     .threads_note = "threads pair up; an odd count or 1 thread is skipped (nothing to pair with)",
-    .params = {{"ring", "256", "ring capacity in objects"}, {NULL, NULL, NULL, NULL}},
+    .params = {{"ring", "256", "ring capacity in objects", NULL, 2, 1 << 20}, {NULL, NULL, NULL, NULL}},
     .cross_thread = true,
     .setup = pc_setup,
     .thread = pc_thread,

@@ -19,7 +19,9 @@
 
 typedef struct tb_param {
     const char *key, *def, *help;
-    const char *choices; /* "a|b|c"; NULL: a non-negative number */
+    const char *choices; /* "a|b|c"; NULL: a number in [lo, hi] */
+    double lo, hi;       /* bounds of a number, checked before any cell runs */
+    bool real;           /* a number with a fraction; otherwise a whole number */
 } tb_param;
 
 /* What one thread of a cell reports. Written only by that thread. */
@@ -70,6 +72,10 @@ typedef struct tb_workload {
     /* Checks parameters and thread count, builds shared state. 0; -1 = usage error (message in
      * err); 1 = does not apply (cell skipped, reason in err). */
     int (*setup)(tb_run *r, char *err, size_t errlen);
+    /* Checks how parameter values relate to each other (each is already within its bounds): 0,
+     * or -1 with a message. tmbench runs it before any cell, so a bad combination is a usage
+     * error, not a failed cell; NULL when the bounds are enough. */
+    int (*check)(const tb_run *r, char *err, size_t errlen);
     void (*thread)(tb_run *r, tb_thread_out *me);
     void (*teardown)(tb_run *r);
     /* Runs the cell's threads itself (larson starts threads inside its timed region); NULL for
@@ -196,9 +202,15 @@ static inline uint64_t tb_rand(tb_thread_out *me)
 }
 
 const char *tb_param_get(const tb_run *r, const tb_workload *w, const char *key);
-/* Parses an unsigned parameter; -1 with a message when it is not a number in [lo, hi]. */
-int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t lo, uint64_t hi,
-                 uint64_t *out, char *err, size_t errlen);
+/* 0 if v is a valid value of w's parameter k; -1 with a message saying what is wanted. */
+int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t errlen);
+/* A numeric parameter's value, checked against its descriptor; -1 with a message. */
+int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t *out, char *err,
+                 size_t errlen);
+int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
+                 size_t errlen);
+/* Points r->pval at the values in canon ("k=v;k=v", rewritten in place); -1 on an unknown key. */
+int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen);
 /* Records RSS and pool bytes now (call from one thread while the others wait). */
 void tb_mark(tb_run *r);
 long tb_rss_kib(void);
