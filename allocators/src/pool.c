@@ -145,6 +145,8 @@ int tmp_pool_create(const tmp_config *cfg, tmp_pool **out)
         tmp_pool_destroy(p);
         return err;
     }
+    if (!p->slow && p->vt->cache_flush)
+        p->fast = p->narenas > 1 ? TMP__FAST_CACHE_NODE : TMP__FAST_CACHE;
     *out = p;
     return 0;
 }
@@ -186,6 +188,13 @@ const char *tmp_version(void) { return TMP__VERSION; }
 void *tmp_alloc(tmp_pool *pool)
 {
     test_slowdown();
+    if (TMP__LIKELY(pool->fast)) {
+        tmp__tcache *c = tmp__tcache_lookup(pool);
+        if (TMP__LIKELY(c && c->n)) {
+            tmp__count(&c->allocs);
+            return c->obj[--c->n];
+        }
+    }
     if (TMP__UNLIKELY(pool->slow))
         return tmp__checked_alloc(pool);
     return pool->vt->alloc(pool);
@@ -195,6 +204,16 @@ void tmp_free(tmp_pool *pool, void *obj)
 {
     if (TMP__UNLIKELY(!obj))
         return;
+    if (TMP__LIKELY(pool->fast)) {
+        tmp__tcache *c = tmp__tcache_lookup(pool);
+        if (TMP__LIKELY(c && c->n < c->lim &&
+                        (pool->fast == TMP__FAST_CACHE ||
+                         tmp__chunk_of(pool->chunk_mask, obj)->node == c->node))) {
+            c->obj[c->n++] = obj;
+            tmp__count(&c->frees);
+            return;
+        }
+    }
     if (TMP__UNLIKELY(pool->slow)) {
         tmp__checked_free(pool, obj);
         return;
