@@ -293,6 +293,102 @@ static void summary(doc *d, const tb_plot *p)
     table_end(d);
 }
 
+static bool is_baseline(const char *name)
+{
+    const tb_allocator *a = tb_alloc_find(name);
+    return a && a->kind == TB_KIND_MALLOC && !a->pool_lib;
+}
+
+static int cmp_uint(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+/* The question a design review asks first: for each workload and thread count, how does each
+ * design compare with the best general-purpose allocator measured beside it? */
+static void versus_baselines(doc *d, const tb_plot *p)
+{
+    heading(d, 2, "Against the fastest baseline");
+    const char *other[TB_PLOT_MAX];
+    size_t nother = 0, nbase = 0;
+    for (size_t k = 0; k < p->nalloc; k++) {
+        if (is_baseline(p->alloc[k]))
+            nbase++;
+        else
+            other[nother++] = p->alloc[k];
+    }
+    if (!nbase || !nother) {
+        para(d, "Not available: the run needs at least one malloc baseline (glibc, mimalloc, tcmalloc, "
+                "jemalloc) and one other allocator.");
+        return;
+    }
+    para(d, "For each workload and thread count, the fastest malloc baseline in this run (median "
+            "Mops/s), and every other allocator's median throughput as a ratio to it: above 1.00 it "
+            "beat every baseline measured. Ratios are taken inside this run, so machine drift cancels.");
+    const char *h[TB_PLOT_MAX + 3] = {"workload", "threads", "fastest baseline"};
+    for (size_t k = 0; k < nother; k++)
+        h[k + 3] = other[k];
+    int ncol = (int)nother + 3;
+    table_head(d, ncol, h);
+    char(*row)[160] = calloc((size_t)ncol, sizeof *row);
+    for (size_t w = 0; w < p->nwl; w++) {
+        unsigned thr[TB_PLOT_MAX];
+        size_t nt = 0;
+        for (size_t i = 0; i < p->ng; i++) {
+            const tb_group *g = &p->g[i];
+            if (strcmp(g->workload, p->wl[w].name) || g->size != p->wl[w].size)
+                continue;
+            bool seen = false;
+            for (size_t j = 0; j < nt && !seen; j++)
+                seen = thr[j] == g->threads;
+            if (!seen && nt < TB_PLOT_MAX)
+                thr[nt++] = g->threads;
+        }
+        qsort(thr, nt, sizeof *thr, cmp_uint);
+        for (size_t t = 0; t < nt; t++) {
+            double best = -1;
+            const char *bname = NULL;
+            for (size_t k = 0; k < p->nalloc; k++) {
+                if (!is_baseline(p->alloc[k]))
+                    continue;
+                double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec);
+                if (!isnan(x) && x > best) {
+                    best = x;
+                    bname = p->alloc[k];
+                }
+            }
+            bool any = bname != NULL;
+            for (size_t k = 0; k < nother && !any; k++)
+                any = !isnan(tb_plot_median(tb_plot_cell(p, other[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec));
+            if (!any)
+                continue; /* skipped for every allocator: the workload does not run at this count */
+            if (p->multi_size)
+                snprintf(row[0], 160, "%s %zuB", p->wl[w].name, p->wl[w].size);
+            else
+                snprintf(row[0], 160, "%s", p->wl[w].name);
+            snprintf(row[1], 160, "%u", thr[t]);
+            if (bname)
+                snprintf(row[2], 160, "%s (%.1f)", bname, best / 1e6);
+            else
+                snprintf(row[2], 160, "none ok");
+            for (size_t k = 0; k < nother; k++) {
+                const tb_group *g = tb_plot_cell(p, other[k], &p->wl[w], thr[t]);
+                double x = tb_plot_median(g, TB_COL_ops_per_sec);
+                if (!isnan(x) && bname)
+                    snprintf(row[k + 3], 160, "%.2f", x / best);
+                else if (isnan(x) && g && g->nbad)
+                    snprintf(row[k + 3], 160, "%s", tb_row_get(g->bad, TB_COL_status));
+                else
+                    snprintf(row[k + 3], 160, "%s", isnan(x) && g && g->nskipped ? "skipped" : "-");
+            }
+            table_row(d, ncol, row);
+        }
+    }
+    free(row);
+    table_end(d);
+}
+
 static void all_cells(doc *d, const tb_plot *p)
 {
     heading(d, 2, "Every cell");
@@ -392,6 +488,7 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
     fprintf(d.html, "</h1>\n");
     context(&d, p);
     summary(&d, p);
+    versus_baselines(&d, p);
     heading(&d, 2, "Charts");
     for (size_t i = 0; i < p->ncharts; i++) {
         heading(&d, 3, p->chart[i].title);

@@ -29,6 +29,12 @@ awk -F'\t' -v c="$col" '!/^#/ && $c != "1.000000" { print; bad = 1 } END { exit 
 "$TB" plot "$T/r" --baseline tmempool-global --out "$T/p2" >/dev/null 2>&1 || fail "plot --baseline tmempool-global"
 col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-global") print i }' "$T/p2/relative.dat")
 awk -F'\t' -v c="$col" '!/^#/ && $c != "1.000000" { bad = 1 } END { exit bad }' "$T/p2/relative.dat" || fail "--baseline bars not 1"
+# "against the fastest baseline": glibc is the only baseline here, so the tcache ratio for churn
+# at 1 thread is the ratio of the two medians (2 reps: the mean of two), recomputed from the CSV
+med() { awk -F, -v a="$1" '$2==a && $4=="churn" && $6==1 && $9=="ok" { s += $12; n++ } END { if (n == 2) printf "%.6f", s / 2 }' "$T/r/results.csv"; }
+want=$(awk -v x="$(med tmempool-tcache)" -v y="$(med glibc)" 'BEGIN { printf "%.2f", x / y }')
+got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$P/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { print $4 "|" $6 }')
+[ "$got" = "glibc ($(awk -v y="$(med glibc)" 'BEGIN { printf "%.1f", y / 1e6 }'))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"
