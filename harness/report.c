@@ -296,7 +296,7 @@ static void summary(doc *d, const tb_plot *p)
 static bool is_baseline(const char *name)
 {
     const tb_allocator *a = tb_alloc_find(name);
-    return a && a->kind == TB_KIND_MALLOC && !a->pool_lib;
+    return a && a->kind == TB_KIND_MALLOC;
 }
 
 static int cmp_uint(const void *a, const void *b)

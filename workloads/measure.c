@@ -89,35 +89,28 @@ int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t
     return 0;
 }
 
-static const char *param_valid(const tb_run *r, const tb_workload *w, const char *key, char *err,
-                               size_t errlen)
+int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
+                 size_t errlen)
 {
     int k = tb_param_index(w, key);
     if (k < 0) {
         snprintf(err, errlen, "%s has no parameter '%s'", w->name, key);
-        return NULL;
+        return -1;
     }
     const char *s = tb_param_get(r, w, key);
-    return tb_param_check(w, k, s, err, errlen) == 0 ? s : NULL;
+    if (tb_param_check(w, k, s, err, errlen) != 0)
+        return -1;
+    *out = strtod(s, NULL);
+    return 0;
 }
 
 int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t *out, char *err,
                  size_t errlen)
 {
-    const char *s = param_valid(r, w, key, err, errlen);
-    if (!s)
+    double d;
+    if (tb_param_f64(r, w, key, &d, err, errlen) != 0)
         return -1;
-    *out = strtoull(s, NULL, 10);
-    return 0;
-}
-
-int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
-                 size_t errlen)
-{
-    const char *s = param_valid(r, w, key, err, errlen);
-    if (!s)
-        return -1;
-    *out = strtod(s, NULL);
+    *out = (uint64_t)d; /* checked whole and within bounds, all below 2^53: exact */
     return 0;
 }
 
