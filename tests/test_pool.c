@@ -199,40 +199,62 @@ static void test_trim(tmp_strategy s)
 /* Objects coming back in random order leave every chunk partly used until nearly all are back,
  * so the pool's early trims find nothing; it must still look again when the last ones return.
  * (The back-off after empty trims once grew past the pool's size and stopped looking: the pool
- * kept every chunk with all its objects free, in about half of footprint's runs.) The work runs
- * on a thread that then exits, as in footprint: a live thread's cached objects count as in use
- * and would pin the chunks they sit in. */
+ * kept every chunk with all its objects free, in about half of footprint's runs. With two
+ * threads on two stripes, both stripes doubled the one back-off, which then outgrew what either
+ * stripe holds: striped footprint at 2 threads kept all 14.5 MB.) The work runs on threads that
+ * then exit, as in footprint: a live thread's cached objects count as in use and would pin the
+ * chunks they sit in. */
 enum { SCATTER_N = 100000 };
+typedef struct {
+    tmp_pool *pool;
+    pthread_barrier_t *both_full; /* lines the threads up between phases */
+    unsigned seed;
+} scatter_arg;
+
 static void *scatter_thread(void *arg)
 {
-    tmp_pool *p = arg;
+    scatter_arg *a = arg;
+    tmp_pool *p = a->pool;
     void **v = malloc(SCATTER_N * sizeof *v);
     CHECK(v != NULL);
     for (int i = 0; i < SCATTER_N; i++)
         CHECK((v[i] = tmp_alloc(p)) != NULL);
-    for (unsigned seed = 12345, i = SCATTER_N; i > 1; i--) { /* a fixed shuffle: repeats exactly */
+    pthread_barrier_wait(a->both_full);
+    for (unsigned seed = a->seed, i = SCATTER_N; i > 1; i--) { /* a fixed shuffle: repeats exactly */
         seed = seed * 1103515245u + 12345u;
         unsigned j = (seed >> 8) % i;
         void *t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
     }
-    for (int i = 0; i < SCATTER_N; i++)
+    /* as footprint does: nine in ten back, a pause with both threads at that level, the rest */
+    for (int i = 0; i < SCATTER_N; i++) {
+        if (i == SCATTER_N / 10 * 9)
+            pthread_barrier_wait(a->both_full);
         tmp_free(p, v[i]);
+    }
     free(v);
     return NULL;
 }
 
-static void test_autotrim_scattered(tmp_strategy s)
+static void test_autotrim_scattered(tmp_strategy s, unsigned nthreads)
 {
     tmp_pool *p = make_pool(s, 64, 0, 0, 0);
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, scatter_thread, p) == 0);
-    CHECK(pthread_join(t, NULL) == 0);
+    pthread_t t[2];
+    scatter_arg a[2];
+    pthread_barrier_t both_full;
+    CHECK(nthreads <= 2 && pthread_barrier_init(&both_full, NULL, nthreads) == 0);
+    for (unsigned i = 0; i < nthreads; i++) {
+        a[i] = (scatter_arg){p, &both_full, 12345u + 777u * i};
+        CHECK(pthread_create(&t[i], NULL, scatter_thread, &a[i]) == 0);
+    }
+    for (unsigned i = 0; i < nthreads; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    pthread_barrier_destroy(&both_full);
     tmp_stats after;
     tmp_pool_stats(p, &after);
-    /* 100k objects took about 7 MB; what may stay is the pool's four-chunk floor and the
-     * magazines (one pointer per object once held) */
+    /* 100k objects a thread took about 7 MB each; what may stay is the pool's four-chunk floor
+     * and the magazines (one pointer per object once held) */
     CHECK(after.bytes_reserved < (size_t)SCATTER_N * 64 / 3);
     tmp_pool_destroy(p);
 }
@@ -326,7 +348,8 @@ int main(void)
         test_null_free_and_stats_args(s);
         test_trim(s);
         test_autotrim(s);
-        test_autotrim_scattered(s);
+        test_autotrim_scattered(s, 1);
+        test_autotrim_scattered(s, 2);
         if (s == TMP_THREAD_CACHE || s == TMP_NUMA)
             test_cache_grows(s);
     }

@@ -12,6 +12,7 @@ int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node)
     tmp__store_init(&a->store);
     a->node = node;
     a->trim_out = UINT64_MAX;
+    a->trim_at = pool->chunk_objs; /* fewer free objects than a chunk holds cannot empty one */
     return tmp__store_setup(pool, &a->store) == 0 ? 0 : ENOMEM;
 }
 
@@ -39,6 +40,7 @@ static void rearm(const tmp_pool *pool, tmp__arena *a)
 {
     if (a->out > 2 * a->trim_out + pool->chunk_objs)
         a->trim_out = UINT64_MAX;
+    a->trim_at = pool->chunk_objs; /* fewer free objects than a chunk holds cannot empty one */
 }
 
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
@@ -84,8 +86,10 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
 static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)
 {
     size_t free_objs = a->store.count;
-    size_t min = atomic_load_explicit(&pool->trim_min, memory_order_relaxed);
-    if (TMP__UNLIKELY(min && free_objs >= min && free_objs >= 2 * a->out &&
+    /* an arena holds only its share of the pool: with its every object back (out == 0) the
+     * threshold is met whatever it is */
+    size_t at = a->trim_at < free_objs + a->out ? a->trim_at : free_objs + a->out;
+    if (TMP__UNLIKELY(pool->autotrim && free_objs >= at && free_objs >= 2 * a->out &&
                       2 * a->out <= a->trim_out &&
                       atomic_load_explicit(&pool->bytes_reserved, memory_order_relaxed) >= 4 * pool->chunk_size)) {
         a->trim_out = a->out;
@@ -98,8 +102,10 @@ void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
     tmp__store_push(pool, &a->store, obj);
     a->out--;
     /* one look in 64 frees is enough for a rule about thousands of objects, and keeps the
-     * single-object free of the locked strategies as short as it was */
-    if (TMP__UNLIKELY((a->store.count & 63) == 0))
+     * single-object free of the locked strategies as short as it was; the free that brings
+     * the last object back is always looked at, as it is the one most likely to empty chunks */
+    if (TMP__UNLIKELY((a->store.count & 63) == 0 ||
+                      (a->out == 0 && a->store.count >= pool->chunk_objs)))
         check_trim(pool, a);
 }
 
@@ -112,21 +118,6 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
 
 void tmp__trim_now(tmp_pool *pool)
 {
-    if (!atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
-        return;
-    size_t min = atomic_load_explicit(&pool->trim_min, memory_order_relaxed);
-    if (tmp_pool_trim(pool) > 0)
-        min = pool->chunk_objs;
-    else /* nothing to give back: wait for many more free objects before looking again */
-        min *= 2;
-    /* ...but never for more than half of what the pool can hold: past that no free count could
-     * reach it, and the pool would keep every chunk after all its objects came back (seen in
-     * footprint: trims at 1000, 500, 250 objects out found no empty chunk by chance, and the
-     * final drop to zero was never looked at). */
-    pthread_mutex_lock(&pool->meta_lock);
-    size_t cap = pool->obj_capacity / 2 > pool->chunk_objs ? pool->obj_capacity / 2 : pool->chunk_objs;
-    pthread_mutex_unlock(&pool->meta_lock);
-    if (min > cap)
-        min = cap;
-    atomic_store_explicit(&pool->trim_min, min, memory_order_relaxed);
+    if (atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
+        tmp_pool_trim(pool);
 }

@@ -101,6 +101,7 @@ typedef struct tmp__arena {
     uint64_t allocs, frees;
     uint64_t out, out_high; /* objects outside this arena (user or caches) and its maximum */
     uint64_t trim_out;      /* `out` when this arena last asked for an automatic trim */
+    size_t trim_at;         /* free objects this arena holds before it may ask again */
 } __attribute__((aligned(TMP__PAD))) tmp__arena;
 
 /* ---- strategies ------------------------------------------------------------------------ */
@@ -158,20 +159,19 @@ struct tmp_pool {
     struct tmp__tcache *caches;
     uint64_t retired_allocs, retired_frees, retired_misses, retired_remote;
     size_t carved_peak; /* objects carved before the last trim (meta_lock) */
-    /* free objects an arena holds before it may ask for a trim; 0 = never. Doubles after a
-     * trim that returned nothing (the free objects are scattered over chunks still in use),
-     * back to a chunk's worth after one that returned something. */
-    _Atomic size_t trim_min;
+    bool autotrim; /* TMP_F_NO_AUTOTRIM not given */
     _Atomic int trim_due;
 
     void *strategy_data;
 };
 
-/* Automatic trim (arena.c): in a pool past four chunks, an arena whose free objects pass a
- * chunk's worth and twice the objects out, with `out` at most half what it was at its last
- * request, marks the pool; the strategy runs
- * the trim once its own lock is released. Halving keeps the count of O(free objects) trim
- * passes logarithmic in the drop of live objects, so the cost per free stays constant. */
+/* Automatic trim (arena.c): in a pool past four chunks, an arena asks for a trim when its free
+ * objects are at least twice those out of it, `out` is at most half what it was at its last
+ * request, and it holds more free objects than its threshold, `trim_at`. Every trim pass
+ * (trim.c) sets each arena's threshold to what the pass left it plus a quarter (at least a
+ * chunk's worth), so each O(free objects) pass is paid for by that many frees before the next;
+ * the free that brings an arena's last object back always qualifies. The strategy runs the
+ * trim once its own lock is released. */
 void tmp__trim_now(tmp_pool *pool);
 static inline void tmp__trim_if_due(tmp_pool *pool)
 {

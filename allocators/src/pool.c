@@ -111,7 +111,7 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     p->chunk_mask = ~(uintptr_t)(chunk - 1);
     p->hdr_bytes = hdr;
     p->chunk_objs = (chunk - hdr) / stride;
-    p->trim_min = (c.flags & TMP_F_NO_AUTOTRIM) ? 0 : p->chunk_objs; /* fewer: no chunk can be empty */
+    p->autotrim = !(c.flags & TMP_F_NO_AUTOTRIM);
     p->mag_cap = 64;
     return 0;
 }

@@ -113,6 +113,16 @@ size_t tmp_pool_trim(tmp_pool *pool)
             given += pool->chunk_size;
         }
     }
+    /* The next automatic pass waits for a quarter more free objects than this one left (a chunk's
+     * worth at least): a pass that found chunks still in use is not repeated at once, and the
+     * count of objects visited stays within a few per free. Before, one threshold for the pool
+     * doubled after each empty pass; with two stripes doubling it, it outgrew what either stripe
+     * could hold and striped footprint at 2 threads never trimmed (14.5 MB kept). */
+    for (unsigned i = 0; i < pool->narenas; i++) {
+        tmp__arena *a = &pool->arenas[i];
+        size_t step = a->store.count / 4 > pool->chunk_objs ? a->store.count / 4 : pool->chunk_objs;
+        a->trim_at = a->store.count + step;
+    }
     pthread_mutex_unlock(&pool->meta_lock);
     for (unsigned i = pool->narenas; i-- > 0;)
         tmp__lock_release(&pool->arenas[i].lock);
