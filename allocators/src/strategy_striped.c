@@ -12,7 +12,11 @@ void tmp__arenas_fini(tmp_pool *pool);
 void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
 
 static _Atomic unsigned next_home;
-static __thread unsigned home_hint; /* 0 = not yet assigned, else 1 + ticket */
+static __thread unsigned home_hint __attribute__((tls_model("initial-exec"))); /* 0 = not yet assigned, else 1 + ticket */
+/* the thread's stripe index for pools of home_for stripes: saves a division on every call
+ * (about 10 cycles on the machines measured; a thread that alternates between pools of
+ * different stripe counts just pays it again) */
+static __thread unsigned home_for __attribute__((tls_model("initial-exec"))), home_idx __attribute__((tls_model("initial-exec")));
 
 static int striped_init(tmp_pool *pool)
 {
@@ -31,12 +35,19 @@ static int striped_init(tmp_pool *pool)
 
 /* Threads take homes round-robin in order of first use, which spreads the threads of a
  * benchmark evenly whatever their ids are. */
-static inline tmp__arena *home(tmp_pool *pool)
+static __attribute__((noinline)) unsigned home_slow(unsigned n)
 {
     unsigned h = home_hint;
-    if (TMP__UNLIKELY(h == 0))
+    if (h == 0)
         home_hint = h = 1 + atomic_fetch_add_explicit(&next_home, 1, memory_order_relaxed);
-    return &pool->arenas[(h - 1) % pool->narenas];
+    home_for = n;
+    return home_idx = (h - 1) % n;
+}
+
+static inline tmp__arena *home(tmp_pool *pool)
+{
+    unsigned n = pool->narenas;
+    return &pool->arenas[TMP__LIKELY(home_for == n) ? home_idx : home_slow(n)];
 }
 
 /* The home stripe is empty and its bump chunk spent: move a batch over from another stripe. */
