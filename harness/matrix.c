@@ -16,16 +16,22 @@ typedef struct preset {
     int reps;
     uint64_t ops;
     double duration;
+    /* -p settings the preset adds for keys the user did not set (sweeps: see expand below) */
+    const char *params[4];
 } preset;
 
+/* falseshare runs in both of Hoard's modes: the two fail in different designs (a shared free
+ * list hands a just-freed object to another thread; a cache keeps its own) */
+#define BOTH_FALSESHARE_MODES {"handoff=yes,no"}
+
 static const preset presets[] = {
-    {"quick", "every allocator and workload, 1 and 2 threads, 64 B, 5 reps, 1M ops a cell",
-     "all", "all", "1,2", "64", 5, 1000000, 0},
+    {"quick", "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B, 5 reps, 1M ops a cell",
+     "all", "all", "1,2", "64", 5, 1000000, 0, BOTH_FALSESHARE_MODES},
     {"ci", "tmempool strategies and the floor, 1 thread, 64 B, 5 reps, 200k ops: the CI gate",
-     "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", "all", "1", "64", 5, 200000, 0},
-    {"full", "every allocator and workload, 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
-     "all", "all", "1,2,4,8,ncpu", "16,64,256", 9, 0, 0.5},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+     "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", "all", "1", "64", 5, 200000, 0, {NULL}},
+    {"full", "every allocator and workload (falseshare in both modes), 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
+     "all", "all", "1,2,4,8,ncpu", "16,64,256", 9, 0, 0.5, BOTH_FALSESHARE_MODES},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, {NULL}},
 };
 
 uint64_t tb_parse_ops(const char *s, bool *ok)
@@ -103,7 +109,7 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
         if (tb_param_check(w, k, v, err, errlen) != 0)
             return -1;
         if (strpbrk(v, ";,\"=\n")) {
-            snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes", w->params[k].key, v);
+            snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes (a comma lists values to sweep)", w->params[k].key, v);
             return -1;
         }
         int wrote = snprintf(out + used, outlen - used, "%s%s=%s", k ? ";" : "", w->params[k].key, v);
@@ -177,6 +183,84 @@ static void pair_twins(tb_cell *round, size_t n)
                 i++;
                 break;
             }
+}
+
+static size_t key_len(const char *setting)
+{
+    const char *eq = strchr(setting, '=');
+    return eq ? (size_t)(eq - setting) : strlen(setting);
+}
+
+static bool has_key(const tb_workload *w, const char *setting)
+{
+    size_t kl = key_len(setting);
+    for (int k = 0; w->params[k].key; k++)
+        if (strlen(w->params[k].key) == kl && strncmp(w->params[k].key, setting, kl) == 0)
+            return true;
+    return false;
+}
+
+enum { MAX_VARIANTS = 64 };
+
+/* The variants of workload w: a -p value may list several, comma-separated (-p handoff=yes,no),
+ * and w runs every combination of the values of its own keys. Writes up to MAX_VARIANTS
+ * canonical parameter strings (duplicates dropped); returns their count or -1. */
+static int expand(const tb_workload *w, const char *const *pset, int npset, char (*out)[256],
+                  char *err, size_t errlen)
+{
+    char vals[TB_MAX_PARAMS][256];
+    const char *key[TB_MAX_PARAMS];
+    size_t kl[TB_MAX_PARAMS];
+    int nval[TB_MAX_PARAMS], pick[TB_MAX_PARAMS], nk = 0;
+    char *each[TB_MAX_PARAMS][MAX_VARIANTS];
+    for (int i = 0; i < npset; i++) {
+        if (!has_key(w, pset[i]) || nk == TB_MAX_PARAMS)
+            continue;
+        key[nk] = pset[i];
+        kl[nk] = key_len(pset[i]);
+        const char *eq = strchr(pset[i], '=');
+        snprintf(vals[nk], sizeof vals[nk], "%s", eq ? eq + 1 : "");
+        nval[nk] = 0;
+        /* split by hand: an empty value ("yes,,no") must reach the range check, not vanish */
+        for (char *v = vals[nk], *c;; v = c + 1) {
+            if (nval[nk] == MAX_VARIANTS) {
+                snprintf(err, errlen, "-p %s: more than %d values", pset[i], MAX_VARIANTS);
+                return -1;
+            }
+            each[nk][nval[nk]++] = v;
+            if (!(c = strchr(v, ',')))
+                break;
+            *c = '\0';
+        }
+        pick[nk++] = 0;
+    }
+    int n = 0;
+    for (;;) {
+        char one[TB_MAX_PARAMS][300];
+        const char *combo[TB_MAX_PARAMS];
+        for (int k = 0; k < nk; k++) {
+            snprintf(one[k], sizeof one[k], "%.*s=%s", (int)kl[k], key[k], each[k][pick[k]]);
+            combo[k] = one[k];
+        }
+        char canon[256];
+        if (tb_params_canon(w, combo, nk, canon, sizeof canon, err, errlen) != 0)
+            return -1;
+        bool dup = false;
+        for (int i = 0; i < n && !dup; i++)
+            dup = strcmp(out[i], canon) == 0;
+        if (!dup) {
+            if (n == MAX_VARIANTS) {
+                snprintf(err, errlen, "%s: the -p values make more than %d combinations", w->name, MAX_VARIANTS);
+                return -1;
+            }
+            snprintf(out[n++], 256, "%s", canon);
+        }
+        int k = 0; /* odometer over the value lists */
+        while (k < nk && ++pick[k] == nval[k])
+            pick[k++] = 0;
+        if (k == nk)
+            return n;
+    }
 }
 
 int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
@@ -284,6 +368,25 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
             return -1;
         }
     }
+    /* The preset's own settings join the user's, for keys the user left alone and some chosen
+     * workload has; the merged list is what meta.json records, so --resume rebuilds it. */
+    const char **eff = calloc((size_t)o->npset + 8, sizeof *eff);
+    int neff = 0;
+    for (int i = 0; i < o->npset; i++)
+        eff[neff++] = o->pset[i];
+    for (int i = 0; i < 4 && p->params[i] && !o->pset_no_preset; i++) {
+        bool set = false, wanted = false;
+        for (int j = 0; j < o->npset && !set; j++)
+            set = key_len(o->pset[j]) == key_len(p->params[i]) &&
+                  strncmp(o->pset[j], p->params[i], key_len(p->params[i])) == 0;
+        for (int w = 0; w < nw && !wanted; w++)
+            wanted = has_key(wls[w], p->params[i]);
+        if (!set && wanted)
+            eff[neff++] = p->params[i];
+    }
+    m->pset = eff;
+    m->npset = neff;
+
     unsigned threads[32], sizes[32];
     int nt = tb_parse_list_u(m->threads, threads, 32, "threads", err, errlen);
     if (nt < 0)
@@ -292,27 +395,33 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
     if (ns < 0)
         return -1;
 
-    size_t per_round = (size_t)na * (size_t)nw * (size_t)nt * (size_t)ns;
+    char(*variants)[MAX_VARIANTS][256] = calloc((size_t)nw, sizeof *variants);
+    int nvar[32];
+    size_t per_round = 0;
+    for (int w = 0; w < nw; w++) {
+        if ((nvar[w] = expand(wls[w], m->pset, m->npset, variants[w], err, errlen)) < 0) {
+            free(variants);
+            return -1;
+        }
+        per_round += (size_t)na * (size_t)nvar[w] * (size_t)nt * (size_t)ns;
+    }
     tb_cell *round = calloc(per_round, sizeof *round);
     m->cells = calloc(per_round * (size_t)m->reps, sizeof *m->cells);
     size_t k = 0;
-    for (int w = 0; w < nw; w++) {
-        char canon[256];
-        if (tb_params_canon(wls[w], o->pset, o->npset, canon, sizeof canon, err, errlen) != 0) {
-            free(round);
-            return -1;
-        }
-        for (int a = 0; a < na; a++)
-            for (int t = 0; t < nt; t++)
-                for (int s = 0; s < ns; s++) {
-                    tb_cell *c = &round[k++];
-                    c->alloc = allocs[a];
-                    c->wl = wls[w];
-                    snprintf(c->params, sizeof c->params, "%s", canon);
-                    c->threads = threads[t];
-                    c->size = sizes[s];
-                }
-    }
+    for (int w = 0; w < nw; w++)
+        for (int v = 0; v < nvar[w]; v++)
+            for (int a = 0; a < na; a++)
+                for (int t = 0; t < nt; t++)
+                    for (int s = 0; s < ns; s++) {
+                        tb_cell *c = &round[k++];
+                        c->alloc = allocs[a];
+                        c->wl = wls[w];
+                        snprintf(c->params, sizeof c->params, "%s", variants[w][v]);
+                        c->threads = threads[t];
+                        c->size = sizes[s];
+                        c->variant = nvar[w] > 1;
+                    }
+    free(variants);
     uint64_t rng = m->seed;
     size_t idx = 0;
     for (int rep = 0; rep < m->reps; rep++) {

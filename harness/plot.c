@@ -5,6 +5,7 @@
  * Everything about the input is checked before the first file is written, so bad input leaves
  * nothing behind. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -42,6 +43,43 @@ static int cmp_alloc(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x, y);
 }
 
+bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g)
+{
+    return strcmp(w->name, g->workload) == 0 && strcmp(w->params, g->params) == 0 && w->size == g->size;
+}
+
+/* true when the ';'-separated list `params` holds exactly the setting kv (of length n) */
+static bool holds(const char *params, const char *kv, size_t n)
+{
+    for (const char *s = params; *s;) {
+        size_t len = strcspn(s, ";");
+        if (len == n && strncmp(s, kv, n) == 0)
+            return true;
+        s += len + (s[len] == ';');
+    }
+    return false;
+}
+
+/* The label names only the settings in which this variant differs from another variant of the
+ * same workload in the run; a workload run with one set of params is labelled by its name. */
+static void label_variant(const tb_plot *p, tb_plot_wl *w)
+{
+    size_t used = (size_t)snprintf(w->label, sizeof w->label, "%s", w->name);
+    for (const char *s = w->params; *s && used < sizeof w->label;) {
+        size_t len = strcspn(s, ";");
+        bool differs = false;
+        for (size_t k = 0; k < p->nwl && !differs; k++)
+            differs = strcmp(p->wl[k].name, w->name) == 0 && !holds(p->wl[k].params, s, len);
+        if (differs)
+            used += (size_t)snprintf(w->label + used, sizeof w->label - used, " %.*s", (int)len, s);
+        s += len + (s[len] == ';');
+    }
+    size_t i = 0;
+    for (const char *c = w->label; *c && i + 1 < sizeof w->slug; c++)
+        w->slug[i++] = isalnum((unsigned char)*c) || *c == '_' || *c == '.' ? *c : '-';
+    w->slug[i] = '\0';
+}
+
 static void collect(tb_plot *p)
 {
     for (size_t i = 0; i < p->ng; i++) {
@@ -53,26 +91,26 @@ static void collect(tb_plot *p)
             p->alloc[p->nalloc++] = g->allocator;
         seen = false;
         for (size_t k = 0; k < p->nwl && !seen; k++)
-            seen = strcmp(p->wl[k].name, g->workload) == 0 && p->wl[k].size == g->size;
+            seen = tb_plot_wl_is(&p->wl[k], g);
         if (!seen && p->nwl < TB_PLOT_MAX)
-            p->wl[p->nwl++] = (tb_plot_wl){g->workload, g->size, 0};
+            p->wl[p->nwl++] = (tb_plot_wl){.name = g->workload, .params = g->params, .size = g->size};
     }
+    for (size_t w = 0; w < p->nwl; w++)
+        label_variant(p, &p->wl[w]);
     qsort(p->alloc, p->nalloc, sizeof *p->alloc, cmp_alloc);
     for (size_t k = 0; k < p->nalloc; k++)
         p->color[k] = palette[k < NPAL ? k : k % NPAL];
     /* each workload's highest thread count with an ok repetition */
     for (size_t w = 0; w < p->nwl; w++)
         for (size_t i = 0; i < p->ng; i++)
-            if (strcmp(p->g[i].workload, p->wl[w].name) == 0 && p->g[i].size == p->wl[w].size &&
-                p->g[i].nok && p->g[i].threads > p->wl[w].top)
+            if (tb_plot_wl_is(&p->wl[w], &p->g[i]) && p->g[i].nok && p->g[i].threads > p->wl[w].top)
                 p->wl[w].top = p->g[i].threads;
 }
 
 const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads)
 {
     for (size_t i = 0; i < p->ng; i++)
-        if (strcmp(p->g[i].allocator, alloc) == 0 && strcmp(p->g[i].workload, w->name) == 0 &&
-            p->g[i].size == w->size && p->g[i].threads == threads)
+        if (strcmp(p->g[i].allocator, alloc) == 0 && tb_plot_wl_is(w, &p->g[i]) && p->g[i].threads == threads)
             return &p->g[i];
     return NULL;
 }
@@ -211,7 +249,7 @@ static void failed_line(const tb_plot *p, const tb_plot_wl *w, char *out, size_t
     out[0] = '\0';
     for (size_t i = 0; i < p->ng; i++) {
         const tb_group *g = &p->g[i];
-        if (!g->nbad || (w && (strcmp(g->workload, w->name) || g->size != w->size)))
+        if (!g->nbad || (w && !tb_plot_wl_is(w, g)))
             continue;
         used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s%s%s t=%u (%s)",
                                  used ? "; " : "", g->allocator, w ? "" : " ", w ? "" : g->workload,
@@ -225,7 +263,7 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
 {
     const tb_plot_wl *w = &p->wl[wi];
     char base[256], dpath[4300];
-    snprintf(base, sizeof base, "scaling_%s_%zu", w->name, w->size);
+    snprintf(base, sizeof base, "scaling_%s_%zu", w->slug, w->size);
     char dname[300];
     snprintf(dname, sizeof dname, "%s.dat", base);
     FILE *f = open_data(p, dname, dpath, sizeof dpath);
@@ -233,7 +271,8 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
         return -1;
     }
-    fprintf(f, "# %s, %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n", w->name, w->size);
+    fprintf(f, "# %s (%s), %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n",
+            w->name, w->params, w->size);
     bool use[TB_PLOT_MAX] = {0};
     unsigned tmin = UINT32_MAX, tmax = 0;
     size_t blocks = 0;
@@ -241,7 +280,7 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         bool any = false;
         for (size_t i = 0; i < p->ng; i++) {
             const tb_group *g = &p->g[i];
-            if (strcmp(g->allocator, p->alloc[k]) || strcmp(g->workload, w->name) || g->size != w->size || !g->n)
+            if (strcmp(g->allocator, p->alloc[k]) || !tb_plot_wl_is(w, g) || !g->n)
                 continue;
             if (!any && blocks)
                 fprintf(f, "\n\n");
@@ -264,7 +303,7 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         return 0; /* nothing ok in this workload: listed as failed in the report */
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects)", w->name, w->size);
+    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects)", w->label, w->size);
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -326,12 +365,12 @@ static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
 static int chart_relative(tb_plot *p, char *err, size_t errlen)
 {
     const char *labels[TB_PLOT_MAX];
-    char lab[TB_PLOT_MAX][96];
+    char lab[TB_PLOT_MAX][160];
     for (size_t r = 0; r < p->nwl; r++) {
         if (p->multi_size)
-            snprintf(lab[r], sizeof lab[r], "%s %zuB (t=%u)", p->wl[r].name, p->wl[r].size, p->wl[r].top);
+            snprintf(lab[r], sizeof lab[r], "%s %zuB (t=%u)", p->wl[r].label, p->wl[r].size, p->wl[r].top);
         else
-            snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].name, p->wl[r].top);
+            snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].label, p->wl[r].top);
         labels[r] = lab[r];
     }
     bool use[TB_PLOT_MAX];
@@ -390,15 +429,15 @@ static int chart_latency(tb_plot *p, char *err, size_t errlen)
     if (!n)
         return 0; /* sampling was off (--sample 0 or --measure instructions) */
     char pa[4300], pf[4300], what[256];
-    snprintf(what, sizeof what, "%s at t=%u: allocation latency in ns (median over repetitions)", w->name, w->top);
+    snprintf(what, sizeof what, "%s at t=%u: allocation latency in ns (median over repetitions)", w->label, w->top);
     if (bars_file(p, "latency_alloc.dat", what, 3, labels, lat_value, &ca, use, pa, sizeof pa, err, errlen))
         return -1;
-    snprintf(what, sizeof what, "%s at t=%u: free latency in ns (median over repetitions)", w->name, w->top);
+    snprintf(what, sizeof what, "%s at t=%u: free latency in ns (median over repetitions)", w->label, w->top);
     if (bars_file(p, "latency_free.dat", what, 3, labels, lat_value, &cf, use, pf, sizeof pf, err, errlen))
         return -1;
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s latency at %u thread%s: p50, p99, p99.9 (sampled 1 in %s)", w->name,
+    snprintf(title, sizeof title, "%s latency at %u thread%s: p50, p99, p99.9 (sampled 1 in %s)", w->label,
              w->top, w->top == 1 ? "" : "s", p->sample_every);
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
@@ -423,9 +462,9 @@ static double mem_value(const tb_plot *p, size_t k, size_t r, void *ctx)
 static int chart_memory(tb_plot *p, char *err, size_t errlen)
 {
     const char *labels[TB_PLOT_MAX];
-    char lab[TB_PLOT_MAX][96];
+    char lab[TB_PLOT_MAX][160];
     for (size_t r = 0; r < p->nwl; r++) {
-        snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].name, p->wl[r].top);
+        snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].label, p->wl[r].top);
         labels[r] = lab[r];
     }
     int cpeak = TB_COL_peak_rss_kib, cend = TB_COL_end_rss_kib, cpool = TB_COL_pool_bytes_reserved;

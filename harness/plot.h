@@ -6,10 +6,14 @@
 
 enum { TB_PLOT_MAX = 64 };
 
+/* One workload variant of the run: a workload with one set of params, at one object size. */
 typedef struct tb_plot_wl {
-    const char *name;
+    const char *name, *params;
     size_t size;
     unsigned top; /* highest thread count with an ok repetition; 0 = none */
+    /* the name, plus the settings that tell this variant from the run's others of the same
+     * workload ("falseshare handoff=no"); and that label made safe for a file name */
+    char label[128], slug[128];
 } tb_plot_wl;
 
 typedef struct tb_plot_chart {
@@ -37,6 +41,7 @@ typedef struct tb_plot {
     size_t nfiles;
 } tb_plot;
 
+bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g); /* g is a cell of variant w */
 const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads);
 double tb_plot_median(const tb_group *g, int col);
 /* report.c */

@@ -252,13 +252,13 @@ static void summary(doc *d, const tb_plot *p)
             "parentheses the ratio to %s. Bold: the best of each workload. The floor is the harness's "
             "own cost (an unsynchronized thread-local free list), not a contender.", p->baseline);
     const char *h[TB_PLOT_MAX + 1];
-    char hb[TB_PLOT_MAX][96];
+    char hb[TB_PLOT_MAX][160];
     h[0] = "allocator";
     for (size_t w = 0; w < p->nwl; w++) {
         if (p->multi_size)
-            snprintf(hb[w], sizeof hb[w], "%s %zuB t=%u", p->wl[w].name, p->wl[w].size, p->wl[w].top);
+            snprintf(hb[w], sizeof hb[w], "%s %zuB t=%u", p->wl[w].label, p->wl[w].size, p->wl[w].top);
         else
-            snprintf(hb[w], sizeof hb[w], "%s t=%u", p->wl[w].name, p->wl[w].top);
+            snprintf(hb[w], sizeof hb[w], "%s t=%u", p->wl[w].label, p->wl[w].top);
         h[w + 1] = hb[w];
     }
     int ncol = (int)p->nwl + 1;
@@ -337,7 +337,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
         size_t nt = 0;
         for (size_t i = 0; i < p->ng; i++) {
             const tb_group *g = &p->g[i];
-            if (strcmp(g->workload, p->wl[w].name) || g->size != p->wl[w].size)
+            if (!tb_plot_wl_is(&p->wl[w], g))
                 continue;
             bool seen = false;
             for (size_t j = 0; j < nt && !seen; j++)
@@ -364,9 +364,9 @@ static void versus_baselines(doc *d, const tb_plot *p)
             if (!any)
                 continue; /* skipped for every allocator: the workload does not run at this count */
             if (p->multi_size)
-                snprintf(row[0], 160, "%s %zuB", p->wl[w].name, p->wl[w].size);
+                snprintf(row[0], 160, "%s %zuB", p->wl[w].label, p->wl[w].size);
             else
-                snprintf(row[0], 160, "%s", p->wl[w].name);
+                snprintf(row[0], 160, "%s", p->wl[w].label);
             snprintf(row[1], 160, "%u", thr[t]);
             if (bname)
                 snprintf(row[2], 160, "%s (%.1f)", bname, best / 1e6);

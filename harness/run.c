@@ -59,7 +59,8 @@ static void run_help(void)
            "                           is given\n"
            "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
            "                           cell next to its twin (then: compare DIR --baseline @base)\n"
-           "  -p key=value             workload parameter (repeatable)\n\n"
+           "  -p key=value             workload parameter (repeatable); key=v1,v2 runs each value\n"
+           "                           (a sweep: every combination of a workload's listed keys)\n\n"
            "presets:\n");
     tb_presets_print(stdout);
     printf("\nexit: 0 every cell ok or skipped, 1 some cell not, 2 usage error, 130 interrupted\n");
@@ -418,6 +419,7 @@ static int resume_opts(const char *dir, tb_matrix_opts *o, const char **measure,
     cJSON *it;
     cJSON *ps = cJSON_GetObjectItem(m, "params");
     o->npset = 0;
+    o->pset_no_preset = true;
     for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
         cJSON *x = cJSON_GetArrayItem(ps, i);
         if (cJSON_IsString(x))
@@ -705,10 +707,11 @@ int tb_cmd_run(int argc, char **argv)
         bool ok = strcmp(w.status, "ok") == 0 || strcmp(w.status, "skipped") == 0;
         bad += !ok;
         if (!tty || !ok)
-            fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s\n", tty ? "\r\033[K" : "",
+            fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
                     ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
                     w.status, ok ? tb_row_get(&row, TB_COL_ops_per_sec) : "",
-                    ok ? "ops/s" : tb_row_get(&row, TB_COL_error));
+                    ok ? "ops/s" : tb_row_get(&row, TB_COL_error), cell->variant ? "  [" : "",
+                    cell->variant ? cell->params : "", cell->variant ? "]" : "");
         tb_row_clear(&row);
     }
     fclose(csv);

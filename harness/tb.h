@@ -24,6 +24,7 @@ typedef struct tb_cell {
     unsigned threads;
     size_t size;
     unsigned rep;
+    bool variant; /* the run has this workload with other params too: progress lines name them */
 } tb_cell;
 
 /* The CSV columns, in order: the contract's 20 first, then the extras. */
@@ -82,6 +83,7 @@ typedef struct tb_matrix_opts {
     unsigned shard_k, shard_n;
     const char *pset[32];     /* -p key=value */
     int npset;
+    bool pset_no_preset;      /* --resume: pset already holds what the preset added */
 } tb_matrix_opts;
 
 typedef struct tb_matrix {

@@ -12,7 +12,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$TB" run --allocators all --workloads all --threads 1,2 --ops 20000 --reps 1 --seed 7 \
     -p peak=2000 -p rounds=500 -p writes=4 --out "$T/a" >/dev/null 2>"$T/a.log" || { cat "$T/a.log"; fail "run all x all"; }
 rows=$(($(wc -l <"$T/a/results.csv") - 1))
-[ "$rows" -eq $((9 * 7 * 2)) ] || fail "expected 126 rows, got $rows"
+# 9 allocators x (7 workloads + falseshare's second mode, which the preset sweeps) x 2 thread counts
+[ "$rows" -eq $((9 * 8 * 2)) ] || fail "expected 144 rows, got $rows"
+n=$(awk -F, 'NR>1 && $4=="falseshare" {print $5}' "$T/a/results.csv" | sort -u | tr '\n' ' ')
+[ "$n" = "handoff=no;writes=4 handoff=yes;writes=4 " ] || fail "preset did not run falseshare in both modes: $n"
 head -1 "$T/a/results.csv" | grep -q '^run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error' || fail "header"
 awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "a cell is not ok"
 # ok rows have ops and a positive rate; churn at 2 threads did exactly 2 x 10048 ops (64-op rounds)
@@ -55,12 +58,27 @@ grep -q "want lag less than depth" <<<"$msg" || fail "lag >= depth not explained
 msg=$("$TB" run --allocators nosuch 2>&1 || true)
 grep -q "valid: tmempool-global" <<<"$msg" || fail "unknown allocator does not list valid ones: $msg"
 
+# 3b. sweeps: a -p value listing several runs each, every combination of one workload's keys;
+# a user's setting replaces the preset's sweep; a bad value anywhere in a list is a usage error
+"$TB" run --allocators floor --workloads falseshare,churn --threads 1 --ops 2000 --reps 1 \
+    -p writes=1,3 -p handoff=no -p live=1,2 --out "$T/s" >/dev/null 2>&1 || fail "sweep run"
+got=$(awk -F, 'NR>1 {print $4 "/" $5}' "$T/s/results.csv" | sort | tr '\n' ' ')
+[ "$got" = "churn/live=1 churn/live=2 falseshare/handoff=no;writes=1 falseshare/handoff=no;writes=3 " ] ||
+    fail "sweep cells: $got"
+for args in "-p handoff=yes,maybe" "-p handoff=yes,,no" "-p writes=1,0"; do
+  rc=0
+  "$TB" run --allocators floor --workloads falseshare --threads 1 --ops 1000 $args --out "$T/bad" >/dev/null 2>"$T/bad.log" || rc=$?
+  [ "$rc" -eq 2 ] || fail "'$args' should exit 2, got $rc"
+  [ ! -e "$T/bad/results.csv" ] || fail "'$args' wrote results"
+  grep -q "not valid for falseshare" "$T/bad.log" || fail "'$args': $(cat "$T/bad.log")"
+done
+
 # 4. resume: nothing duplicated; a torn last line is dropped and its cell re-run
 "$TB" run --resume "$T/a" >/dev/null 2>&1 || fail "resume of a finished run"
-[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 126 ] || fail "resume duplicated rows"
+[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 144 ] || fail "resume duplicated rows"
 head -c -1 "$T/a/results.csv" >"$T/x" && sed '$ s/,[^,]*$//' "$T/x" >"$T/a/results.csv"   # tear the last row
 "$TB" run --resume "$T/a" >/dev/null 2>&1 || fail "resume after a torn row"
-[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 126 ] || fail "torn row not replaced exactly once"
+[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 144 ] || fail "torn row not replaced exactly once"
 awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a torn row survived"
 
 # 5. shards merge back into the whole matrix

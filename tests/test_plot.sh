@@ -35,6 +35,18 @@ med() { awk -F, -v a="$1" '$2==a && $4=="churn" && $6==1 && $9=="ok" { s += $12;
 want=$(awk -v x="$(med tmempool-tcache)" -v y="$(med glibc)" 'BEGIN { printf "%.2f", x / y }')
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$P/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { print $4 "|" $6 }')
 [ "$got" = "glibc ($(awk -v y="$(med glibc)" 'BEGIN { printf "%.1f", y / 1e6 }'))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
+# variants of one workload (the quick preset sweeps falseshare's two modes) get a chart each,
+# named by the setting that tells them apart (only that one: writes=2 is common to both), and
+# separate rows in the report
+"$TB" run --allocators tmempool-tcache,glibc --workloads falseshare --threads 1 --ops 4000 --reps 1 \
+    -p writes=2 --out "$T/v" >/dev/null 2>&1 || fail "falseshare variants run"
+"$TB" plot "$T/v" >/dev/null 2>&1 || fail "plot of variants"
+for m in yes no; do
+    [ -s "$T/v/plots/scaling_falseshare-handoff-${m}_64.png" ] || fail "no chart for handoff=$m"
+    grep -q "handoff=$m;writes=2" "$T/v/plots/scaling_falseshare-handoff-${m}_64.dat" || fail "handoff=$m chart data"
+    sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/v/plots/report.md" |
+        grep -q "^| falseshare handoff=$m | 1 |" || fail "no report row for handoff=$m"
+done
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"
