@@ -25,8 +25,11 @@ typedef struct preset {
 #define BOTH_FALSESHARE_MODES {"handoff=yes,no"}
 
 static const preset presets[] = {
-    {"quick", "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B, 5 reps, 1M ops a cell",
-     "all", "all", "1,2", "64", 5, 1000000, 0, BOTH_FALSESHARE_MODES},
+    /* 0.1 s cells, not a fixed op count: 1M ops made a churn cell about 5 ms at 2 threads, short
+     * enough that one stall of the VM's other CPU halved some repetitions (tcache 104-208 Mops/s
+     * in one run), while a falseshare cell took 0.26 s; the total time is about the same */
+    {"quick", "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B, 5 reps, 0.1 s a cell",
+     "all", "all", "1,2", "64", 5, 0, 0.1, BOTH_FALSESHARE_MODES},
     {"ci", "tmempool strategies and the floor, 1 thread, 64 B, 5 reps, 200k ops: the CI gate",
      "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", "all", "1", "64", 5, 200000, 0, {NULL}},
     {"full", "every allocator and workload (falseshare in both modes), 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
