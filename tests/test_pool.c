@@ -294,6 +294,35 @@ static void test_autotrim(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* A pool whose live count swings between zero and many chunks' worth (batch) gets its chunks
+ * trimmed on the first swing down, maps them again on the next swing up, and from then on keeps
+ * them: the automatic trim must not map and unmap the same memory every round (batch with 10k
+ * objects ran at a quarter of its speed). An explicit tmp_pool_trim still gives everything back. */
+static void test_autotrim_no_thrash(tmp_strategy s)
+{
+    enum { N = 20000, ROUNDS = 4 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    void **v = malloc(N * sizeof *v);
+    tmp_stats st;
+    size_t low[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < N; i++)
+            CHECK((v[i] = tmp_alloc(p)) != NULL);
+        for (int i = N; i-- > 0;)
+            tmp_free(p, v[i]);
+        tmp_pool_stats(p, &st);
+        low[round] = st.bytes_reserved;
+    }
+    CHECK(low[0] < (size_t)N * 64 / 2);  /* the first swing down trims */
+    CHECK(low[ROUNDS - 1] >= (size_t)N * 64); /* later ones keep what was mapped again */
+    CHECK_EQ(low[ROUNDS - 1], low[ROUNDS - 2]);
+    CHECK(tmp_pool_trim(p) > 0);
+    tmp_pool_stats(p, &st);
+    CHECK(st.bytes_reserved < (size_t)N * 64 / 2);
+    free(v);
+    tmp_pool_destroy(p);
+}
+
 /* A thread that frees a burst and then allocates one gets a cache big enough to keep its own
  * objects: after a few rounds of 1000, a round misses the cache no more. */
 static void test_cache_grows(tmp_strategy s)
@@ -350,6 +379,7 @@ int main(void)
         test_autotrim(s);
         test_autotrim_scattered(s, 1);
         test_autotrim_scattered(s, 2);
+        test_autotrim_no_thrash(s);
         if (s == TMP_THREAD_CACHE || s == TMP_NUMA)
             test_cache_grows(s);
     }

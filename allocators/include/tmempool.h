@@ -41,8 +41,11 @@ typedef enum tmp_strategy {
 enum {
     TMP_F_DEBUG = 1u << 0,
     /* No automatic trim: chunks go back to the OS only through tmp_pool_trim(). By default a
-     * pool of more than four chunks trims itself when its free objects pass a chunk's worth and
-     * twice the objects in use, and the objects in use have halved since its last trim. */
+     * pool of more than four chunks trims itself when its free objects are twice the objects in
+     * use and have grown since its last trim, and the objects in use have halved. Memory that an
+     * automatic trim gave back and the pool then had to map again is kept by later automatic
+     * trims, so a live count that swings between zero and many chunks does not map and unmap
+     * the same chunks every swing. */
     TMP_F_NO_AUTOTRIM = 1u << 1,
 };
 
@@ -107,8 +110,9 @@ TMP_API int tmp_pool_node_of(const tmp_pool *pool, const void *obj);
 /* The configuration the pool runs with, defaults resolved (stripes, cache_objects, alignment). */
 TMP_API int tmp_pool_config(const tmp_pool *pool, tmp_config *out);
 
-/* Returns the chunks that hold no live or cached object to the OS. Returns the number of bytes
- * given back. Any thread; takes the pool's locks. */
+/* Returns the chunks that hold no live or cached object to the OS, all of them (what automatic
+ * trims keep included). Returns the number of bytes given back. Any thread; takes the pool's
+ * locks. */
 TMP_API size_t tmp_pool_trim(tmp_pool *pool);
 
 #ifdef __cplusplus

@@ -89,7 +89,10 @@ static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__aren
     /* an arena holds only its share of the pool: with its every object back (out == 0) the
      * threshold is met whatever it is */
     size_t at = a->trim_at < free_objs + a->out ? a->trim_at : free_objs + a->out;
-    if (TMP__UNLIKELY(pool->autotrim && free_objs >= at && free_objs >= 2 * a->out &&
+    /* fewer free objects than the pool keeps mapped (plus a chunk): a pass could give nothing back */
+    size_t keep = atomic_load_explicit(&pool->trim_keep, memory_order_relaxed);
+    if (TMP__UNLIKELY(pool->autotrim && free_objs >= at && free_objs > keep + pool->chunk_objs &&
+                      free_objs >= 2 * a->out &&
                       2 * a->out <= a->trim_out &&
                       atomic_load_explicit(&pool->bytes_reserved, memory_order_relaxed) >= 4 * pool->chunk_size)) {
         a->trim_out = a->out;
@@ -119,5 +122,5 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
 void tmp__trim_now(tmp_pool *pool)
 {
     if (atomic_exchange_explicit(&pool->trim_due, 0, memory_order_relaxed))
-        tmp_pool_trim(pool);
+        tmp__trim_pass(pool, true);
 }

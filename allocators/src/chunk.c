@@ -118,6 +118,14 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     c->next = pool->chunks;
     pool->chunks = c;
     tmp__mag_reserve(pool, limit);
+    /* Mapping again what an automatic trim gave back means that trim came too early: later
+     * automatic trims keep that much (batch with 10k objects a round mapped and unmapped ten
+     * chunks every round and ran at a quarter of its speed). */
+    size_t again = pool->trim_owed < limit ? pool->trim_owed : limit;
+    pool->trim_owed -= again;
+    atomic_store_explicit(&pool->trim_keep,
+                          atomic_load_explicit(&pool->trim_keep, memory_order_relaxed) + again,
+                          memory_order_relaxed);
     pthread_mutex_unlock(&pool->meta_lock);
     return c;
 }

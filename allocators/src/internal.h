@@ -159,6 +159,11 @@ struct tmp_pool {
     struct tmp__tcache *caches;
     uint64_t retired_allocs, retired_frees, retired_misses, retired_remote;
     size_t carved_peak; /* objects carved before the last trim (meta_lock) */
+    /* Hysteresis of the automatic trim (meta_lock): objects' worth of chunks that automatic
+     * trims gave back and the pool has not carved again, and the objects' worth of empty chunks
+     * automatic trims now leave in place because a pool once had to map them again. */
+    size_t trim_owed;
+    _Atomic size_t trim_keep; /* written under meta_lock; read without it by check_trim */
     bool autotrim; /* TMP_F_NO_AUTOTRIM not given */
     _Atomic int trim_due;
 
@@ -173,6 +178,7 @@ struct tmp_pool {
  * the free that brings an arena's last object back always qualifies. The strategy runs the
  * trim once its own lock is released. */
 void tmp__trim_now(tmp_pool *pool);
+size_t tmp__trim_pass(tmp_pool *pool, bool automatic); /* trim.c; bytes given back */
 static inline void tmp__trim_if_due(tmp_pool *pool)
 {
     if (TMP__UNLIKELY(atomic_load_explicit(&pool->trim_due, memory_order_relaxed)))

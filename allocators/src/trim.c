@@ -60,9 +60,13 @@ static void compact(tmp_pool *pool, tmp__store *s)
     s->count = kept;
 }
 
-size_t tmp_pool_trim(tmp_pool *pool)
+size_t tmp_pool_trim(tmp_pool *pool) { return pool ? tmp__trim_pass(pool, false) : 0; }
+
+/* An automatic pass leaves trim_keep objects' worth of empty chunks mapped and counts what it
+ * gives back as owed; an explicit one (tmp_pool_trim) gives back every empty chunk. */
+size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
 {
-    if (!pool || !pool->arenas)
+    if (!pool->arenas)
         return 0;
     for (unsigned i = 0; i < pool->narenas; i++)
         tmp__lock_acquire(&pool->arenas[i].lock);
@@ -82,8 +86,13 @@ size_t tmp_pool_trim(tmp_pool *pool)
                 tmp__chunk_of(pool->chunk_mask, m->obj[k])->tally++;
     }
     bool any = false;
+    size_t kept = 0, keep = automatic ? atomic_load_explicit(&pool->trim_keep, memory_order_relaxed) : 0;
     for (tmp__chunk *c = pool->chunks; c; c = c->next)
         if (c->tally == atomic_load_explicit(&c->carved, memory_order_relaxed)) {
+            if (kept < keep) {
+                kept += c->limit;
+                continue;
+            }
             c->tally = EMPTY_MARK;
             any = true;
         }
@@ -106,6 +115,8 @@ size_t tmp_pool_trim(tmp_pool *pool)
             if (pool->cfg.max_objects)
                 atomic_fetch_add_explicit(&pool->budget, c->limit, memory_order_relaxed);
             pool->obj_capacity -= c->limit;
+            if (automatic)
+                pool->trim_owed += c->limit;
             tmp__chunk_tools_release(pool, c);
             tmp__os_unmap(c, pool->chunk_size);
             atomic_fetch_sub_explicit(&pool->bytes_reserved, pool->chunk_size,
