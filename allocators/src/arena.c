@@ -40,7 +40,6 @@ static void rearm(const tmp_pool *pool, tmp__arena *a)
 {
     if (a->out > 2 * a->trim_out + pool->chunk_objs)
         a->trim_out = UINT64_MAX;
-    a->trim_at = pool->chunk_objs; /* fewer free objects than a chunk holds cannot empty one */
 }
 
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
