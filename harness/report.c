@@ -333,7 +333,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
     table_head(d, ncol, h);
     char(*row)[160] = calloc((size_t)ncol, sizeof *row);
     for (size_t w = 0; w < p->nwl; w++) {
-        unsigned thr[TB_PLOT_MAX];
+        unsigned thr[TB_PLOT_MAX] = {0};
         size_t nt = 0;
         for (size_t i = 0; i < p->ng; i++) {
             const tb_group *g = &p->g[i];

@@ -51,7 +51,15 @@ cJSON *tb_meta_read(const char *dir, char *err, size_t errlen)
     for (;;) {
         if (n + 4096 + 1 > cap) {
             cap = cap ? cap * 2 : 65536;
-            text = realloc(text, cap);
+            char *more = realloc(text, cap);
+            if (!more) {
+                free(text);
+                fclose(f);
+                if (err)
+                    snprintf(err, errlen, "%s: out of memory reading it", path);
+                return NULL;
+            }
+            text = more;
         }
         size_t got = fread(text + n, 1, cap - n - 1, f);
         n += got;
