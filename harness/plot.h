@@ -44,6 +44,9 @@ typedef struct tb_plot {
 bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g); /* g is a cell of variant w */
 const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads);
 double tb_plot_median(const tb_group *g, int col);
+/* x's throughput over b's, paired by round: the median over repetitions of the ratio within the
+ * same repetition; NaN when no repetition has both ok. */
+double tb_plot_paired(const tb_group *x, const tb_group *b);
 /* report.c */
 void tb_plot_subtitle(tb_plot *p);
 int tb_plot_report(tb_plot *p, char *err, size_t errlen);

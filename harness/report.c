@@ -305,33 +305,6 @@ static int cmp_uint(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median over the rounds of x's throughput over b's in the same round (repetition number). The
- * rounds are the run's outer loop, so a stretch in which the machine runs slow falls on both
- * sides of most pairs and cancels, where a ratio of two medians takes it whole: on the 2-core VM
- * whole rounds of cross-thread cells run 3-5x slower, and in one full run xmalloc's ratio of
- * medians was 0.33 where every round but one had tcache ahead. NaN when no round has both ok. */
-static double paired_ratio(const tb_group *x, const tb_group *b)
-{
-    double r[256];
-    size_t n = 0;
-    for (size_t i = 0; i < x->nrows && n < 256; i++) {
-        const tb_row *rx = x->rows[i];
-        if (strcmp(tb_row_get(rx, TB_COL_status), "ok") != 0)
-            continue;
-        for (size_t j = 0; j < b->nrows; j++) {
-            const tb_row *rb = b->rows[j];
-            if (tb_row_num(rb, TB_COL_rep) != tb_row_num(rx, TB_COL_rep) ||
-                strcmp(tb_row_get(rb, TB_COL_status), "ok") != 0)
-                continue;
-            double xv = tb_row_num(rx, TB_COL_ops_per_sec), bv = tb_row_num(rb, TB_COL_ops_per_sec);
-            if (!isnan(xv) && bv > 0)
-                r[n++] = xv / bv;
-            break;
-        }
-    }
-    return n ? tb_median(r, n) : NAN;
-}
-
 /* The question a design review asks first: for each workload and thread count, how does each
  * design compare with the best general-purpose allocator measured beside it? */
 static void versus_baselines(doc *d, const tb_plot *p)
@@ -405,7 +378,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
             for (size_t k = 0; k < nother; k++) {
                 const tb_group *g = tb_plot_cell(p, other[k], &p->wl[w], thr[t]);
                 double x = tb_plot_median(g, TB_COL_ops_per_sec);
-                double paired = bg && g ? paired_ratio(g, bg) : NAN;
+                double paired = bg && g ? tb_plot_paired(g, bg) : NAN;
                 if (!isnan(x) && bname)
                     snprintf(row[k + 3], 160, "%.2f", isnan(paired) ? x / best : paired);
                 else if (isnan(x) && g && g->nbad)

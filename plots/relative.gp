@@ -1,5 +1,6 @@
-# Relative: each allocator's median throughput divided by the baseline's, per workload, at the
-# workload's highest thread count; log scale, the baseline is the dashed line at 1.
+# Relative: each allocator's throughput over the baseline's (the median of their per-round
+# ratios), per workload, at the workload's highest thread count; log scale, the baseline is the
+# dashed line at 1.
 # Data: a header line, then one row per workload: label, then one ratio per allocator.
 # Extra variables: datafile, baseline.
 load plotsdir."/common.gp"
@@ -9,7 +10,7 @@ set style fill solid 0.9 border rgb "#333333"
 set boxwidth 0.95
 set logscale y 2
 set yrange [*:*]
-set ylabel "median throughput / ".baseline." (log2 scale)"
+set ylabel "throughput / ".baseline.", paired by round (log2 scale)"
 set xlabel "workload (threads)"
 set xtics rotate by -20 left
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#000000" front

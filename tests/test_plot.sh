@@ -59,6 +59,8 @@ awk -F, -v OFS=, 'NR==1 || ($4=="churn" && $6==1 && ($2=="tmempool-tcache" || $2
 "$TB" plot "$T/syn" --out "$T/synp" >/dev/null 2>&1 || fail "plot of the synthetic run"
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/synp/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { print $5 }')
 [ "$got" = "1.25" ] || fail "paired ratio: got '$got', want 1.25"
+col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-tcache") print i }' "$T/synp/relative.dat")
+awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f\n", $c }' "$T/synp/relative.dat" | grep -qx 1.25 || fail "relative chart not paired by round"
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"
