@@ -90,19 +90,29 @@ int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, cha
     return n;
 }
 
+static size_t key_len(const char *setting)
+{
+    const char *eq = strchr(setting, '=');
+    return eq ? (size_t)(eq - setting) : strlen(setting);
+}
+
+/* The index in w of the key of a "key=value" setting, or -1. */
+static int setting_index(const tb_workload *w, const char *setting)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)key_len(setting), setting);
+    return tb_param_index(w, key);
+}
+
 int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, char *out,
                     size_t outlen, char *err, size_t errlen)
 {
     const char *val[TB_MAX_PARAMS] = {0};
     for (int i = 0; i < npset; i++) {
-        const char *eq = strchr(pset[i], '=');
-        size_t kl = eq ? (size_t)(eq - pset[i]) : strlen(pset[i]);
-        int idx = -1;
-        for (int k = 0; w->params[k].key; k++)
-            if (strlen(w->params[k].key) == kl && strncmp(w->params[k].key, pset[i], kl) == 0)
-                idx = k;
+        int idx = setting_index(w, pset[i]);
         if (idx < 0)
             continue; /* checked against all chosen workloads by tb_matrix_build */
+        const char *eq = strchr(pset[i], '=');
         val[idx] = eq ? eq + 1 : "";
     }
     size_t used = 0;
@@ -188,21 +198,6 @@ static void pair_twins(tb_cell *round, size_t n)
             }
 }
 
-static size_t key_len(const char *setting)
-{
-    const char *eq = strchr(setting, '=');
-    return eq ? (size_t)(eq - setting) : strlen(setting);
-}
-
-static bool has_key(const tb_workload *w, const char *setting)
-{
-    size_t kl = key_len(setting);
-    for (int k = 0; w->params[k].key; k++)
-        if (strlen(w->params[k].key) == kl && strncmp(w->params[k].key, setting, kl) == 0)
-            return true;
-    return false;
-}
-
 enum { MAX_VARIANTS = 64 };
 
 /* The variants of workload w: a -p value may list several, comma-separated (-p handoff=yes,no),
@@ -217,7 +212,7 @@ static int expand(const tb_workload *w, const char *const *pset, int npset, char
     int nval[TB_MAX_PARAMS], pick[TB_MAX_PARAMS], nk = 0;
     char *each[TB_MAX_PARAMS][MAX_VARIANTS];
     for (int i = 0; i < npset; i++) {
-        if (!has_key(w, pset[i]) || nk == TB_MAX_PARAMS)
+        if (setting_index(w, pset[i]) < 0 || nk == TB_MAX_PARAMS)
             continue;
         key[nk] = pset[i];
         kl[nk] = key_len(pset[i]);
@@ -358,7 +353,7 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->pset[i]), o->pset[i]);
         bool found = false;
         for (int w = 0; w < nw; w++)
-            found |= tb_param_index(wls[w], key) >= 0;
+            found |= setting_index(wls[w], o->pset[i]) >= 0;
         if (!found) {
             char valid[512] = "";
             size_t used = 0;
@@ -383,7 +378,7 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
             set = key_len(o->pset[j]) == key_len(p->params[i]) &&
                   strncmp(o->pset[j], p->params[i], key_len(p->params[i])) == 0;
         for (int w = 0; w < nw && !wanted; w++)
-            wanted = has_key(wls[w], p->params[i]);
+            wanted = setting_index(wls[w], p->params[i]) >= 0;
         if (!set && wanted)
             eff[neff++] = p->params[i];
     }
