@@ -1,11 +1,13 @@
 /* Tiny test helpers: CHECK never compiles out, reports file:line and the failed expression,
- * and fails the whole test binary. Test bodies loop over every strategy through the library's
- * own names, so a new strategy is tested without touching the tests. */
+ * and fails the whole test binary. Each test file ends in a list of its bodies (TEST_EACH: run
+ * once per strategy, TEST_ONCE: run once), which CMake reads to register one ctest per body and
+ * strategy (libuv's test-list.h); test_main runs one of them, or all with no arguments. */
 #ifndef TMP_TEST_CHECK_H
 #define TMP_TEST_CHECK_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tmempool.h"
 
@@ -36,12 +38,180 @@
 #define TEST_SCALE 4
 #else
 #define TEST_SCALE 1
+typedef struct test_entry {
+    const char *name;
+    void (*each)(tmp_strategy s); /* TEST_EACH: once per strategy */
+    void (*once)(void);           /* TEST_ONCE */
+} test_entry;
+#define TEST_EACH(fn) {#fn, test_##fn, NULL},
+#define TEST_ONCE(fn) {#fn, NULL, test_##fn},
+
+/* Exit code of a body that cannot run here (ctest's SKIP_RETURN_CODE): never a pass. */
+#define TEST_SKIPPED 77
+static inline void test_skip(const char *why)
+{
+    fprintf(stderr, "skipped: %s\n", why);
+    exit(TEST_SKIPPED);
+}
+
+/* BINARY: every body (for every strategy); BINARY NAME [STRATEGY]: one; BINARY --list. */
+static inline int test_main(int argc, char **argv, const test_entry *list)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (const test_entry *t = list; t->name; t++)
+            printf("%s%s\n", t->name, t->each ? " (each strategy)" : "");
+        return 0;
+    }
+    const char *only = argc > 1 ? argv[1] : NULL, *strategy = argc > 2 ? argv[2] : NULL;
+    tmp_strategy want = TMP_GLOBAL_LOCK;
+    if (strategy && tmp_strategy_parse(strategy, &want) != 0) {
+        fprintf(stderr, "%s: unknown strategy '%s'\n", argv[0], strategy);
+        return 2;
+    }
+    int ran = 0;
+    for (const test_entry *t = list; t->name; t++) {
+        if (only && strcmp(only, t->name) != 0)
+            continue;
+        if (t->once) {
+            t->once();
+            ran++;
+            continue;
+        }
+        FOR_EACH_STRATEGY(s)
+        {
+            if (strategy && s != want)
+                continue;
+            fprintf(stderr, "%s %s\n", t->name, tmp_strategy_name(s));
+            t->each(s);
+            ran++;
+        }
+    }
+    if (ran == 0) {
+        fprintf(stderr, "%s: no test '%s' (see --list)\n", argv[0], only ? only : "");
+        return 2;
+    }
+    fprintf(stderr, "%s: %d passed\n", argv[0], ran);
+    return 0;
+}
+
 #endif
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #undef TEST_SCALE
 #define TEST_SCALE 4
+typedef struct test_entry {
+    const char *name;
+    void (*each)(tmp_strategy s); /* TEST_EACH: once per strategy */
+    void (*once)(void);           /* TEST_ONCE */
+} test_entry;
+#define TEST_EACH(fn) {#fn, test_##fn, NULL},
+#define TEST_ONCE(fn) {#fn, NULL, test_##fn},
+
+/* Exit code of a body that cannot run here (ctest's SKIP_RETURN_CODE): never a pass. */
+#define TEST_SKIPPED 77
+static inline void test_skip(const char *why)
+{
+    fprintf(stderr, "skipped: %s\n", why);
+    exit(TEST_SKIPPED);
+}
+
+/* BINARY: every body (for every strategy); BINARY NAME [STRATEGY]: one; BINARY --list. */
+static inline int test_main(int argc, char **argv, const test_entry *list)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (const test_entry *t = list; t->name; t++)
+            printf("%s%s\n", t->name, t->each ? " (each strategy)" : "");
+        return 0;
+    }
+    const char *only = argc > 1 ? argv[1] : NULL, *strategy = argc > 2 ? argv[2] : NULL;
+    tmp_strategy want = TMP_GLOBAL_LOCK;
+    if (strategy && tmp_strategy_parse(strategy, &want) != 0) {
+        fprintf(stderr, "%s: unknown strategy '%s'\n", argv[0], strategy);
+        return 2;
+    }
+    int ran = 0;
+    for (const test_entry *t = list; t->name; t++) {
+        if (only && strcmp(only, t->name) != 0)
+            continue;
+        if (t->once) {
+            t->once();
+            ran++;
+            continue;
+        }
+        FOR_EACH_STRATEGY(s)
+        {
+            if (strategy && s != want)
+                continue;
+            fprintf(stderr, "%s %s\n", t->name, tmp_strategy_name(s));
+            t->each(s);
+            ran++;
+        }
+    }
+    if (ran == 0) {
+        fprintf(stderr, "%s: no test '%s' (see --list)\n", argv[0], only ? only : "");
+        return 2;
+    }
+    fprintf(stderr, "%s: %d passed\n", argv[0], ran);
+    return 0;
+}
+
 #endif
+typedef struct test_entry {
+    const char *name;
+    void (*each)(tmp_strategy s); /* TEST_EACH: once per strategy */
+    void (*once)(void);           /* TEST_ONCE */
+} test_entry;
+#define TEST_EACH(fn) {#fn, test_##fn, NULL},
+#define TEST_ONCE(fn) {#fn, NULL, test_##fn},
+
+/* Exit code of a body that cannot run here (ctest's SKIP_RETURN_CODE): never a pass. */
+#define TEST_SKIPPED 77
+static inline void test_skip(const char *why)
+{
+    fprintf(stderr, "skipped: %s\n", why);
+    exit(TEST_SKIPPED);
+}
+
+/* BINARY: every body (for every strategy); BINARY NAME [STRATEGY]: one; BINARY --list. */
+static inline int test_main(int argc, char **argv, const test_entry *list)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (const test_entry *t = list; t->name; t++)
+            printf("%s%s\n", t->name, t->each ? " (each strategy)" : "");
+        return 0;
+    }
+    const char *only = argc > 1 ? argv[1] : NULL, *strategy = argc > 2 ? argv[2] : NULL;
+    tmp_strategy want = TMP_GLOBAL_LOCK;
+    if (strategy && tmp_strategy_parse(strategy, &want) != 0) {
+        fprintf(stderr, "%s: unknown strategy '%s'\n", argv[0], strategy);
+        return 2;
+    }
+    int ran = 0;
+    for (const test_entry *t = list; t->name; t++) {
+        if (only && strcmp(only, t->name) != 0)
+            continue;
+        if (t->once) {
+            t->once();
+            ran++;
+            continue;
+        }
+        FOR_EACH_STRATEGY(s)
+        {
+            if (strategy && s != want)
+                continue;
+            fprintf(stderr, "%s %s\n", t->name, tmp_strategy_name(s));
+            t->each(s);
+            ran++;
+        }
+    }
+    if (ran == 0) {
+        fprintf(stderr, "%s: no test '%s' (see --list)\n", argv[0], only ? only : "");
+        return 2;
+    }
+    fprintf(stderr, "%s: %d passed\n", argv[0], ran);
+    return 0;
+}
+
 #endif
 
 static inline tmp_pool *make_pool(tmp_strategy s, size_t size, size_t align, size_t max, unsigned flags)
@@ -76,6 +246,62 @@ static inline int pattern_ok(const void *obj, size_t n, unsigned tag)
         if (b[i] != (unsigned char)(tag * 31u + i * 7u + 1u))
             return 0;
     return 1;
+}
+
+typedef struct test_entry {
+    const char *name;
+    void (*each)(tmp_strategy s); /* TEST_EACH: once per strategy */
+    void (*once)(void);           /* TEST_ONCE */
+} test_entry;
+#define TEST_EACH(fn) {#fn, test_##fn, NULL},
+#define TEST_ONCE(fn) {#fn, NULL, test_##fn},
+
+/* Exit code of a body that cannot run here (ctest's SKIP_RETURN_CODE): never a pass. */
+#define TEST_SKIPPED 77
+static inline void test_skip(const char *why)
+{
+    fprintf(stderr, "skipped: %s\n", why);
+    exit(TEST_SKIPPED);
+}
+
+/* BINARY: every body (for every strategy); BINARY NAME [STRATEGY]: one; BINARY --list. */
+static inline int test_main(int argc, char **argv, const test_entry *list)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (const test_entry *t = list; t->name; t++)
+            printf("%s%s\n", t->name, t->each ? " (each strategy)" : "");
+        return 0;
+    }
+    const char *only = argc > 1 ? argv[1] : NULL, *strategy = argc > 2 ? argv[2] : NULL;
+    tmp_strategy want = TMP_GLOBAL_LOCK;
+    if (strategy && tmp_strategy_parse(strategy, &want) != 0) {
+        fprintf(stderr, "%s: unknown strategy '%s'\n", argv[0], strategy);
+        return 2;
+    }
+    int ran = 0;
+    for (const test_entry *t = list; t->name; t++) {
+        if (only && strcmp(only, t->name) != 0)
+            continue;
+        if (t->once) {
+            t->once();
+            ran++;
+            continue;
+        }
+        FOR_EACH_STRATEGY(s)
+        {
+            if (strategy && s != want)
+                continue;
+            fprintf(stderr, "%s %s\n", t->name, tmp_strategy_name(s));
+            t->each(s);
+            ran++;
+        }
+    }
+    if (ran == 0) {
+        fprintf(stderr, "%s: no test '%s' (see --list)\n", argv[0], only ? only : "");
+        return 2;
+    }
+    fprintf(stderr, "%s: %d passed\n", argv[0], ran);
+    return 0;
 }
 
 #endif

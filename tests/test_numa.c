@@ -58,13 +58,12 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int main(void)
+static void test_nodes_and_homes(void)
 {
     cpu_set_t mine;
     CHECK(sched_getaffinity(0, sizeof mine, &mine) == 0);
     if (!CPU_ISSET(0, &mine) || !CPU_ISSET(1, &mine)) {
-        fprintf(stderr, "test_numa: needs CPUs 0 and 1 to pin to; skipped\n");
-        return 77;
+        test_skip("test_numa needs CPUs 0 and 1 to pin to");
     }
     setenv("TMEMPOOL_TOPOLOGY", "node:2 core:1 pu:1", 1);
     /* no automatic trim: the test follows freed objects home, which a trim may unmap */
@@ -104,6 +103,11 @@ int main(void)
     free(a);
     free(b);
     free(again);
-    fprintf(stderr, "test_numa: all passed\n");
-    return 0;
 }
+
+static const test_entry tests[] = {
+    TEST_ONCE(nodes_and_homes)
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(argc, argv, tests); }

@@ -327,6 +327,8 @@ static void test_autotrim_no_thrash(tmp_strategy s)
  * objects: after a few rounds of 1000, a round misses the cache no more. */
 static void test_cache_grows(tmp_strategy s)
 {
+    if (s != TMP_THREAD_CACHE && s != TMP_NUMA)
+        test_skip("only the cached strategies have a cache to grow");
     enum { N = 1000 };
     tmp_pool *p = make_pool(s, 64, 0, 0, 0);
     void *v[N];
@@ -360,29 +362,32 @@ static void test_names(void)
     CHECK(strcmp(tmp_strategy_name((tmp_strategy)99), "unknown") == 0);
 }
 
-int main(void)
+static void test_unique_sizes(tmp_strategy s)
 {
-    test_names();
-    FOR_EACH_STRATEGY(s)
-    {
-        fprintf(stderr, "strategy %s\n", tmp_strategy_name(s));
-        test_unique_and_pattern(s, 1, 1);
-        test_unique_and_pattern(s, 64, 0);
-        test_unique_and_pattern(s, 200, 64);
-        test_unique_and_pattern(s, 5000, 4096);
-        test_alignments(s);
-        test_bad_config(s);
-        test_max_objects(s);
-        test_destroy_with_objects_out(s);
-        test_null_free_and_stats_args(s);
-        test_trim(s);
-        test_autotrim(s);
-        test_autotrim_scattered(s, 1);
-        test_autotrim_scattered(s, 2);
-        test_autotrim_no_thrash(s);
-        if (s == TMP_THREAD_CACHE || s == TMP_NUMA)
-            test_cache_grows(s);
-    }
-    fprintf(stderr, "test_pool: all passed\n");
-    return 0;
+    test_unique_and_pattern(s, 1, 1);
+    test_unique_and_pattern(s, 64, 0);
+    test_unique_and_pattern(s, 200, 64);
+    test_unique_and_pattern(s, 5000, 4096);
 }
+
+static void test_autotrim_scattered_1(tmp_strategy s) { test_autotrim_scattered(s, 1); }
+static void test_autotrim_scattered_2(tmp_strategy s) { test_autotrim_scattered(s, 2); }
+
+static const test_entry tests[] = {
+    TEST_ONCE(names)
+    TEST_EACH(unique_sizes)
+    TEST_EACH(alignments)
+    TEST_EACH(bad_config)
+    TEST_EACH(max_objects)
+    TEST_EACH(destroy_with_objects_out)
+    TEST_EACH(null_free_and_stats_args)
+    TEST_EACH(trim)
+    TEST_EACH(autotrim)
+    TEST_EACH(autotrim_scattered_1)
+    TEST_EACH(autotrim_scattered_2)
+    TEST_EACH(autotrim_no_thrash)
+    TEST_EACH(cache_grows)
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(argc, argv, tests); }

@@ -252,16 +252,12 @@ static void test_destroy_while_cached(tmp_strategy s)
     tmp_pool_destroy(atomic_load(&shared_pool));
 }
 
-int main(void)
-{
-    FOR_EACH_STRATEGY(s)
-    {
-        fprintf(stderr, "strategy %s\n", tmp_strategy_name(s));
-        test_cross_thread(s);
-        test_stress(s);
-        test_thread_exit(s);
-        test_destroy_while_cached(s);
-    }
-    fprintf(stderr, "test_threads: all passed\n");
-    return 0;
-}
+static const test_entry tests[] = {
+    TEST_EACH(cross_thread)
+    TEST_EACH(stress)
+    TEST_EACH(thread_exit)
+    TEST_EACH(destroy_while_cached)
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(argc, argv, tests); }

@@ -3,12 +3,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node)
+int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned index, unsigned node)
 {
     memset(a, 0, sizeof *a);
-    tmp__lock_init(&a->lock);
+    tmp__lock_init(&a->lock, TMP__RANK_ARENA + index);
     tmp__store_init(&a->store);
     a->node = node;
     a->trim_out = UINT64_MAX;
@@ -16,10 +17,47 @@ int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node)
     return tmp__store_setup(pool, &a->store) == 0 ? 0 : ENOMEM;
 }
 
-void tmp__arena_fini(tmp__arena *a) { tmp__lock_fini(&a->lock); }
+int tmp__arenas_init(tmp_pool *pool, unsigned n, bool per_node)
+{
+    pool->arenas = aligned_alloc(TMP__PAD, n * sizeof(tmp__arena));
+    if (!pool->arenas)
+        return ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        int err = tmp__arena_init(pool, &pool->arenas[i], i, per_node ? i : 0);
+        pool->narenas = i + 1;
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+void tmp__arenas_fini(tmp_pool *pool)
+{
+    if (!pool->arenas)
+        return;
+    for (unsigned i = 0; i < pool->narenas; i++)
+        tmp__lock_fini(&pool->arenas[i].lock);
+    free(pool->arenas);
+    pool->arenas = NULL;
+}
+
+void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out)
+{
+    for (unsigned i = 0; i < pool->narenas; i++) {
+        tmp__arena *a = &pool->arenas[i];
+        tmp__lock_acquire(&a->lock);
+        out->allocs += a->allocs;
+        out->frees += a->frees;
+        out->lock_waits += a->lock.waits;
+        if (pool->narenas == 1)
+            out->high_water = a->out_high;
+        tmp__lock_release(&a->lock);
+    }
+}
 
 static void *carve(tmp_pool *pool, tmp__arena *a)
 {
+    TMP__ASSERT_HELD(&a->lock);
     tmp__chunk *c = a->bump;
     size_t k = c ? atomic_load_explicit(&c->carved, memory_order_relaxed) : 0;
     if (!c || k == c->limit) {
@@ -44,6 +82,7 @@ static void rearm(const tmp_pool *pool, tmp__arena *a)
 
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
 {
+    TMP__ASSERT_HELD(&a->lock);
     void *obj = tmp__store_pop(pool, &a->store);
     if (!obj && !(obj = carve(pool, a)))
         return NULL;
@@ -56,6 +95,7 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
 
 size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want)
 {
+    TMP__ASSERT_HELD(&a->lock);
     size_t n = tmp__store_pop_many(pool, &a->store, out, want);
     while (n < want) {
         /* carve a run from the bump chunk: one counter update for the run, not one per object */
@@ -101,6 +141,7 @@ static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__aren
 
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 {
+    TMP__ASSERT_HELD(&a->lock);
     tmp__store_push(pool, &a->store, obj);
     a->out--;
     /* one look in 64 frees is enough for a rule about thousands of objects, and keeps the
@@ -113,6 +154,7 @@ void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n)
 {
+    TMP__ASSERT_HELD(&a->lock);
     tmp__store_push_many(pool, &a->store, objs, n);
     a->out -= n;
     check_trim(pool, a);

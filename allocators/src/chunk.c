@@ -37,6 +37,7 @@ void tmp__os_unmap(void *p, size_t size) { munmap(p, size); }
 /* Makes one magazine from the metadata area. meta_lock held. */
 tmp__mag *tmp__mag_make(tmp_pool *pool)
 {
+    TMP__ASSERT_HELD(&pool->meta_lock);
     size_t mag_bytes = (sizeof(tmp__mag) + pool->mag_cap * sizeof(void *) + 15) & ~(size_t)15;
     if ((size_t)(pool->meta_end - pool->meta_cur) < mag_bytes) {
         size_t bs = TMP__META_BLOCK > mag_bytes * 4 ? TMP__META_BLOCK : mag_bytes * 4;
@@ -62,6 +63,7 @@ tmp__mag *tmp__mag_make(tmp_pool *pool)
  * all of them would fit: a free can then never fail for want of a magazine. meta_lock held. */
 void tmp__mag_reserve(tmp_pool *pool, size_t objects)
 {
+    TMP__ASSERT_HELD(&pool->meta_lock);
     pool->obj_capacity += objects;
     while (pool->mag_count * pool->mag_cap < pool->obj_capacity) {
         tmp__mag *m = tmp__mag_make(pool);
@@ -89,6 +91,7 @@ static size_t reserve_budget(tmp_pool *pool, size_t want)
 
 tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
 {
+    TMP__ASSERT_HELD(&a->lock);
     size_t limit = reserve_budget(pool, pool->chunk_objs);
     if (limit == 0) {
         errno = ENOMEM;
@@ -114,7 +117,7 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     atomic_fetch_add_explicit(&pool->bytes_reserved, pool->chunk_size, memory_order_relaxed);
     tmp__chunk_tools_new(pool, c);
 
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
     c->next = pool->chunks;
     pool->chunks = c;
     tmp__mag_reserve(pool, limit);
@@ -126,7 +129,7 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     atomic_store_explicit(&pool->trim_keep,
                           atomic_load_explicit(&pool->trim_keep, memory_order_relaxed) + again,
                           memory_order_relaxed);
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
     return c;
 }
 

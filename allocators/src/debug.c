@@ -90,13 +90,13 @@ static tmp__chunk *own_chunk(tmp_pool *pool, const void *obj)
 {
     tmp__chunk *want = tmp__chunk_of(pool->chunk_mask, obj);
     tmp__chunk *found = NULL;
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
     for (tmp__chunk *c = pool->chunks; c; c = c->next)
         if (c == want) {
             found = c;
             break;
         }
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
     return found;
 }
 

@@ -26,25 +26,71 @@
 
 /* ---- locks ----------------------------------------------------------------------------- */
 
+/* Lock order: a thread that holds a lock may only take locks further down this list.
+ *   1. the registry lock (tcache.c): pool ids, every pool's cache list, cache->pool and the
+ *      retired counters. Held while a dying thread's caches are flushed, so 2 and 3 nest in it.
+ *   2. arena locks (tmp__arena.lock): the arena's store, bump chunk and counters. Several at
+ *      once only in ascending arena index (a trim pass takes them all).
+ *   3. pool->meta_lock: the chunk list, the metadata area, spare magazines, trim hysteresis.
+ * Locks are released in the reverse order of taking them. Where TMP__CHECKS is defined (debug
+ * and sanitizer builds, CMake TMP_CHECKS) every acquisition checks the order and every
+ * release the nesting, and TMP__ASSERT_HELD checks the "lock held" preconditions below. */
+enum { TMP__RANK_REGISTRY = 1, TMP__RANK_ARENA = 2 /* + arena index */, TMP__RANK_META = 1u << 20 };
+
 /* A mutex that counts how often an acquirer found it taken. waits is written only while the
  * lock is held, so it needs no atomic. */
 typedef struct tmp__lock {
     pthread_mutex_t m;
     uint64_t waits;
+#ifdef TMP__CHECKS
+    unsigned rank;
+    _Atomic(const void *) owner; /* the holder's tmp__lock_self(), NULL when free */
+    struct tmp__lock *below;     /* the lock its holder took before it (a per-thread stack) */
+#endif
 } tmp__lock;
 
-void tmp__lock_init(tmp__lock *l);
+#ifdef TMP__CHECKS
+#define TMP__LOCK_INITIALIZER(r) {PTHREAD_MUTEX_INITIALIZER, 0, (r), NULL, NULL}
+#define TMP__ASSERT(cond) ((cond) ? (void)0 : tmp__assert_fail(#cond, __FILE__, __LINE__))
+#define TMP__ASSERT_HELD(l) TMP__ASSERT(tmp__lock_held(l))
+#else
+#define TMP__LOCK_INITIALIZER(r) {PTHREAD_MUTEX_INITIALIZER, 0}
+#define TMP__ASSERT(cond) ((void)0)
+#define TMP__ASSERT_HELD(l) ((void)0)
+#endif
+
+/* lock.c */
+void tmp__lock_init(tmp__lock *l, unsigned rank);
 void tmp__lock_fini(tmp__lock *l);
+#ifdef TMP__CHECKS
+void tmp__assert_fail(const char *what, const char *file, int line) __attribute__((noreturn, cold));
+void tmp__lock_order_check(const tmp__lock *l); /* before taking l */
+void tmp__lock_taken(tmp__lock *l);
+void tmp__lock_leaving(tmp__lock *l);           /* before releasing l */
+bool tmp__lock_held(const tmp__lock *l);        /* by the calling thread */
+#endif
 
 static inline void tmp__lock_acquire(tmp__lock *l)
 {
+#ifdef TMP__CHECKS
+    tmp__lock_order_check(l);
+#endif
     if (TMP__UNLIKELY(pthread_mutex_trylock(&l->m) != 0)) {
         pthread_mutex_lock(&l->m);
         l->waits++;
     }
+#ifdef TMP__CHECKS
+    tmp__lock_taken(l);
+#endif
 }
 
-static inline void tmp__lock_release(tmp__lock *l) { pthread_mutex_unlock(&l->m); }
+static inline void tmp__lock_release(tmp__lock *l)
+{
+#ifdef TMP__CHECKS
+    tmp__lock_leaving(l);
+#endif
+    pthread_mutex_unlock(&l->m);
+}
 
 /* ---- chunks ---------------------------------------------------------------------------- */
 
@@ -142,7 +188,7 @@ struct tmp_pool {
 
     _Atomic size_t budget; /* objects that may still be carved, when max_objects != 0 */
 
-    pthread_mutex_t meta_lock; /* chunk list, metadata area */
+    tmp__lock meta_lock; /* chunk list, metadata area (lock order: last) */
     tmp__chunk *chunks;
     _Atomic uint64_t bytes_reserved;
     char *meta_cur, *meta_end; /* bump area for magazines */
@@ -166,9 +212,43 @@ struct tmp_pool {
     _Atomic size_t trim_keep; /* written under meta_lock; read without it by check_trim */
     bool autotrim; /* TMP_F_NO_AUTOTRIM not given */
     _Atomic int trim_due;
-
-    void *strategy_data;
 };
+
+/* ---- what each file defines ---------------------------------------------------------- */
+
+/* pool.c */
+size_t tmp__carved_high(const tmp_pool *pool); /* takes meta_lock */
+
+/* chunk.c: OS memory, chunks and the metadata area */
+void *tmp__os_map(size_t size, size_t align);
+void tmp__os_unmap(void *p, size_t size);
+/* New chunk for arena a (its lock held). NULL with errno ENOMEM when the budget or the OS says no. */
+tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a);
+void tmp__chunks_release_all(tmp_pool *pool);
+void tmp__mag_reserve(tmp_pool *pool, size_t objects); /* meta_lock held */
+tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
+
+/* store.c: the magazine stack of one arena (its lock held by the caller) */
+void tmp__store_init(tmp__store *s);
+int tmp__store_setup(tmp_pool *pool, tmp__store *s);
+void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj);
+void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
+void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
+size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want);
+
+/* arena.c: one arena, and the pool's array of them that every strategy is built from */
+int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned index, unsigned node);
+/* n arenas in pool->arenas; arena i on node i when per_node, else all on node 0. 0 or errno;
+ * on failure what was made is left for tmp__arenas_fini. */
+int tmp__arenas_init(tmp_pool *pool, unsigned n, bool per_node);
+void tmp__arenas_fini(tmp_pool *pool);
+/* Sums every arena's counters into out; high water too when the pool has one arena (exact). */
+void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
+/* Arena lock held by the caller for these four. */
+void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
+size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want);
+void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
+void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
 
 /* Automatic trim (arena.c): in a pool past four chunks, an arena asks for a trim when its free
  * objects are at least twice those out of it, `out` is at most half what it was at its last
@@ -178,54 +258,45 @@ struct tmp_pool {
  * the free that brings an arena's last object back always qualifies. The strategy runs the
  * trim once its own lock is released. */
 void tmp__trim_now(tmp_pool *pool);
-size_t tmp__trim_pass(tmp_pool *pool, bool automatic); /* trim.c; bytes given back */
 static inline void tmp__trim_if_due(tmp_pool *pool)
 {
     if (TMP__UNLIKELY(atomic_load_explicit(&pool->trim_due, memory_order_relaxed)))
         tmp__trim_now(pool);
 }
 
-/* ---- shared helpers (chunk.c, store.c, arena.c) ----------------------------------------- */
+/* The locked path, the same for every strategy: one object from or to arena a under its lock,
+ * counted; a free runs the trim it made due once the lock is released. */
+static inline void *tmp__arena_alloc(tmp_pool *pool, tmp__arena *a)
+{
+    tmp__lock_acquire(&a->lock);
+    void *obj = tmp__arena_take(pool, a);
+    a->allocs += obj != NULL;
+    tmp__lock_release(&a->lock);
+    return obj;
+}
 
-void *tmp__os_map(size_t size, size_t align);
-void tmp__os_unmap(void *p, size_t size);
+static inline void tmp__arena_free(tmp_pool *pool, tmp__arena *a, void *obj)
+{
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give(pool, a, obj);
+    a->frees++;
+    tmp__lock_release(&a->lock);
+    tmp__trim_if_due(pool);
+}
 
-/* New chunk for arena a (lock held). NULL with errno ENOMEM when the budget or the OS says no. */
-tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a);
-void tmp__chunks_release_all(tmp_pool *pool);
-size_t tmp__carved_high(const tmp_pool *pool);
+/* trim.c: takes every arena lock, then meta_lock; bytes given back */
+size_t tmp__trim_pass(tmp_pool *pool, bool automatic);
 
-void tmp__store_init(tmp__store *s);
-int tmp__store_setup(tmp_pool *pool, tmp__store *s);
-void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj);
-void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
-void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
-size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want);
-void tmp__mag_reserve(tmp_pool *pool, size_t objects); /* meta_lock held */
-tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
-
-int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned node);
-void tmp__arena_fini(tmp__arena *a);
-/* Arena lock held by the caller for these. */
-void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
-size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want);
-void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
-void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
-/* Whole-pool arena helpers shared by the strategies (strategy_global.c). */
-void tmp__arenas_fini(tmp_pool *pool);
-void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
-
-/* ---- debug and tool hooks (debug.c) ----------------------------------------------------- */
-
+/* debug.c: debug checks and tool hooks */
 void tmp__debug_pool_init(tmp_pool *pool); /* sets pool->slow and pool->valgrind */
 void tmp__debug_pool_fini(tmp_pool *pool);
+void tmp__chunk_tools_new(tmp_pool *pool, tmp__chunk *c);
 void tmp__chunk_tools_release(tmp_pool *pool, tmp__chunk *c); /* before a chunk is unmapped */
 void *tmp__checked_alloc(tmp_pool *pool);
 void tmp__checked_free(tmp_pool *pool, void *obj);
-void tmp__chunk_tools_new(tmp_pool *pool, tmp__chunk *c);
 
-/* ---- thread caches (tcache.c) ------------------------------------------------------------ */
-
+/* tcache.c: per-thread caches, the registry of pools behind them, and the cache paths that the
+ * cached strategies (tcache, numa) share */
 typedef struct tmp__tcache {
     uint32_t n, lim, batch; /* objects held, how many it may hold now, refill/spill size */
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
@@ -272,14 +343,54 @@ static inline void tmp__count(_Atomic uint64_t *x)
  * allocation's cost. NODE also checks that a freed object belongs to the cache's node. */
 enum { TMP__FAST_NONE, TMP__FAST_CACHE, TMP__FAST_CACHE_NODE };
 
+/* The calling thread's cache for pool when it can serve an allocation now, else NULL; then
+ * tmp__cache_take. The fast path of tmp_alloc and of both cached strategies. */
+static inline tmp__tcache *tmp__cache_for_alloc(const tmp_pool *pool)
+{
+    tmp__tcache *c = tmp__tcache_lookup(pool);
+    return TMP__LIKELY(c && c->n) ? c : NULL;
+}
+
+static inline void *tmp__cache_take(tmp__tcache *c)
+{
+    tmp__count(&c->allocs);
+    return c->obj[--c->n];
+}
+
+/* The calling thread's cache for pool when it can keep obj now, else NULL; then tmp__cache_put.
+ * node_check: obj must also come from the cache's node (numa). */
+static inline tmp__tcache *tmp__cache_for_free(const tmp_pool *pool, const void *obj, bool node_check)
+{
+    tmp__tcache *c = tmp__tcache_lookup(pool);
+    if (TMP__LIKELY(c && c->n < c->lim &&
+                    (!node_check || tmp__chunk_of(pool->chunk_mask, obj)->node == c->node)))
+        return c;
+    return NULL;
+}
+
+static inline void tmp__cache_put(tmp__tcache *c, void *obj)
+{
+    c->obj[c->n++] = obj;
+    tmp__count(&c->frees);
+}
+
 /* The calling thread's cache for pool, created on first use; NULL with errno on failure. */
 tmp__tcache *tmp__tcache_get(tmp_pool *pool);
-void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out);
-int tmp__registry_add(tmp_pool *pool);
+/* Refill from arena a: the cache is empty. An object, or NULL with errno ENOMEM. */
+void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
+/* Spill to arena a: the cache is full. Gives the older half back, keeps the cache-warm half. */
+void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
+/* Gives every object in c back: its own to the arena of its node, buffered remote frees to
+ * theirs. Registry lock held, or the owner thread. */
+void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c);
+/* numa: sends the frees c buffered for node's arena home, under that arena's lock. */
+void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node);
+/* Stats of a cached strategy: the caches' counters, the arenas', high water from the carved total. */
+void tmp__cached_stats(const tmp_pool *pool, tmp_stats *out);
+void tmp__registry_add(tmp_pool *pool);
 void tmp__registry_remove(tmp_pool *pool);
 
-/* ---- topology (topology.c) --------------------------------------------------------------- */
-
+/* topology.c */
 int tmp__topo_nodes(void);         /* NUMA nodes in the (possibly synthetic) topology, >= 1 */
 int tmp__topo_current_node(void);  /* node of the CPU the caller runs on */
 int tmp__topo_bind(void *addr, size_t len, unsigned node); /* 0, or -1 when binding is impossible */

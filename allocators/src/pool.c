@@ -133,14 +133,10 @@ int tmp_pool_create(const tmp_config *cfg, tmp_pool **out)
     p->vt = strategies[p->cfg.strategy];
     atomic_init(&p->budget, p->cfg.max_objects);
     atomic_init(&p->bytes_reserved, 0);
-    pthread_mutex_init(&p->meta_lock, NULL);
+    tmp__lock_init(&p->meta_lock, TMP__RANK_META);
     tmp__debug_pool_init(p);
 
-    if ((err = tmp__registry_add(p)) != 0) {
-        pthread_mutex_destroy(&p->meta_lock);
-        free(p);
-        return err;
-    }
+    tmp__registry_add(p);
     if ((err = p->vt->init(p)) != 0) {
         tmp_pool_destroy(p);
         return err;
@@ -160,7 +156,7 @@ void tmp_pool_destroy(tmp_pool *pool)
         pool->vt->fini(pool);
     tmp__debug_pool_fini(pool);
     tmp__chunks_release_all(pool);
-    pthread_mutex_destroy(&pool->meta_lock);
+    tmp__lock_fini(&pool->meta_lock);
     free(pool);
 }
 
@@ -189,11 +185,9 @@ void *tmp_alloc(tmp_pool *pool)
 {
     test_slowdown();
     if (TMP__LIKELY(pool->fast)) {
-        tmp__tcache *c = tmp__tcache_lookup(pool);
-        if (TMP__LIKELY(c && c->n)) {
-            tmp__count(&c->allocs);
-            return c->obj[--c->n];
-        }
+        tmp__tcache *c = tmp__cache_for_alloc(pool);
+        if (TMP__LIKELY(c))
+            return tmp__cache_take(c);
     }
     if (TMP__UNLIKELY(pool->slow))
         return tmp__checked_alloc(pool);
@@ -205,12 +199,9 @@ void tmp_free(tmp_pool *pool, void *obj)
     if (TMP__UNLIKELY(!obj))
         return;
     if (TMP__LIKELY(pool->fast)) {
-        tmp__tcache *c = tmp__tcache_lookup(pool);
-        if (TMP__LIKELY(c && c->n < c->lim &&
-                        (pool->fast == TMP__FAST_CACHE ||
-                         tmp__chunk_of(pool->chunk_mask, obj)->node == c->node))) {
-            c->obj[c->n++] = obj;
-            tmp__count(&c->frees);
+        tmp__tcache *c = tmp__cache_for_free(pool, obj, pool->fast == TMP__FAST_CACHE_NODE);
+        if (TMP__LIKELY(c)) {
+            tmp__cache_put(c, obj);
             return;
         }
     }
@@ -228,11 +219,11 @@ size_t tmp__carved_high(const tmp_pool *pool)
 {
     tmp_pool *p = (tmp_pool *)pool;
     size_t now = 0;
-    pthread_mutex_lock(&p->meta_lock);
+    tmp__lock_acquire(&p->meta_lock);
     for (tmp__chunk *c = p->chunks; c; c = c->next)
         now += atomic_load_explicit(&c->carved, memory_order_relaxed);
     size_t peak = p->carved_peak > now ? p->carved_peak : now;
-    pthread_mutex_unlock(&p->meta_lock);
+    tmp__lock_release(&p->meta_lock);
     return peak;
 }
 
@@ -266,20 +257,13 @@ int tmp_pool_node_of(const tmp_pool *pool, const void *obj)
     tmp__chunk *want = tmp__chunk_of(pool->chunk_mask, obj);
     int node = -1;
     tmp_pool *p = (tmp_pool *)pool;
-    pthread_mutex_lock(&p->meta_lock);
+    tmp__lock_acquire(&p->meta_lock);
     for (tmp__chunk *c = p->chunks; c; c = c->next)
         if (c == want) {
             node = (int)c->node;
             break;
         }
-    pthread_mutex_unlock(&p->meta_lock);
+    tmp__lock_release(&p->meta_lock);
     return node;
 }
 
-void tmp__lock_init(tmp__lock *l)
-{
-    pthread_mutex_init(&l->m, NULL);
-    l->waits = 0;
-}
-
-void tmp__lock_fini(tmp__lock *l) { pthread_mutex_destroy(&l->m); }

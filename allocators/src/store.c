@@ -14,13 +14,13 @@ static tmp__mag *mag_get(tmp_pool *pool, tmp__store *s)
         s->nempty--;
         return m;
     }
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
     m = pool->spare_mags;
     if (m)
         pool->spare_mags = m->next;
     else
         m = tmp__mag_make(pool);
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
     return m;
 }
 
@@ -36,10 +36,10 @@ static void mag_put(tmp_pool *pool, tmp__store *s, tmp__mag *m)
         s->nempty++;
         return;
     }
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
     m->next = pool->spare_mags;
     pool->spare_mags = m;
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
 }
 
 void tmp__store_init(tmp__store *s)
@@ -51,12 +51,12 @@ void tmp__store_init(tmp__store *s)
 
 int tmp__store_setup(tmp_pool *pool, tmp__store *s)
 {
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
     tmp__mag_reserve(pool, pool->mag_cap);
     tmp__mag *m = pool->spare_mags;
     if (m)
         pool->spare_mags = m->next;
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
     if (!m)
         return -1;
     m->n = 0;

@@ -3,13 +3,7 @@
  * pool grows. lock_waits shows how often two threads met on one stripe. */
 #include "internal.h"
 
-#include <errno.h>
-#include <stdlib.h>
-
 #define STEAL_BATCH 32
-
-void tmp__arenas_fini(tmp_pool *pool);
-void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
 
 static _Atomic unsigned next_home;
 static __thread unsigned home_hint __attribute__((tls_model("initial-exec"))); /* 0 = not yet assigned, else 1 + ticket */
@@ -18,20 +12,7 @@ static __thread unsigned home_hint __attribute__((tls_model("initial-exec"))); /
  * different stripe counts just pays it again) */
 static __thread unsigned home_for __attribute__((tls_model("initial-exec"))), home_idx __attribute__((tls_model("initial-exec")));
 
-static int striped_init(tmp_pool *pool)
-{
-    unsigned n = pool->cfg.stripes;
-    pool->arenas = aligned_alloc(TMP__PAD, n * sizeof(tmp__arena));
-    if (!pool->arenas)
-        return ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        int err = tmp__arena_init(pool, &pool->arenas[i], 0);
-        pool->narenas = i + 1;
-        if (err)
-            return err;
-    }
-    return 0;
-}
+static int striped_init(tmp_pool *pool) { return tmp__arenas_init(pool, pool->cfg.stripes, false); }
 
 /* Threads take homes round-robin in order of first use, which spreads the threads of a
  * benchmark evenly whatever their ids are. */
@@ -96,15 +77,7 @@ static void *striped_alloc(tmp_pool *pool)
     return steal(pool, a);
 }
 
-static void striped_free(tmp_pool *pool, void *obj)
-{
-    tmp__arena *a = home(pool);
-    tmp__lock_acquire(&a->lock);
-    tmp__arena_give(pool, a, obj);
-    a->frees++;
-    tmp__lock_release(&a->lock);
-    tmp__trim_if_due(pool);
-}
+static void striped_free(tmp_pool *pool, void *obj) { tmp__arena_free(pool, home(pool), obj); }
 
 static void striped_stats(const tmp_pool *pool, tmp_stats *out)
 {

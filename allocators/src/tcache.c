@@ -1,6 +1,7 @@
 /* Per-thread caches and the pool registry behind them. A pool gets a small id; each thread has
  * a table of cache pointers indexed by that id, so finding the cache is one TLS load and one
- * index, never a hash. A pthread key destructor gives a dying thread's objects back. */
+ * index, never a hash. A pthread key destructor gives a dying thread's objects back. The cache
+ * paths off the fast path (refill, spill, flush) are here too: both cached strategies use them. */
 #include "internal.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@ __thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec")));
 __thread unsigned tmp__tls_n __attribute__((tls_model("initial-exec")));
 
 /* Guards: pool ids, every pool's cache list, cache->pool, and the retired counters. */
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static tmp__lock reg_lock = TMP__LOCK_INITIALIZER(TMP__RANK_REGISTRY);
 static unsigned *free_ids;
 static unsigned n_free_ids, cap_free_ids, next_id;
 static uint64_t next_gen = 1;
@@ -31,6 +32,7 @@ static void cache_release(tmp__tcache *c)
 /* reg_lock held. Gives c's objects back to its pool, keeps its counts and unlinks it. */
 static void cache_retire(tmp__tcache *c)
 {
+    TMP__ASSERT_HELD(&reg_lock);
     tmp_pool *pool = c->pool;
     if (!pool)
         return;
@@ -50,7 +52,7 @@ static void cache_retire(tmp__tcache *c)
 static void thread_exit(void *unused)
 {
     (void)unused;
-    pthread_mutex_lock(&reg_lock);
+    tmp__lock_acquire(&reg_lock);
     for (unsigned i = 0; i < tmp__tls_n; i++) {
         tmp__tcache *c = tmp__tls_v[i];
         if (!c)
@@ -63,7 +65,7 @@ static void thread_exit(void *unused)
         if (pool)
             tmp__trim_if_due(pool);
     }
-    pthread_mutex_unlock(&reg_lock);
+    tmp__lock_release(&reg_lock);
     free(tmp__tls_v);
     tmp__tls_v = NULL;
     tmp__tls_n = 0;
@@ -71,19 +73,18 @@ static void thread_exit(void *unused)
 
 static void make_key(void) { (void)pthread_key_create(&exit_key, thread_exit); }
 
-int tmp__registry_add(tmp_pool *pool)
+void tmp__registry_add(tmp_pool *pool)
 {
     pthread_once(&exit_once, make_key);
-    pthread_mutex_lock(&reg_lock);
+    tmp__lock_acquire(&reg_lock);
     pool->id = n_free_ids ? free_ids[--n_free_ids] : next_id++;
     pool->gen = next_gen++;
-    pthread_mutex_unlock(&reg_lock);
-    return 0;
+    tmp__lock_release(&reg_lock);
 }
 
 void tmp__registry_remove(tmp_pool *pool)
 {
-    pthread_mutex_lock(&reg_lock);
+    tmp__lock_acquire(&reg_lock);
     for (tmp__tcache *c = pool->caches; c; c = c->next)
         c->pool = NULL;
     pool->caches = NULL;
@@ -97,7 +98,7 @@ void tmp__registry_remove(tmp_pool *pool)
     }
     if (n_free_ids < cap_free_ids)
         free_ids[n_free_ids++] = pool->id; /* else the id is never reused: harmless */
-    pthread_mutex_unlock(&reg_lock);
+    tmp__lock_release(&reg_lock);
 
     /* The destroying thread's own cache can go now; other threads drop theirs on next touch. */
     if (pool->id < tmp__tls_n && tmp__tls_v[pool->id] && tmp__tls_v[pool->id]->gen == pool->gen) {
@@ -142,7 +143,7 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
      * working set of the hand-off (prodcons was 25% slower with a fixed 1024). */
     c->lim0 = c->lim = cap < 128 ? cap : 128;
     /* refills and spills move up to 64 objects: a bigger batch only lengthens the depot lock
-     * hold and the bursts a producer/consumer pair hands over (measured: README, design notes) */
+     * hold and the bursts a producer/consumer pair hands over (measured: docs/notebook/2026-11-25.md) */
     c->batch = c->lim0 / 2 < 64 ? c->lim0 / 2 : 64;
     c->pool = pool;
     c->gen = pool->gen;
@@ -161,19 +162,19 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
         }
         c->node = (unsigned)tmp__topo_current_node() % pool->narenas;
     }
-    pthread_mutex_lock(&reg_lock);
+    tmp__lock_acquire(&reg_lock);
     c->next = pool->caches;
     if (pool->caches)
         pool->caches->prev = c;
     pool->caches = c;
-    pthread_mutex_unlock(&reg_lock);
+    tmp__lock_release(&reg_lock);
     tmp__tls_v[pool->id] = c;
     return c;
 }
 
 void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
 {
-    pthread_mutex_lock(&reg_lock);
+    tmp__lock_acquire(&reg_lock);
     uint64_t misses = pool->retired_misses;
     out->allocs += pool->retired_allocs;
     out->frees += pool->retired_frees;
@@ -184,7 +185,73 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
         misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
         out->remote_frees += atomic_load_explicit(&c->remote, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&reg_lock);
+    tmp__lock_release(&reg_lock);
     out->cache_misses = misses;
     out->cache_hits = out->allocs - misses;
+}
+
+/* ---- the cache paths of the cached strategies ------------------------------------------ */
+
+void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+{
+    if (c->spilled && c->lim < c->cap)
+        c->lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap; /* it gave away what it now needs */
+    c->spilled = false;
+    c->spills_run = 0;
+    tmp__lock_acquire(&a->lock);
+    size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch);
+    tmp__lock_release(&a->lock);
+    tmp__count(&c->misses);
+    if (got == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->n = (uint32_t)got;
+    return tmp__cache_take(c);
+}
+
+void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+{
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give_many(pool, a, c->obj, c->batch);
+    tmp__lock_release(&a->lock);
+    memmove(c->obj, c->obj + c->batch, (c->n - c->batch) * sizeof(void *));
+    c->n -= c->batch;
+    c->spilled = true;
+    /* gave away four times its size without asking for any back: it has become a consumer */
+    if (++c->spills_run * c->batch >= 4 * c->lim && c->lim > c->lim0) {
+        c->lim /= 2;
+        c->spills_run = 0;
+    }
+    tmp__trim_if_due(pool);
+}
+
+void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node)
+{
+    tmp__arena *a = &pool->arenas[node];
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give_many(pool, a, c->rbuf[node], c->rn[node]);
+    tmp__lock_release(&a->lock);
+    c->rn[node] = 0;
+}
+
+void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c)
+{
+    tmp__arena *a = &pool->arenas[c->node];
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give_many(pool, a, c->obj, c->n);
+    tmp__lock_release(&a->lock);
+    c->n = 0;
+    for (unsigned i = 0; i < c->nrbuf; i++)
+        if (c->rn[i])
+            tmp__tcache_send_remote(pool, c, i);
+}
+
+/* High water from the carved total: counting it exactly would need a shared counter on the
+ * fast path. */
+void tmp__cached_stats(const tmp_pool *pool, tmp_stats *out)
+{
+    tmp__arenas_stats(pool, out);
+    tmp__tcache_stats(pool, out);
+    out->high_water = tmp__carved_high(pool);
 }

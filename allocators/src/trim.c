@@ -70,7 +70,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
         return 0;
     for (unsigned i = 0; i < pool->narenas; i++)
         tmp__lock_acquire(&pool->arenas[i].lock);
-    pthread_mutex_lock(&pool->meta_lock);
+    tmp__lock_acquire(&pool->meta_lock);
 
     size_t carved_now = 0;
     for (tmp__chunk *c = pool->chunks; c; c = c->next) {
@@ -134,7 +134,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
         size_t step = a->store.count / 4 > pool->chunk_objs ? a->store.count / 4 : pool->chunk_objs;
         a->trim_at = a->store.count + step;
     }
-    pthread_mutex_unlock(&pool->meta_lock);
+    tmp__lock_release(&pool->meta_lock);
     for (unsigned i = pool->narenas; i-- > 0;)
         tmp__lock_release(&pool->arenas[i].lock);
     return given;
