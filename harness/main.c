@@ -1,9 +1,9 @@
 /* tmbench: parses the subcommand and dispatches. Nothing else lives here. */
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "tb.h"
+#include "cli.h"
 
 static const struct {
     const char *name, *help;
@@ -17,17 +17,6 @@ static const struct {
     {"compare", "statistics between two runs, or allocators of one run; exit 1 on a regression", tb_cmd_compare, false},
     {"__worker", "internal: one cell in a fresh process", tb_cmd_worker, true},
 };
-
-int tb_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "tmbench %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return TB_EXIT_USAGE;
-}
 
 static void usage(FILE *f)
 {

@@ -10,14 +10,12 @@ typedef struct {
     int order; /* 0 lifo, 1 fifo, 2 random */
 } batch_state;
 
-extern const tb_workload tb_wl_batch;
-
 static int batch_setup(tb_run *r, char *err, size_t errlen)
 {
     static batch_state st;
-    if (tb_param_u64(r, &tb_wl_batch, "n", &st.n, err, errlen))
+    if (tb_param_u64(r, "n", &st.n, err, errlen))
         return -1;
-    const char *o = tb_param_get(r, &tb_wl_batch, "order");
+    const char *o = tb_param_get(r, "order");
     st.order = strcmp(o, "lifo") == 0 ? 0 : strcmp(o, "fifo") == 0 ? 1 : strcmp(o, "random") == 0 ? 2 : -1;
     if (st.order < 0) {
         snprintf(err, errlen, "batch: -p order=%s is not valid: want lifo, fifo or random", o);

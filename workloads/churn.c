@@ -8,12 +8,10 @@ typedef struct {
     uint64_t live;
 } churn_state;
 
-extern const tb_workload tb_wl_churn;
-
 static int churn_setup(tb_run *r, char *err, size_t errlen)
 {
     static churn_state st;
-    if (tb_param_u64(r, &tb_wl_churn, "live", &st.live, err, errlen))
+    if (tb_param_u64(r, "live", &st.live, err, errlen))
         return -1;
     r->state = &st;
     return 0;

@@ -13,15 +13,13 @@ typedef struct {
     void **first; /* handoff: allocated by one thread for all, before timing */
 } fs_state;
 
-extern const tb_workload tb_wl_falseshare;
-
 static int fs_setup(tb_run *r, char *err, size_t errlen)
 {
     static fs_state st;
     memset(&st, 0, sizeof st);
-    if (tb_param_u64(r, &tb_wl_falseshare, "writes", &st.writes, err, errlen))
+    if (tb_param_u64(r, "writes", &st.writes, err, errlen))
         return -1;
-    const char *h = tb_param_get(r, &tb_wl_falseshare, "handoff");
+    const char *h = tb_param_get(r, "handoff");
     if (strcmp(h, "yes") != 0 && strcmp(h, "no") != 0) {
         snprintf(err, errlen, "falseshare: -p handoff=%s is not valid: want yes or no", h);
         return -1;

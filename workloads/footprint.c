@@ -12,13 +12,11 @@ typedef struct {
     pthread_barrier_t mark;
 } fp_state;
 
-extern const tb_workload tb_wl_footprint;
-
 static int fp_setup(tb_run *r, char *err, size_t errlen)
 {
     static fp_state st;
-    if (tb_param_u64(r, &tb_wl_footprint, "peak", &st.peak, err, errlen) ||
-        tb_param_f64(r, &tb_wl_footprint, "fraction", &st.fraction, err, errlen))
+    if (tb_param_u64(r, "peak", &st.peak, err, errlen) ||
+        tb_param_f64(r, "fraction", &st.fraction, err, errlen))
         return -1;
     pthread_barrier_init(&st.mark, NULL, r->threads);
     r->state = &st;

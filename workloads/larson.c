@@ -25,13 +25,11 @@ typedef struct {
     lane *lanes;
 } la_state;
 
-extern const tb_workload tb_wl_larson;
-
 static int la_setup(tb_run *r, char *err, size_t errlen)
 {
     static la_state st;
-    if (tb_param_u64(r, &tb_wl_larson, "slots", &st.slots, err, errlen) ||
-        tb_param_u64(r, &tb_wl_larson, "rounds", &st.rounds, err, errlen))
+    if (tb_param_u64(r, "slots", &st.slots, err, errlen) ||
+        tb_param_u64(r, "rounds", &st.rounds, err, errlen))
         return -1;
     st.lanes = aligned_alloc(128, r->threads * sizeof *st.lanes);
     if (!st.lanes) {

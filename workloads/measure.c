@@ -55,8 +55,9 @@ int tb_param_index(const tb_workload *w, const char *key)
     return -1;
 }
 
-const char *tb_param_get(const tb_run *r, const tb_workload *w, const char *key)
+const char *tb_param_get(const tb_run *r, const char *key)
 {
+    const tb_workload *w = r->wl;
     int i = tb_param_index(w, key);
     if (i < 0)
         return NULL;
@@ -89,26 +90,25 @@ int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t
     return 0;
 }
 
-int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
-                 size_t errlen)
+int tb_param_f64(const tb_run *r, const char *key, double *out, char *err, size_t errlen)
 {
+    const tb_workload *w = r->wl;
     int k = tb_param_index(w, key);
     if (k < 0) {
         snprintf(err, errlen, "%s has no parameter '%s'", w->name, key);
         return -1;
     }
-    const char *s = tb_param_get(r, w, key);
+    const char *s = tb_param_get(r, key);
     if (tb_param_check(w, k, s, err, errlen) != 0)
         return -1;
     *out = strtod(s, NULL);
     return 0;
 }
 
-int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t *out, char *err,
-                 size_t errlen)
+int tb_param_u64(const tb_run *r, const char *key, uint64_t *out, char *err, size_t errlen)
 {
     double d;
-    if (tb_param_f64(r, w, key, &d, err, errlen) != 0)
+    if (tb_param_f64(r, key, &d, err, errlen) != 0)
         return -1;
     *out = (uint64_t)d; /* checked whole and within bounds, all below 2^53: exact */
     return 0;
@@ -116,6 +116,7 @@ int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_
 
 int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen)
 {
+    r->wl = w;
     char *save = NULL;
     for (char *kv = strtok_r(canon, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
         char *eq = strchr(kv, '=');

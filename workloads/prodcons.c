@@ -21,12 +21,10 @@ typedef struct {
     ring_t *rings;
 } pc_state;
 
-extern const tb_workload tb_wl_prodcons;
-
 static int pc_setup(tb_run *r, char *err, size_t errlen)
 {
     static pc_state st;
-    if (tb_param_u64(r, &tb_wl_prodcons, "ring", &st.size, err, errlen))
+    if (tb_param_u64(r, "ring", &st.size, err, errlen))
         return -1;
     if (r->threads < 2 || r->threads % 2) {
         snprintf(err, errlen, "prodcons pairs threads: needs an even count of at least 2, not %u", r->threads);

@@ -39,7 +39,10 @@ typedef struct tb_thread_out {
 /* How instructions are counted in the timed region (tmbench run --measure instructions). */
 typedef enum tb_count_mode { TB_COUNT_NONE, TB_COUNT_PERF, TB_COUNT_CALLGRIND } tb_count_mode;
 
+typedef struct tb_workload tb_workload;
+
 typedef struct tb_run {
+    const tb_workload *wl;   /* the workload this cell runs */
     const tb_heap *heap;
     unsigned threads;
     size_t size;
@@ -54,7 +57,6 @@ typedef struct tb_run {
     char corrupt_msg[256];
     tb_thread_out *out;      /* threads entries */
     void *state;             /* the workload's own shared state */
-    uint64_t seed;
     /* footprint-style marks: RSS and pool bytes at a moment the workload chooses */
     long mark_rss_kib;
     long long mark_pool_bytes;
@@ -62,7 +64,7 @@ typedef struct tb_run {
     _Atomic int counting;    /* callgrind: threads inside a timed region */
 } tb_run;
 
-typedef struct tb_workload {
+struct tb_workload {
     const char *name;
     const char *desc;
     const char *op;          /* what one op is */
@@ -81,7 +83,7 @@ typedef struct tb_workload {
     /* Runs the cell's threads itself (larson starts threads inside its timed region); NULL for
      * the usual one-thread-per-tid model driven by the harness. */
     void (*drive)(tb_run *r);
-} tb_workload;
+};
 
 extern const tb_workload *const tb_workloads[]; /* ends with NULL */
 const tb_workload *tb_workload_find(const char *name);
@@ -201,15 +203,15 @@ static inline uint64_t tb_rand(tb_thread_out *me)
     return me->rng = x;
 }
 
-const char *tb_param_get(const tb_run *r, const tb_workload *w, const char *key);
+/* The value of the cell's parameter key (its default when not set); NULL if r->wl has no such key. */
+const char *tb_param_get(const tb_run *r, const char *key);
 /* 0 if v is a valid value of w's parameter k; -1 with a message saying what is wanted. */
 int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t errlen);
 /* A numeric parameter's value, checked against its descriptor; -1 with a message. */
-int tb_param_u64(const tb_run *r, const tb_workload *w, const char *key, uint64_t *out, char *err,
-                 size_t errlen);
-int tb_param_f64(const tb_run *r, const tb_workload *w, const char *key, double *out, char *err,
-                 size_t errlen);
-/* Points r->pval at the values in canon ("k=v;k=v", rewritten in place); -1 on an unknown key. */
+int tb_param_u64(const tb_run *r, const char *key, uint64_t *out, char *err, size_t errlen);
+int tb_param_f64(const tb_run *r, const char *key, double *out, char *err, size_t errlen);
+/* Sets r->wl to w and points r->pval at the values in canon ("k=v;k=v", rewritten in place);
+ * -1 on an unknown key. */
 int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen);
 /* Records RSS and pool bytes now (call from one thread while the others wait). */
 void tb_mark(tb_run *r);

@@ -38,8 +38,6 @@ typedef struct {
     _Atomic unsigned live_producers;
 } xm_state;
 
-extern const tb_workload tb_wl_xmalloc;
-
 /* Called with st->lock held after every change of the queue. */
 static void publish(xm_state *st)
 {
@@ -65,9 +63,9 @@ static void spin_until(xm_state *st, bool producer)
 static int xm_params(const tb_run *r, uint64_t *batch, uint64_t *depth, uint64_t *lag, char *err,
                      size_t errlen)
 {
-    if (tb_param_u64(r, &tb_wl_xmalloc, "batch", batch, err, errlen) ||
-        tb_param_u64(r, &tb_wl_xmalloc, "depth", depth, err, errlen) ||
-        tb_param_u64(r, &tb_wl_xmalloc, "lag", lag, err, errlen))
+    if (tb_param_u64(r, "batch", batch, err, errlen) ||
+        tb_param_u64(r, "depth", depth, err, errlen) ||
+        tb_param_u64(r, "lag", lag, err, errlen))
         return -1;
     if (*lag >= *depth) { /* consumers would wait for batches that producers never queue */
         snprintf(err, errlen, "xmalloc: -p lag=%" PRIu64 " with depth=%" PRIu64 " is not valid: want lag less than depth",

@@ -7,7 +7,6 @@
 #include <sys/mman.h>
 
 #include "tb_alloc.h"
-#include "tb_heap_kinds.h"
 
 #define REGION ((size_t)8 << 20)
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "tb_alloc.h"
-#include "tb_heap_kinds.h"
 
 static void *m_alloc(void *ctx) { return malloc((size_t)(uintptr_t)ctx); }
 static void m_free(void *ctx, void *obj)

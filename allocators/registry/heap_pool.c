@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "tb_alloc.h"
-#include "tb_heap_kinds.h"
 #include "tmempool.h"
 
 typedef struct pool_api {

@@ -1,5 +1,6 @@
-/* The registry table: one descriptor per allocator. Adding an allocator is a line here plus, for
- * a new kind, an adapter in its own file (pool.c, malloc.c, floor.c, overlap.c). */
+/* The registry table: one descriptor per allocator, carrying its role and its adapter's
+ * functions. Adding an allocator is a line here, plus, for a new kind of allocator, an adapter
+ * in its own file (heap_pool.c, heap_malloc.c, heap_floor.c) and its CMake line. */
 #include "tb_alloc.h"
 
 #include <stdio.h>
@@ -11,21 +12,31 @@
 
 #define LIBDIR "/usr/lib/x86_64-linux-gnu/"
 
+/* The adapter of each kind of allocator (heap_pool.c, heap_malloc.c). */
+#define POOL .role = TB_ROLE_POOL, .open = tb_heap_open_pool, .version = tb_version_pool
+#define MALLOC .role = TB_ROLE_BASELINE, .open = tb_heap_open_malloc, .version = tb_version_malloc
+
 const tb_allocator tb_allocators[] = {
-    {.name = "tmempool-global", .desc = "tmempool, one free store behind one lock", .kind = TB_KIND_POOL, .strategy = TMP_GLOBAL_LOCK},
-    {.name = "tmempool-striped", .desc = "tmempool, locked stripes with a home stripe per thread", .kind = TB_KIND_POOL, .strategy = TMP_STRIPED},
-    {.name = "tmempool-tcache", .desc = "tmempool, per-thread magazine in front of a shared depot", .kind = TB_KIND_POOL, .strategy = TMP_THREAD_CACHE},
-    {.name = "tmempool-numa", .desc = "tmempool, per-node arenas (hwloc) behind per-thread caches", .kind = TB_KIND_POOL, .strategy = TMP_NUMA},
-    {.name = "glibc", .desc = "glibc malloc/free (ptmalloc2), nothing preloaded", .kind = TB_KIND_MALLOC, .probe = "gnu_get_libc_version"},
-    {.name = "mimalloc", .desc = "mimalloc, preloaded (Debian libmimalloc-dev)", .kind = TB_KIND_MALLOC,
+    {.name = "tmempool-global", .desc = "tmempool, one free store behind one lock", POOL,
+     .strategy = TMP_GLOBAL_LOCK},
+    {.name = "tmempool-striped", .desc = "tmempool, locked stripes with a home stripe per thread", POOL,
+     .strategy = TMP_STRIPED},
+    {.name = "tmempool-tcache", .desc = "tmempool, per-thread magazine in front of a shared depot", POOL,
+     .strategy = TMP_THREAD_CACHE},
+    {.name = "tmempool-numa", .desc = "tmempool, per-node arenas (hwloc) behind per-thread caches", POOL,
+     .strategy = TMP_NUMA},
+    {.name = "glibc", .desc = "glibc malloc/free (ptmalloc2), nothing preloaded", MALLOC,
+     .probe = "gnu_get_libc_version"},
+    {.name = "mimalloc", .desc = "mimalloc, preloaded (Debian libmimalloc-dev)", MALLOC,
      .libs = {LIBDIR "libmimalloc.so.2", LIBDIR "libmimalloc.so"}, .probe = "mi_version"},
-    {.name = "tcmalloc", .desc = "gperftools tcmalloc_minimal, preloaded (libgoogle-perftools-dev)", .kind = TB_KIND_MALLOC,
+    {.name = "tcmalloc", .desc = "gperftools tcmalloc_minimal, preloaded (libgoogle-perftools-dev)", MALLOC,
      .libs = {LIBDIR "libtcmalloc_minimal.so.4", LIBDIR "libtcmalloc_minimal.so"}, .probe = "tc_version"},
-    {.name = "jemalloc", .desc = "jemalloc, preloaded (libjemalloc-dev)", .kind = TB_KIND_MALLOC,
+    {.name = "jemalloc", .desc = "jemalloc, preloaded (libjemalloc-dev)", MALLOC,
      .libs = {LIBDIR "libjemalloc.so.2", LIBDIR "libjemalloc.so"}, .probe = "mallctl"},
-    {.name = "floor", .desc = "unsynchronized thread-local free list: the floor any allocator reaches through a call", .kind = TB_KIND_FLOOR,
-     .same_thread_only = true},
-    {.name = "test-overlap", .desc = "test only: hands out overlapping objects", .kind = TB_KIND_TEST, .hidden = true},
+    {.name = "floor", .desc = "unsynchronized thread-local free list: the floor any allocator reaches through a call",
+     .role = TB_ROLE_FLOOR, .open = tb_heap_open_floor, .same_thread_only = true},
+    {.name = "test-overlap", .desc = "test only: hands out overlapping objects", .role = TB_ROLE_TEST,
+     .open = tb_heap_open_overlap, .hidden = true},
     {.name = NULL},
 };
 
@@ -76,7 +87,7 @@ int tb_alloc_add_user(const char *spec, char *err, size_t errlen)
         return -1;
     }
     tb_allocator *a = &extra[n_extra++];
-    *a = (tb_allocator){.name = name, .desc = strdup(eq + 1), .kind = TB_KIND_MALLOC};
+    *a = (tb_allocator){.name = name, .desc = strdup(eq + 1), MALLOC};
     a->libs[0] = a->desc;
     return 0;
 }
@@ -88,7 +99,7 @@ int tb_alloc_add_against(const char *lib, const char *tag, char *err, size_t err
         return -1;
     }
     for (const tb_allocator *a = tb_allocators; a->name; a++) {
-        if (a->kind != TB_KIND_POOL)
+        if (a->role != TB_ROLE_POOL)
             continue;
         if (n_extra == MAX_EXTRA) {
             snprintf(err, errlen, "too many extra allocators");
@@ -107,7 +118,7 @@ int tb_alloc_add_against(const char *lib, const char *tag, char *err, size_t err
 
 const char *tb_alloc_library(const tb_allocator *a)
 {
-    if (a->kind != TB_KIND_MALLOC)
+    if (a->role != TB_ROLE_BASELINE)
         return NULL;
     for (int i = 0; i < 4 && a->libs[i]; i++)
         if (access(a->libs[i], R_OK) == 0)
@@ -117,7 +128,7 @@ const char *tb_alloc_library(const tb_allocator *a)
 
 bool tb_alloc_available(const tb_allocator *a, char *why, size_t whylen)
 {
-    if (a->kind == TB_KIND_MALLOC && a->libs[0] && !tb_alloc_library(a)) {
+    if (a->role == TB_ROLE_BASELINE && a->libs[0] && !tb_alloc_library(a)) {
         snprintf(why, whylen, "%s not found (install its Debian package, see README)", a->libs[0]);
         return false;
     }

@@ -24,24 +24,44 @@ typedef struct tb_heap {
     size_t (*trim)(void *ctx); /* NULL where the allocator has nothing to give back on request */
 } tb_heap;
 
-typedef enum tb_kind {
-    TB_KIND_POOL,   /* a tmempool strategy of this build */
-    TB_KIND_MALLOC, /* malloc/free, with a library preloaded into the worker (none for glibc) */
-    TB_KIND_FLOOR,  /* unsynchronized thread-local free list: the harness's own cost */
-    TB_KIND_TEST    /* test-only, never listed: hands out overlapping objects */
-} tb_kind;
+/* What an allocator is to the harness. Code decides by role, never by an allocator's name. */
+typedef enum tb_role {
+    TB_ROLE_POOL,     /* a tmempool strategy (of this build, or of another with --against) */
+    TB_ROLE_BASELINE, /* a general-purpose malloc: glibc, a preloaded replacement, a user's own */
+    TB_ROLE_FLOOR,    /* the harness's own cost, not a contender: left out of "best" marks */
+    TB_ROLE_TEST      /* test-only, never listed */
+} tb_role;
 
-typedef struct tb_allocator {
+typedef struct tb_allocator tb_allocator;
+/* Worker side. Proves that the right allocator serves the calls (for malloc baselines: the probe
+ * symbol resolves and malloc itself comes from the preloaded library), then opens a heap for
+ * objects of size bytes. 0, or -1 with the reason in err; -2 when the allocator is unavailable
+ * (the cell's status is then `unavailable`). */
+typedef int (*tb_open_fn)(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+/* The allocator's version as it reports itself inside the worker. */
+typedef void (*tb_version_fn)(const tb_allocator *a, char *buf, size_t len);
+
+struct tb_allocator {
     const char *name;
     const char *desc;
-    tb_kind kind;
-    int strategy;             /* TB_KIND_POOL: a tmp_strategy */
-    const char *libs[4];      /* TB_KIND_MALLOC: candidate paths to preload; none for glibc */
+    tb_role role;
+    tb_open_fn open;
+    tb_version_fn version;    /* NULL: no version to report */
+    int strategy;             /* pools: a tmp_strategy */
+    const char *libs[4];      /* preloaded mallocs: candidate paths; none for glibc */
     const char *probe;        /* symbol only that library exports; NULL: check malloc left libc */
     bool same_thread_only;    /* cells whose workload frees across threads are skipped */
     bool hidden;              /* not in `list` or `all` */
-    const char *pool_lib;     /* TB_KIND_POOL from another build: its libtmempool.so (--against) */
-} tb_allocator;
+    const char *pool_lib;     /* a pool from another build: its libtmempool.so (--against) */
+};
+
+/* The adapters, one file each: what a descriptor's open and version point at. */
+int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+void tb_version_pool(const tb_allocator *a, char *buf, size_t len);
+int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+void tb_version_malloc(const tb_allocator *a, char *buf, size_t len);
+int tb_heap_open_floor(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+int tb_heap_open_overlap(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
 
 /* Registered allocators, in listing order; ends with a NULL name. */
 extern const tb_allocator tb_allocators[];
@@ -61,13 +81,5 @@ size_t tb_alloc_extra(const tb_allocator **out, size_t max);
 const char *tb_alloc_library(const tb_allocator *a);
 /* Whether this machine can run it; when not, why (one line). */
 bool tb_alloc_available(const tb_allocator *a, char *why, size_t whylen);
-
-/* Worker side. Proves that the right allocator serves the calls (for malloc baselines: the probe
- * symbol resolves and malloc itself comes from the preloaded library), then opens a heap for
- * objects of size bytes. 0, or -1 with the reason in err; -2 when the allocator is unavailable
- * (the cell's status is then `unavailable`). */
-int tb_heap_open(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
-/* The allocator's version as it reports itself inside the worker ("" when unknown). */
-void tb_alloc_version(const tb_allocator *a, char *buf, size_t len);
 
 #endif

@@ -1,15 +1,13 @@
 /* tmbench list: what can be measured here. For preloaded allocators, availability and version
  * come from a real worker probe, so `list` proves the same thing a run would. */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "tb.h"
-
-void tb_presets_print(FILE *f);
+#include "cli.h"
+#include "matrix.h"
+#include "proto.h"
+#include "spawn.h"
 
 /* Runs `tmbench __worker --probe` for a; fills version or why. Returns true when available. */
 static bool probe(const tb_allocator *a, char *version, size_t vlen, char *why, size_t wlen)
@@ -18,40 +16,27 @@ static bool probe(const tb_allocator *a, char *version, size_t vlen, char *why, 
     if (!tb_alloc_available(a, why, wlen))
         return false;
     char self[4096];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (sl <= 0)
+    if (!tb_self_exe(self, sizeof self))
         return true;
-    self[sl] = '\0';
-    int p[2];
-    if (pipe(p) != 0)
-        return true;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 3);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        const char *lib = tb_alloc_library(a);
-        if (lib)
-            setenv("LD_PRELOAD", lib, 1);
-        else
-            unsetenv("LD_PRELOAD");
-        execl(self, "tmbench", "__worker", "--probe", "--allocator", a->name, (char *)NULL);
-        _exit(127);
+    tb_wargs args;
+    tb_wargs_init(&args);
+    tb_wargs_add(&args, TB_WOPT_probe, NULL);
+    tb_wargs_add(&args, TB_WOPT_allocator, a->name);
+    tb_spawn sp = {.path = self, .argv = args.argv, .preload = tb_alloc_library(a), .timeout = 30};
+    tb_spawn_result *sr = malloc(sizeof *sr);
+    if (!sr || tb_spawn_worker(&sp, sr) != 0) {
+        free(sr);
+        return true; /* cannot tell here; a run proves it per cell */
     }
-    close(p[1]);
-    char buf[2048];
-    ssize_t n = read(p[0], buf, sizeof buf - 1);
-    close(p[0]);
-    waitpid(pid, NULL, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    char *v = strstr(buf, "version="), *s = strstr(buf, "status="), *e = strstr(buf, "error=");
-    if (v)
-        snprintf(version, vlen, "%.*s", (int)strcspn(v + 8, "\n"), v + 8);
-    if (s && strncmp(s + 7, "ok", 2) == 0)
-        return true;
-    snprintf(why, wlen, "%.*s", e ? (int)strcspn(e + 6, "\n") : 20, e ? e + 6 : "probe failed");
-    return false;
+    tb_row row = {0};
+    tb_reply_parse(sr->reply, &row);
+    free(sr);
+    snprintf(version, vlen, "%s", tb_row_get(&row, TB_COL_allocator_version));
+    bool ok = tb_row_status(&row) == TB_ST_ok;
+    if (!ok)
+        snprintf(why, wlen, "%s", *tb_row_get(&row, TB_COL_error) ? tb_row_get(&row, TB_COL_error) : "probe failed");
+    tb_row_clear(&row);
+    return ok;
 }
 
 int tb_cmd_list(int argc, char **argv)

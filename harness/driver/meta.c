@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <gnu/libc-version.h>
 #include <hwloc.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tb.h"
+#include "cli.h"
+#include "meta.h"
 
 #ifndef TB_GIT_COMMIT
 #define TB_GIT_COMMIT "unknown"
@@ -20,8 +22,6 @@
 #ifndef TB_C_FLAGS
 #define TB_C_FLAGS ""
 #endif
-
-const char *tb_git_commit(void) { return TB_GIT_COMMIT; }
 
 void tb_utc_now(char *buf, size_t len, bool compact)
 {
@@ -134,3 +134,51 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     }
     return 0;
 }
+
+cJSON *tb_meta_read(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (err)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *more = realloc(text, cap);
+            if (!more) {
+                free(text);
+                fclose(f);
+                if (err)
+                    snprintf(err, errlen, "%s: out of memory reading it", path);
+                return NULL;
+            }
+            text = more;
+        }
+        size_t got = fread(text + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    text[n] = '\0';
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j && err)
+        snprintf(err, errlen, "%s: not valid JSON", path);
+    return j;
+}
+
+const char *tb_json_str(const cJSON *root, const char *a, const char *b)
+{
+    const cJSON *x = root ? cJSON_GetObjectItemCaseSensitive(root, a) : NULL;
+    if (b)
+        x = x ? cJSON_GetObjectItemCaseSensitive(x, b) : NULL;
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+

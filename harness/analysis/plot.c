@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "plot.h"
 #include "stats.h"
 
@@ -41,11 +42,6 @@ static int cmp_alloc(const void *a, const void *b)
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
     int rx = alloc_rank(x), ry = alloc_rank(y);
     return rx != ry ? rx - ry : strcmp(x, y);
-}
-
-bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g)
-{
-    return strcmp(w->name, g->workload) == 0 && strcmp(w->params, g->params) == 0 && w->size == g->size;
 }
 
 /* true when the ';'-separated list `params` holds exactly the setting kv (of length n) */
@@ -105,42 +101,6 @@ static void collect(tb_plot *p)
         for (size_t i = 0; i < p->ng; i++)
             if (tb_plot_wl_is(&p->wl[w], &p->g[i]) && p->g[i].nok && p->g[i].threads > p->wl[w].top)
                 p->wl[w].top = p->g[i].threads;
-}
-
-const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads)
-{
-    for (size_t i = 0; i < p->ng; i++)
-        if (strcmp(p->g[i].allocator, alloc) == 0 && tb_plot_wl_is(w, &p->g[i]) && p->g[i].threads == threads)
-            return &p->g[i];
-    return NULL;
-}
-
-/* Median of a column over a cell's ok repetitions; NaN when none has it. */
-double tb_plot_median(const tb_group *g, int col)
-{
-    if (!g)
-        return NAN;
-    double v[256];
-    size_t n = 0;
-    for (size_t i = 0; i < g->nrows && n < 256; i++)
-        if (strcmp(tb_row_get(g->rows[i], TB_COL_status), "ok") == 0) {
-            double x = tb_row_num(g->rows[i], col);
-            if (!isnan(x))
-                v[n++] = x;
-        }
-    return n ? tb_median(v, n) : NAN;
-}
-
-static void minmax(const tb_group *g, double *lo, double *hi)
-{
-    *lo = INFINITY;
-    *hi = -INFINITY;
-    for (size_t i = 0; i < g->n; i++) {
-        if (g->v[i] < *lo)
-            *lo = g->v[i];
-        if (g->v[i] > *hi)
-            *hi = g->v[i];
-    }
 }
 
 /* ---- running gnuplot ---- */
@@ -288,7 +248,7 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
                 fprintf(f, "# %s\n", p->alloc[k]);
             any = true;
             double lo, hi;
-            minmax(g, &lo, &hi);
+            tb_group_minmax(g, &lo, &hi);
             fprintf(f, "%u\t%.1f\t%.1f\t%.1f\n", g->threads, tb_median(g->v, g->n), lo, hi);
             if (g->threads < tmin)
                 tmin = g->threads;
@@ -350,46 +310,12 @@ static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrow
     return 0;
 }
 
-/* Median over the rounds of x's throughput over b's in the same round (repetition number). The
- * rounds are the run's outer loop, so a stretch in which the machine runs slow falls on both
- * sides of most pairs and cancels, where a ratio of two medians takes it whole: on the 2-core VM
- * whole rounds of cross-thread cells run 3-5x slower, and in one full run xmalloc's ratio of
- * medians was 0.33 where every round but one had tcache ahead. NaN when no round has both ok. */
-double tb_plot_paired(const tb_group *x, const tb_group *b)
-{
-    double r[256];
-    size_t n = 0;
-    for (size_t i = 0; i < x->nrows && n < 256; i++) {
-        const tb_row *rx = x->rows[i];
-        if (strcmp(tb_row_get(rx, TB_COL_status), "ok") != 0)
-            continue;
-        for (size_t j = 0; j < b->nrows; j++) {
-            const tb_row *rb = b->rows[j];
-            if (tb_row_num(rb, TB_COL_rep) != tb_row_num(rx, TB_COL_rep) ||
-                strcmp(tb_row_get(rb, TB_COL_status), "ok") != 0)
-                continue;
-            double xv = tb_row_num(rx, TB_COL_ops_per_sec), bv = tb_row_num(rb, TB_COL_ops_per_sec);
-            if (!isnan(xv) && bv > 0)
-                r[n++] = xv / bv;
-            break;
-        }
-    }
-    return n ? tb_median(r, n) : NAN;
-}
-
 static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
 {
     (void)ctx;
     const tb_plot_wl *w = &p->wl[r];
-    const tb_group *bg = tb_plot_cell(p, p->baseline, w, w->top);
-    const tb_group *xg = tb_plot_cell(p, p->alloc[k], w, w->top);
-    double b = tb_plot_median(bg, TB_COL_ops_per_sec);
-    double x = tb_plot_median(xg, TB_COL_ops_per_sec);
-    /* the baseline's own bar is 1 by definition, not by floating-point luck */
-    if (strcmp(p->alloc[k], p->baseline) == 0 && !isnan(b))
-        return 1.0;
-    double paired = bg && xg ? tb_plot_paired(xg, bg) : NAN; /* as the report's table */
-    return isnan(paired) ? x / b : paired;
+    return tb_group_ratio(tb_plot_cell(p, p->alloc[k], w, w->top), tb_plot_cell(p, p->baseline, w, w->top),
+                          TB_COL_ops_per_sec).value;
 }
 
 static int chart_relative(tb_plot *p, char *err, size_t errlen)
@@ -436,7 +362,7 @@ typedef struct lat_ctx {
 static double lat_value(const tb_plot *p, size_t k, size_t r, void *ctx)
 {
     lat_ctx *c = ctx;
-    return tb_plot_median(tb_plot_cell(p, p->alloc[k], c->w, c->w->top), c->cols[r]);
+    return tb_group_median(tb_plot_cell(p, p->alloc[k], c->w, c->w->top), c->cols[r]);
 }
 
 static int chart_latency(tb_plot *p, char *err, size_t errlen)
@@ -485,7 +411,7 @@ static double mem_value(const tb_plot *p, size_t k, size_t r, void *ctx)
 {
     int col = *(int *)ctx;
     const tb_plot_wl *w = &p->wl[r];
-    double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], w, w->top), col);
+    double x = tb_group_median(tb_plot_cell(p, p->alloc[k], w, w->top), col);
     return col == TB_COL_pool_bytes_reserved ? x / 1048576.0 : x / 1024.0;
 }
 
@@ -525,6 +451,16 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
         return -1;
     p->chart[p->ncharts++] = (tb_plot_chart){strdup("memory"), strdup(title), strdup(failed)};
     return 0;
+}
+
+static const char *default_baseline(const tb_plot *p, tb_role role)
+{
+    for (size_t k = 0; k < p->nalloc; k++) {
+        const tb_allocator *a = tb_alloc_find(p->alloc[k]);
+        if (a && a->role == role && !a->pool_lib)
+            return p->alloc[k];
+    }
+    return NULL;
 }
 
 static int help(void)
@@ -599,15 +535,18 @@ int tb_cmd_plot(int argc, char **argv)
     for (size_t i = 1; i < p.nwl; i++)
         p.multi_size |= p.wl[i].size != p.wl[0].size;
     bool have = false;
-    const char *want = baseline ? baseline : "glibc";
-    for (size_t k = 0; k < p.nalloc; k++)
-        have |= strcmp(p.alloc[k], want) == 0;
-    if (!have && !baseline) {
-        want = "tmempool-global";
+    const char *want = baseline;
+    if (want) {
         for (size_t k = 0; k < p.nalloc; k++)
             have |= strcmp(p.alloc[k], want) == 0;
-        if (!have)
-            want = p.alloc[0], have = true;
+    } else {
+        /* the first malloc baseline of the run in registry order (glibc), else its first pool */
+        want = default_baseline(&p, TB_ROLE_BASELINE);
+        if (!want)
+            want = default_baseline(&p, TB_ROLE_POOL);
+        if (!want)
+            want = p.alloc[0];
+        have = true;
     }
     if (!have) {
         char names[1024] = "";

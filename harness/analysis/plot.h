@@ -1,6 +1,10 @@
-/* tmbench plot internals shared by the chart driver (plot.c) and the report writer (report.c). */
+/* tmbench plot's view of a run, which the charts (plot.c) and the report (report.c) both draw
+ * from: the allocators in registry order with their colors, the workload variants, the charts
+ * made. Queries on the data itself are results.h's; this adds only the view's own lookups. */
 #ifndef TB_PLOT_H
 #define TB_PLOT_H
+
+#include <string.h>
 
 #include "results.h"
 
@@ -41,12 +45,19 @@ typedef struct tb_plot {
     size_t nfiles;
 } tb_plot;
 
-bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g); /* g is a cell of variant w */
-const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w, unsigned threads);
-double tb_plot_median(const tb_group *g, int col);
-/* x's throughput over b's, paired by round: the median over repetitions of the ratio within the
- * same repetition; NaN when no repetition has both ok. */
-double tb_plot_paired(const tb_group *x, const tb_group *b);
+/* g is a cell of variant w */
+static inline bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g)
+{
+    return strcmp(w->name, g->workload) == 0 && strcmp(w->params, g->params) == 0 && w->size == g->size;
+}
+
+/* alloc's cell of variant w at a thread count, or NULL */
+static inline const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w,
+                                           unsigned threads)
+{
+    return tb_group_lookup(p->g, p->ng, alloc, w->name, w->params, w->size, threads);
+}
+
 /* report.c */
 void tb_plot_subtitle(tb_plot *p);
 int tb_plot_report(tb_plot *p, char *err, size_t errlen);

@@ -9,13 +9,54 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tb.h"
+#include "csv.h"
 
 const char *const tb_col_names[TB_NCOLS] = {
-#define X(c) #c,
+#define X(c, who) #c,
     TB_COLUMNS(X)
 #undef X
 };
+
+#define CELL false
+#define WORKER true
+const bool tb_col_from_worker[TB_NCOLS] = {
+#define X(c, who) who,
+    TB_COLUMNS(X)
+#undef X
+};
+#undef CELL
+#undef WORKER
+
+int tb_col_index(const char *name)
+{
+    for (int c = 0; c < TB_NCOLS; c++)
+        if (strcmp(tb_col_names[c], name) == 0)
+            return c;
+    return -1;
+}
+
+static const struct {
+    const char *name, *help;
+    bool good;
+} statuses[TB_NSTATUS] = {
+#define X(s, g, h) [TB_ST_##s] = {#s, h, g},
+    TB_STATUSES(X)
+#undef X
+};
+
+const char *tb_status_name(tb_status s) { return s >= 0 && s < TB_NSTATUS ? statuses[s].name : ""; }
+const char *tb_status_help(tb_status s) { return s >= 0 && s < TB_NSTATUS ? statuses[s].help : ""; }
+bool tb_status_good(tb_status s) { return s >= 0 && s < TB_NSTATUS && statuses[s].good; }
+
+tb_status tb_status_parse(const char *s)
+{
+    for (int i = 0; s && i < TB_NSTATUS; i++)
+        if (strcmp(statuses[i].name, s) == 0)
+            return (tb_status)i;
+    return TB_STATUS_NONE;
+}
+
+tb_status tb_row_status(const tb_row *r) { return tb_status_parse(tb_row_get(r, TB_COL_status)); }
 
 void tb_row_set(tb_row *r, int col, const char *fmt, ...)
 {
@@ -186,10 +227,7 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
             t->ncols_file = nf;
             for (size_t i = 0; i < nf; i++) {
                 t->header[i] = strdup(fields[i]);
-                map[i] = -1;
-                for (int c = 0; c < TB_NCOLS; c++)
-                    if (strcmp(fields[i], tb_col_names[c]) == 0)
-                        map[i] = c;
+                map[i] = tb_col_index(fields[i]);
                 if (map[i] < 0) {
                     snprintf(err, errlen,
                              "%s: unknown column '%s' in the header (a tmbench results.csv starts "

@@ -245,12 +245,30 @@ static void context(doc *d, const tb_plot *p)
         para(d, "meta.json is missing or unreadable: the context above is unknown.");
 }
 
+static const char *const ratio_note[] = {
+    [TB_RATIO_NONE] = "", [TB_RATIO_PAIRED] = "", [TB_RATIO_MEDIANS] = ", medians"};
+
+/* "1.42" or "1.42, medians": the estimator is named where it is not the usual one. */
+static void fmt_ratio(char *buf, size_t len, tb_ratio r)
+{
+    snprintf(buf, len, "%.2f%s", r.value, ratio_note[r.how]);
+}
+
+/* The floor is the harness's own cost, never a contender. */
+static bool is_floor(const char *name)
+{
+    const tb_allocator *a = tb_alloc_find(name);
+    return a && a->role == TB_ROLE_FLOOR;
+}
+
 static void summary(doc *d, const tb_plot *p)
 {
     heading(d, 2, "Summary");
     para(d, "Median throughput in million ops/s at each workload's highest thread count (t), and in "
-            "parentheses the ratio to %s. Bold: the best of each workload. The floor is the harness's "
-            "own cost (an unsynchronized thread-local free list), not a contender.", p->baseline);
+            "parentheses the ratio to %s: the median over the run's rounds of the two allocators' "
+            "ratio in the same round (the relative chart's figure), or, where they share no round, "
+            "the ratio of their medians, marked so. Bold: the best of each workload. The floor is "
+            "the harness's own cost (an unsynchronized thread-local free list), not a contender.", p->baseline);
     const char *h[TB_PLOT_MAX + 1];
     char hb[TB_PLOT_MAX][160];
     h[0] = "allocator";
@@ -267,9 +285,9 @@ static void summary(doc *d, const tb_plot *p)
     for (size_t w = 0; w < p->nwl; w++) {
         best[w] = -1;
         for (size_t k = 0; k < p->nalloc; k++) {
-            if (strcmp(p->alloc[k], "floor") == 0)
+            if (is_floor(p->alloc[k]))
                 continue;
-            double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
+            double x = tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
             if (!isnan(x) && x > best[w])
                 best[w] = x;
         }
@@ -277,15 +295,22 @@ static void summary(doc *d, const tb_plot *p)
     char(*row)[160] = calloc((size_t)ncol, sizeof *row);
     for (size_t k = 0; k < p->nalloc; k++) {
         snprintf(row[0], 160, "%s", p->alloc[k]);
+        bool floor_k = is_floor(p->alloc[k]);
         for (size_t w = 0; w < p->nwl; w++) {
             const tb_group *g = tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top);
-            double x = tb_plot_median(g, TB_COL_ops_per_sec);
-            double b = tb_plot_median(tb_plot_cell(p, p->baseline, &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
+            const tb_group *bg = tb_plot_cell(p, p->baseline, &p->wl[w], p->wl[w].top);
+            double x = tb_group_median(g, TB_COL_ops_per_sec);
+            tb_ratio r = tb_group_ratio(g, bg, TB_COL_ops_per_sec);
+            char rs[40] = "";
+            if (r.how != TB_RATIO_NONE) {
+                char v[32];
+                fmt_ratio(v, sizeof v, r);
+                snprintf(rs, sizeof rs, " (%sx)", v);
+            }
             if (isnan(x))
-                snprintf(row[w + 1], 160, "%s", !g ? "-" : g->nskipped && !g->nbad ? "skipped" : g->nbad ? tb_row_get(g->bad, TB_COL_status) : "-");
+                snprintf(row[w + 1], 160, "%s", !g ? "-" : g->nskipped && !g->nbad ? tb_status_name(TB_ST_skipped) : g->nbad ? tb_row_get(g->bad, TB_COL_status) : "-");
             else
-                snprintf(row[w + 1], 160, "%s%.1f (%.2fx)", x == best[w] && strcmp(p->alloc[k], "floor") ? "*" : "",
-                         x / 1e6, strcmp(p->alloc[k], p->baseline) == 0 ? 1.0 : x / b);
+                snprintf(row[w + 1], 160, "%s%.1f%s", x == best[w] && !floor_k ? "*" : "", x / 1e6, rs);
         }
         table_row(d, ncol, row);
     }
@@ -296,7 +321,7 @@ static void summary(doc *d, const tb_plot *p)
 static bool is_baseline(const char *name)
 {
     const tb_allocator *a = tb_alloc_find(name);
-    return a && a->kind == TB_KIND_MALLOC;
+    return a && a->role == TB_ROLE_BASELINE;
 }
 
 static int cmp_uint(const void *a, const void *b)
@@ -354,7 +379,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
             for (size_t k = 0; k < p->nalloc; k++) {
                 if (!is_baseline(p->alloc[k]))
                     continue;
-                double x = tb_plot_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec);
+                double x = tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec);
                 if (!isnan(x) && x > best) {
                     best = x;
                     bname = p->alloc[k];
@@ -362,7 +387,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
             }
             bool any = bname != NULL;
             for (size_t k = 0; k < nother && !any; k++)
-                any = !isnan(tb_plot_median(tb_plot_cell(p, other[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec));
+                any = !isnan(tb_group_median(tb_plot_cell(p, other[k], &p->wl[w], thr[t]), TB_COL_ops_per_sec));
             if (!any)
                 continue; /* skipped for every allocator: the workload does not run at this count */
             if (p->multi_size)
@@ -377,14 +402,13 @@ static void versus_baselines(doc *d, const tb_plot *p)
             const tb_group *bg = bname ? tb_plot_cell(p, bname, &p->wl[w], thr[t]) : NULL;
             for (size_t k = 0; k < nother; k++) {
                 const tb_group *g = tb_plot_cell(p, other[k], &p->wl[w], thr[t]);
-                double x = tb_plot_median(g, TB_COL_ops_per_sec);
-                double paired = bg && g ? tb_plot_paired(g, bg) : NAN;
+                double x = tb_group_median(g, TB_COL_ops_per_sec);
                 if (!isnan(x) && bname)
-                    snprintf(row[k + 3], 160, "%.2f", isnan(paired) ? x / best : paired);
+                    fmt_ratio(row[k + 3], 160, tb_group_ratio(g, bg, TB_COL_ops_per_sec));
                 else if (isnan(x) && g && g->nbad)
                     snprintf(row[k + 3], 160, "%s", tb_row_get(g->bad, TB_COL_status));
                 else
-                    snprintf(row[k + 3], 160, "%s", isnan(x) && g && g->nskipped ? "skipped" : "-");
+                    snprintf(row[k + 3], 160, "%s", isnan(x) && g && g->nskipped ? tb_status_name(TB_ST_skipped) : "-");
             }
             table_row(d, ncol, row);
         }
@@ -405,11 +429,8 @@ static void all_cells(doc *d, const tb_plot *p)
     char row[NC][160];
     for (size_t i = 0; i < p->ng; i++) {
         const tb_group *g = &p->g[i];
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t j = 0; j < g->n; j++) {
-            lo = g->v[j] < lo ? g->v[j] : lo;
-            hi = g->v[j] > hi ? g->v[j] : hi;
-        }
+        double lo, hi;
+        tb_group_minmax(g, &lo, &hi);
         snprintf(row[0], 160, "%s", g->allocator);
         snprintf(row[1], 160, "%s", g->workload);
         snprintf(row[2], 160, "%s", g->params);
@@ -419,16 +440,16 @@ static void all_cells(doc *d, const tb_plot *p)
         num(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN, 1e6, 2);
         num(row[7], 160, g->n ? lo : NAN, 1e6, 2);
         num(row[8], 160, g->n ? hi : NAN, 1e6, 2);
-        num(row[9], 160, tb_plot_median(g, TB_COL_lat_p99_ns), 1, 0);
-        num(row[10], 160, tb_plot_median(g, TB_COL_free_p99_ns), 1, 0);
-        num(row[11], 160, tb_plot_median(g, TB_COL_peak_rss_kib), 1024, 1);
-        num(row[12], 160, tb_plot_median(g, TB_COL_end_rss_kib), 1024, 1);
+        num(row[9], 160, tb_group_median(g, TB_COL_lat_p99_ns), 1, 0);
+        num(row[10], 160, tb_group_median(g, TB_COL_free_p99_ns), 1, 0);
+        num(row[11], 160, tb_group_median(g, TB_COL_peak_rss_kib), 1024, 1);
+        num(row[12], 160, tb_group_median(g, TB_COL_end_rss_kib), 1024, 1);
         if (g->nbad)
             snprintf(row[13], 160, "%zu not ok (%s)", g->nbad, tb_row_get(g->bad, TB_COL_status));
         else if (g->nskipped)
-            snprintf(row[13], 160, "skipped");
+            snprintf(row[13], 160, "%s", tb_status_name(TB_ST_skipped));
         else
-            snprintf(row[13], 160, "ok");
+            snprintf(row[13], 160, "%s", tb_status_name(TB_ST_ok));
         table_row(d, NC, row);
     }
     table_end(d);
@@ -441,8 +462,7 @@ static void failed_cells(doc *d, const tb_plot *p)
     const char *h[] = {"allocator", "workload", "params", "threads", "size", "rep", "status", "error"};
     for (size_t i = 0; i < p->t.n; i++) {
         const tb_row *r = &p->t.rows[i];
-        const char *st = tb_row_get(r, TB_COL_status);
-        if (!strcmp(st, "ok") || !strcmp(st, "skipped"))
+        if (tb_status_good(tb_row_status(r)))
             continue;
         if (!n++) {
             para(d, "Repetitions whose status is not ok. They are left out of every chart and median, never "

@@ -1,5 +1,5 @@
-/* Reading a finished run back for plot and compare: find results.csv and meta.json from a
- * directory or a file, and gather the repetitions of each cell. */
+/* Reading a finished run back for plot and compare: find results.csv from a directory or a
+ * file, gather the repetitions of each cell, and answer the queries on them (results.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "results.h"
+#include "stats.h"
 
 int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char *err, size_t errlen)
 {
@@ -34,69 +35,6 @@ int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char
         return -1;
     }
     return 0;
-}
-
-cJSON *tb_meta_read(const char *dir, char *err, size_t errlen)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (err)
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *more = realloc(text, cap);
-            if (!more) {
-                free(text);
-                fclose(f);
-                if (err)
-                    snprintf(err, errlen, "%s: out of memory reading it", path);
-                return NULL;
-            }
-            text = more;
-        }
-        size_t got = fread(text + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j && err)
-        snprintf(err, errlen, "%s: not valid JSON", path);
-    return j;
-}
-
-const char *tb_find_in_path(const char *name)
-{
-    static char buf[4200];
-    const char *path = getenv("PATH");
-    char *dup = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
-    for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, sizeof buf, "%s/%s", d, name);
-        if (access(buf, X_OK) == 0) {
-            free(dup);
-            return buf;
-        }
-    }
-    free(dup);
-    return NULL;
-}
-
-const char *tb_json_str(const cJSON *root, const char *a, const char *b)
-{
-    const cJSON *x = root ? cJSON_GetObjectItemCaseSensitive(root, a) : NULL;
-    if (b)
-        x = x ? cJSON_GetObjectItemCaseSensitive(x, b) : NULL;
-    return cJSON_IsString(x) ? x->valuestring : "";
 }
 
 static int cmp_idx(const void *a, const void *b, void *ctx)
@@ -152,13 +90,13 @@ size_t tb_group_rows(const tb_table *t, int metric, tb_group **out)
         for (size_t k = start; k < end; k++) {
             const tb_row *r = &t->rows[idx[k]];
             cur->rows[cur->nrows++] = r;
-            const char *st = tb_row_get(r, TB_COL_status);
-            if (strcmp(st, "ok") == 0) {
+            tb_status st = tb_row_status(r);
+            if (st == TB_ST_ok) {
                 double v = metric >= 0 ? tb_row_num(r, metric) : NAN;
                 if (!isnan(v))
                     cur->v[cur->n++] = v;
                 cur->nok++;
-            } else if (strcmp(st, "skipped") == 0) {
+            } else if (st == TB_ST_skipped) {
                 cur->nskipped++;
             } else if (!cur->nbad++) {
                 cur->bad = r;
@@ -187,4 +125,80 @@ const tb_group *tb_group_find(const tb_group *g, size_t n, const char *allocator
             g[i].size == like->size)
             return &g[i];
     return NULL;
+}
+
+const tb_group *tb_group_lookup(const tb_group *g, size_t n, const char *allocator, const char *workload,
+                                const char *params, size_t size, unsigned threads)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g[i].threads == threads && g[i].size == size && strcmp(g[i].allocator, allocator) == 0 &&
+            strcmp(g[i].workload, workload) == 0 && strcmp(g[i].params, params) == 0)
+            return &g[i];
+    return NULL;
+}
+
+double tb_group_median(const tb_group *g, int col)
+{
+    if (!g)
+        return NAN;
+    double v[256];
+    size_t n = 0;
+    for (size_t i = 0; i < g->nrows && n < 256; i++)
+        if (tb_row_status(g->rows[i]) == TB_ST_ok) {
+            double x = tb_row_num(g->rows[i], col);
+            if (!isnan(x))
+                v[n++] = x;
+        }
+    return n ? tb_median(v, n) : NAN;
+}
+
+void tb_group_minmax(const tb_group *g, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i] < *lo)
+            *lo = g->v[i];
+        if (g->v[i] > *hi)
+            *hi = g->v[i];
+    }
+}
+
+tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
+{
+    tb_ratio r = {NAN, TB_RATIO_NONE, 0};
+    double mx = tb_group_median(x, col), mb = tb_group_median(b, col);
+    if (isnan(mx) || isnan(mb) || !(mb > 0))
+        return r;
+    if (x == b) {
+        r.value = 1.0; /* exactly, not by floating-point luck */
+        r.how = TB_RATIO_PAIRED;
+        r.pairs = x->nok;
+        return r;
+    }
+    double v[256];
+    size_t n = 0;
+    for (size_t i = 0; i < x->nrows && n < 256; i++) {
+        const tb_row *rx = x->rows[i];
+        if (tb_row_status(rx) != TB_ST_ok)
+            continue;
+        for (size_t j = 0; j < b->nrows; j++) {
+            const tb_row *rb = b->rows[j];
+            if (tb_row_num(rb, TB_COL_rep) != tb_row_num(rx, TB_COL_rep) || tb_row_status(rb) != TB_ST_ok)
+                continue;
+            double xv = tb_row_num(rx, col), bv = tb_row_num(rb, col);
+            if (!isnan(xv) && bv > 0)
+                v[n++] = xv / bv;
+            break;
+        }
+    }
+    if (n) {
+        r.value = tb_median(v, n);
+        r.how = TB_RATIO_PAIRED;
+        r.pairs = n;
+    } else {
+        r.value = mx / mb;
+        r.how = TB_RATIO_MEDIANS;
+    }
+    return r;
 }

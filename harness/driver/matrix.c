@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tb.h"
+#include "matrix.h"
 
 typedef struct preset {
     const char *name, *desc;

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "results.h"
+#include "cli.h"
+#include "csv.h"
+#include "meta.h"
 
 int tb_cmd_merge(int argc, char **argv)
 {

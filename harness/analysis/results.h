@@ -1,0 +1,60 @@
+/* A finished run read back: rows grouped into cells (allocator, workload, params, threads,
+ * object size), each with the repetitions of one metric, and the queries every table, chart
+ * and comparison asks of them (a median, a ratio, a range), defined here once so that two
+ * views of one cell cannot disagree. The analysis side knows only the driver's data formats. */
+#ifndef TB_RESULTS_H
+#define TB_RESULTS_H
+
+#include <cjson/cJSON.h>
+
+#include "csv.h"
+#include "meta.h"
+
+typedef struct tb_group {
+    const char *allocator, *workload, *params; /* point into the table */
+    unsigned threads;
+    size_t size;
+    double *v;          /* the metric from each ok repetition that has it */
+    size_t n;
+    const tb_row **rows; /* every repetition, any status */
+    size_t nrows, nok, nskipped, nbad;
+    const tb_row *bad;   /* the first repetition that is neither ok nor skipped */
+} tb_group;
+
+/* Reads ARG (a results directory or a results.csv) into t and names its directory in dir.
+ * Empty files and files without rows are errors. 0, or -1 with a message. */
+int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char *err, size_t errlen);
+/* Groups t's rows into cells, sorted by allocator, workload, params, threads, size; metric is a
+ * TB_COL_ index (or -1 for none). The groups point into t: free them before it. */
+size_t tb_group_rows(const tb_table *t, int metric, tb_group **out);
+void tb_groups_free(tb_group *g, size_t n);
+/* The group of allocator with the same workload, params, threads and size as like; or NULL. */
+const tb_group *tb_group_find(const tb_group *g, size_t n, const char *allocator, const tb_group *like);
+
+/* The group of that cell (allocator, workload, params, size, threads), or NULL. */
+const tb_group *tb_group_lookup(const tb_group *g, size_t n, const char *allocator, const char *workload,
+                                const char *params, size_t size, unsigned threads);
+
+/* Median of a column over a cell's ok repetitions; NaN when none has it (or g is NULL). */
+double tb_group_median(const tb_group *g, int col);
+/* Smallest and largest of the group's metric values (g->v); +-inf when it has none. */
+void tb_group_minmax(const tb_group *g, double *lo, double *hi);
+
+/* The one estimator of "x relative to b" for every table and chart. */
+typedef enum tb_ratio_how {
+    TB_RATIO_NONE,    /* no value: one side has no ok repetition */
+    TB_RATIO_PAIRED,  /* median over rounds of x/b within the same round (repetition number) */
+    TB_RATIO_MEDIANS  /* the sides share no round: median of x over median of b */
+} tb_ratio_how;
+typedef struct tb_ratio {
+    double value;     /* NaN with TB_RATIO_NONE */
+    tb_ratio_how how;
+    size_t pairs;     /* rounds paired (TB_RATIO_PAIRED) */
+} tb_ratio;
+/* col of x over col of b. Paired by round when the two cells have ok repetitions in the same
+ * rounds: the rounds are a run's outer loop, so a stretch in which the machine runs slow falls
+ * on both sides of a pair and cancels, where a ratio of medians takes it whole (on the 2-core
+ * VM whole rounds of cross-thread cells run 3-5x slower). A cell against itself is exactly 1. */
+tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col);
+
+#endif

@@ -1,0 +1,34 @@
+/* What every tmbench subcommand shares, and nothing more: the version, the exit codes, the
+ * one-line usage error, finding a program on PATH, and the subcommands' entry points that
+ * main.c dispatches to. */
+#ifndef TB_CLI_H
+#define TB_CLI_H
+
+#include <stdbool.h>
+
+#define TB_VERSION "0.1.0"
+
+/* Exit codes, for every subcommand (documented in docs/BENCHMARKING.md and each --help). */
+#define TB_EXIT_OK 0
+#define TB_EXIT_CELLS 1 /* some cell is not ok or skipped; for compare: a regression */
+#define TB_EXIT_USAGE 2
+#define TB_EXIT_INTERRUPTED 130
+
+/* One message to stderr, "tmbench CMD: ...", and TB_EXIT_USAGE to return. */
+int tb_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The commit this tmbench was built from ("unknown" outside git). */
+const char *tb_git_commit(void);
+
+/* NAME's path in $PATH (a static buffer), or NULL. */
+const char *tb_find_in_path(const char *name);
+
+/* The subcommands: driver/ (list, run, merge, __worker) and analysis/ (compare, plot). */
+int tb_cmd_list(int argc, char **argv);
+int tb_cmd_run(int argc, char **argv);
+int tb_cmd_worker(int argc, char **argv);
+int tb_cmd_merge(int argc, char **argv);
+int tb_cmd_compare(int argc, char **argv);
+int tb_cmd_plot(int argc, char **argv);
+
+#endif

@@ -1,0 +1,158 @@
+/* One cell repetition of `tmbench run`: the worker's arguments (proto.h), the worker itself
+ * (spawn.h), under callgrind when instructions are counted that way, and the row its reply
+ * makes, with a status that says how it ended. A crash, a hang or garbage costs this cell only. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "run.h"
+#include "spawn.h"
+
+static void worker_args(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, bool callgrind,
+                        tb_wargs *a)
+{
+    tb_wargs_init(a);
+    tb_wargs_add(a, TB_WOPT_allocator, c->alloc->name);
+    tb_wargs_add(a, TB_WOPT_workload, c->wl->name);
+    tb_wargs_add(a, TB_WOPT_params, c->params);
+    tb_wargs_addf(a, TB_WOPT_threads, "%u", c->threads);
+    tb_wargs_addf(a, TB_WOPT_size, "%zu", c->size);
+    tb_wargs_addf(a, TB_WOPT_sample, "%u", rc->sample);
+    tb_wargs_addf(a, TB_WOPT_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
+    if (m->duration > 0)
+        tb_wargs_addf(a, TB_WOPT_duration, "%.6f", m->duration);
+    else
+        tb_wargs_addf(a, TB_WOPT_ops, "%llu", (unsigned long long)m->ops);
+    if (rc->pin)
+        tb_wargs_add(a, TB_WOPT_pin, NULL);
+    for (int i = 0; i < rc->nusers; i++)
+        tb_wargs_add(a, TB_WOPT_user, rc->users[i]);
+    if (rc->against)
+        tb_wargs_add(a, TB_WOPT_against, rc->against);
+    if (rc->instructions && (rc->perf || callgrind))
+        tb_wargs_add(a, TB_WOPT_count, rc->perf ? "perf" : "callgrind");
+}
+
+/* Sums the instructions callgrind counted in the workload's threads (files cg.out-02 and on:
+ * thread 1 is the worker's main thread, which only starts and joins) and removes the files. */
+static void callgrind_result(const char *cgout, tb_status st, tb_row *row)
+{
+    double total = 0;
+    bool found = false;
+    for (int t = 1; t < 4096; t++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s-%02d", cgout, t);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            if (t > 2)
+                break;
+            continue;
+        }
+        char line[512];
+        double v = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "totals: %lf", &v) == 1)
+                break;
+        fclose(f);
+        unlink(path);
+        if (t >= 2) {
+            total += v;
+            found = true;
+        }
+    }
+    unlink(cgout); /* callgrind leaves an empty file under the plain name too */
+    double nops = tb_row_num(row, TB_COL_ops);
+    if (st != TB_ST_ok || !found || !(nops > 0))
+        return;
+    tb_row_set(row, TB_COL_instructions_per_op, "%.4f", total / nops);
+    tb_row_set(row, TB_COL_count_method, "callgrind");
+}
+
+/* How the worker ended, when it did not say itself. */
+static tb_status classify(const tb_run_ctx *rc, const tb_spawn_result *sr, tb_status said, tb_row *row)
+{
+    int st = sr->wait_status;
+    if (sr->timed_out) {
+        tb_row_set(row, TB_COL_error, "killed after --timeout %.0f s", rc->timeout);
+        return TB_ST_timeout;
+    }
+    if (sr->stopped && said == TB_STATUS_NONE)
+        return TB_ST_interrupted;
+    if (WIFSIGNALED(st)) {
+        const char *sig = sigabbrev_np(WTERMSIG(st));
+        tb_row_set(row, TB_COL_error, "killed by SIG%s: %.180s", sig ? sig : "?", sr->stderr_tail);
+        return TB_ST_crashed;
+    }
+    if (said == TB_STATUS_NONE) {
+        tb_row_set(row, TB_COL_error, "worker exited with status %d and no result: %.180s",
+                   WIFEXITED(st) ? WEXITSTATUS(st) : -1, sr->stderr_tail);
+        return TB_ST_failed;
+    }
+    return said;
+}
+
+static void identity(tb_row *row, const tb_run_ctx *rc, const tb_cell *c)
+{
+    tb_row_set(row, TB_COL_allocator, "%s", c->alloc->name);
+    tb_row_set(row, TB_COL_workload, "%s", c->wl->name);
+    tb_row_set(row, TB_COL_params, "%s", c->params);
+    tb_row_set(row, TB_COL_threads, "%u", c->threads);
+    tb_row_set(row, TB_COL_object_size, "%zu", c->size);
+    tb_row_set(row, TB_COL_rep, "%u", c->rep);
+    tb_row_set(row, TB_COL_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
+}
+
+tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row)
+{
+    bool callgrind = rc->instructions && !rc->perf && c->threads == 1;
+    tb_wargs a;
+    worker_args(rc, m, c, callgrind, &a);
+    /* callgrind: the worker under valgrind, instrumentation off until a timed region starts;
+     * one output file per thread so that only the workload's threads are summed. */
+    char cgout[4200], cgopt[4300];
+    const char *cgargv[120];
+    snprintf(cgout, sizeof cgout, "%s/cg.out", rc->tmpdir ? rc->tmpdir : "/tmp");
+    if (callgrind) {
+        snprintf(cgopt, sizeof cgopt, "--callgrind-out-file=%s", cgout);
+        int k = 0;
+        static const char *const pre[] = {"valgrind", "--tool=callgrind", "--quiet", "--instr-atstart=no",
+                                          "--separate-threads=yes"};
+        for (size_t i = 0; i < sizeof pre / sizeof *pre; i++)
+            cgargv[k++] = pre[i];
+        cgargv[k++] = cgopt;
+        cgargv[k++] = rc->self;
+        for (int i = 1; i <= a.n; i++) /* the worker's argv less its argv[0], and the NULL */
+            cgargv[k++] = a.argv[i];
+    }
+    static const char *const cg_env[] = {"TMEMPOOL_VALGRIND=0", NULL}; /* count the pool's fast path, not its checks */
+    tb_spawn sp = {.path = callgrind ? rc->valgrind : rc->self,
+                   .argv = callgrind ? cgargv : a.argv,
+                   .preload = tb_alloc_library(c->alloc),
+                   .env = callgrind ? cg_env : NULL,
+                   .timeout = rc->timeout,
+                   .stop = rc->stop,
+                   .child = rc->child};
+    identity(row, rc, c);
+    tb_spawn_result *sr = malloc(sizeof *sr);
+    tb_status st;
+    if (!sr || tb_spawn_worker(&sp, sr) != 0) {
+        tb_row_set(row, TB_COL_error, "%s", sr ? sr->why : "out of memory");
+        st = TB_ST_failed;
+    } else {
+        tb_reply_parse(sr->reply, row);
+        st = classify(rc, sr, tb_row_status(row), row);
+    }
+    free(sr);
+    if (callgrind)
+        callgrind_result(cgout, st, row);
+    tb_row_set(row, TB_COL_status, "%s", tb_status_name(st));
+    if (st != TB_ST_ok) { /* a failed cell has no trustworthy figures */
+        tb_row_set(row, TB_COL_ops_per_sec, "%s", "");
+        tb_row_set(row, TB_COL_ns_per_op, "%s", "");
+    }
+    return st;
+}

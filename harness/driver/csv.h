@@ -1,0 +1,86 @@
+/* results.csv, the data contract between the driver and everything that reads a run: the
+ * columns, the statuses a row can have, a row as strings, and reading and appending files.
+ * Both lists are X-macros, so the writer, the readers and the worker's reply (proto.h) use
+ * one definition of each. */
+#ifndef TB_CSV_H
+#define TB_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* The CSV columns, in order: the contract's 20 first, then the extras. The second field says
+ * who fills the column: CELL, the driver from the cell it ran (identity), or WORKER, the
+ * worker's reply (a figure, the status, the error). */
+#define TB_COLUMNS(X)                                                                            \
+    X(run_id, CELL) X(allocator, CELL) X(allocator_version, WORKER) X(workload, CELL)            \
+    X(params, CELL) X(threads, CELL) X(object_size, CELL) X(rep, CELL) X(status, WORKER)         \
+    X(ops, WORKER) X(seconds, WORKER) X(ops_per_sec, WORKER) X(ns_per_op, WORKER)                \
+    X(lat_p50_ns, WORKER) X(lat_p99_ns, WORKER) X(lat_p999_ns, WORKER) X(peak_rss_kib, WORKER)   \
+    X(pool_bytes_reserved, WORKER) X(lock_waits, WORKER) X(error, WORKER)                        \
+    X(free_p50_ns, WORKER) X(free_p99_ns, WORKER) X(free_p999_ns, WORKER)                        \
+    X(base_rss_kib, WORKER) X(end_rss_kib, WORKER) X(mark_rss_kib, WORKER)                       \
+    X(mark_pool_bytes, WORKER) X(cache_hits, WORKER) X(cache_misses, WORKER)                     \
+    X(remote_frees, WORKER) X(instructions_per_op, WORKER) X(count_method, WORKER) X(seed, CELL)
+
+enum {
+#define X(c, who) TB_COL_##c,
+    TB_COLUMNS(X)
+#undef X
+        TB_NCOLS
+};
+extern const char *const tb_col_names[TB_NCOLS];
+extern const bool tb_col_from_worker[TB_NCOLS];
+int tb_col_index(const char *name); /* -1 when no column has that name */
+
+/* A cell repetition's status. good: counts as success for run's exit code. */
+#define TB_STATUSES(X)                                                                           \
+    X(ok, true, "ran; every object's pattern checked; figures recorded")                        \
+    X(skipped, true, "does not apply to this allocator or thread count (error says why)")       \
+    X(unavailable, false, "the allocator is not installed here, or its preload did not take")    \
+    X(failed, false, "the worker reported an error, or exited without a result")                \
+    X(crashed, false, "the worker died by a signal (named in error)")                           \
+    X(timeout, false, "killed after --timeout seconds")                                         \
+    X(corrupt, false, "an object's pattern was overwritten: overlapping objects or stray writes") \
+    X(interrupted, false, "stopped by SIGINT/SIGTERM before it finished: never written as a row")
+
+typedef enum tb_status {
+    TB_STATUS_NONE = -1, /* no status (a worker that said nothing, an unknown string) */
+#define X(s, good, help) TB_ST_##s,
+    TB_STATUSES(X)
+#undef X
+        TB_NSTATUS
+} tb_status;
+const char *tb_status_name(tb_status s); /* "" for TB_STATUS_NONE */
+tb_status tb_status_parse(const char *s); /* TB_STATUS_NONE when unknown */
+bool tb_status_good(tb_status s);
+const char *tb_status_help(tb_status s);
+
+/* A row as strings (empty = unknown). */
+typedef struct tb_row {
+    char *v[TB_NCOLS];
+} tb_row;
+
+typedef struct tb_table {
+    tb_row *rows;
+    size_t n, cap;
+    char **header; /* the file's own header names */
+    size_t ncols_file;
+} tb_table;
+
+int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen); /* 0 or -1 */
+void tb_table_free(tb_table *t);
+int tb_csv_append_row(FILE *f, const tb_row *r);  /* whole row, then fflush + fsync */
+int tb_csv_write_header(FILE *f);
+/* Opens results.csv for appending: writes the header to a new file; on an existing one drops
+ * a torn last line and checks the header. NULL with a message on error. */
+FILE *tb_csv_open_append(const char *path, char *err, size_t errlen);
+void tb_row_set(tb_row *r, int col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void tb_row_clear(tb_row *r);
+const char *tb_row_get(const tb_row *r, int col);
+double tb_row_num(const tb_row *r, int col); /* NaN when empty */
+tb_status tb_row_status(const tb_row *r);
+/* The key that identifies a cell repetition: allocator|workload|params|threads|size|rep */
+void tb_row_key(const tb_row *r, char *buf, size_t len, bool with_rep);
+
+#endif

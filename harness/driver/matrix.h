@@ -1,0 +1,61 @@
+/* The run matrix: presets, the flags over them, and the list of cell repetitions in run order. */
+#ifndef TB_MATRIX_H
+#define TB_MATRIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tb_alloc.h"
+#include "workload.h"
+
+/* One cell repetition: what a worker runs. */
+typedef struct tb_cell {
+    const tb_allocator *alloc;
+    const tb_workload *wl;
+    char params[256]; /* key=value;key=value in descriptor order, defaults filled in */
+    unsigned threads;
+    size_t size;
+    unsigned rep;
+    bool variant; /* the run has this workload with other params too: progress lines name them */
+} tb_cell;
+
+typedef struct tb_matrix_opts {
+    const char *preset;
+    const char *allocators, *workloads, *threads, *sizes;
+    int reps;                 /* -1 = preset's */
+    double duration;          /* seconds; 0 = use ops */
+    uint64_t ops;             /* total per cell; 0 = preset's */
+    uint64_t seed;
+    bool seed_set;
+    unsigned shard_k, shard_n;
+    const char *pset[32];     /* -p key=value */
+    int npset;
+    bool pset_no_preset;      /* --resume: pset already holds what the preset added */
+} tb_matrix_opts;
+
+typedef struct tb_matrix {
+    tb_cell *cells;           /* in run order: rounds outer, shuffled inside */
+    size_t n;
+    size_t total_unsharded;
+    double duration;
+    uint64_t ops;
+    int reps;
+    uint64_t seed;
+    unsigned sample_every;
+    const char *const *pset; /* -p settings, recorded so that --resume rebuilds the same cells */
+    int npset;
+    char allocators[1024], workloads[512], threads[128], sizes[128];
+} tb_matrix;
+
+int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen);
+int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, char *err, size_t errlen);
+/* Canonical params for w from -p settings (unknown keys are an error naming the valid ones). */
+int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, char *out,
+                    size_t outlen, char *err, size_t errlen);
+uint64_t tb_parse_ops(const char *s, bool *ok);
+/* The presets, one line each, for `list` and `run --help`. */
+void tb_presets_print(FILE *f);
+
+#endif

@@ -1,0 +1,502 @@
+/* tmbench run: the driver. Builds the matrix, runs each cell repetition in a fresh worker
+ * process (cell.c), and appends one synced CSV row per cell as it ends. Crashes, timeouts and
+ * Ctrl-C cost one cell at most. This file is the command: its flags, the allocators they add,
+ * the output directory and resume, the loop with its progress lines, and meta.json. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "meta.h"
+#include "run.h"
+#include "spawn.h"
+
+static volatile sig_atomic_t interrupted;
+static volatile pid_t current_child;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    if (current_child > 0)
+        kill(current_child, SIGKILL);
+}
+
+static void run_help(void)
+{
+    printf("usage: tmbench run [options]\n"
+           "Runs every cell (allocator x workload x threads x size x rep) in its own worker process\n"
+           "and appends one row per cell to DIR/results.csv; meta.json records the context.\n\n"
+           "  --preset quick|ci|full   the matrix to start from (default quick)\n"
+           "  --allocators A,B|all     names from `tmbench list`, or NAME=/path/lib.so for your own\n"
+           "  --workloads W,X|all      workloads from `tmbench list`\n"
+           "  --threads 1,2,4|ncpu     thread counts\n"
+           "  --sizes 16,64,256        object sizes in bytes\n"
+           "  --reps N                 repetitions (the outer loop; cells shuffled inside each)\n"
+           "  --duration SECONDS       time each cell for this long, or\n"
+           "  --ops N                  run N operations per cell (1e6, 2M; split over threads)\n"
+           "  --timeout SECONDS        kill a cell after this long (default 60): status timeout\n"
+           "  --pin                    pin threads to PUs with hwloc, spread over NUMA nodes\n"
+           "  --out DIR                results directory (default results/<UTC time>-<host>)\n"
+           "  --resume DIR             continue the run in DIR with its recorded matrix\n"
+           "  --shard K/N              run the K-th of N slices of the matrix (needs --seed)\n"
+           "  --seed N                 seed of the cell order (recorded in meta.json)\n"
+           "  --sample N               time one alloc and one free in N (default 1024, 0 = off)\n"
+           "  --measure time|instructions\n"
+           "                           instructions: also count instructions per op in the timed\n"
+           "                           region (perf counters, else callgrind on 1-thread cells);\n"
+           "                           latency sampling is off in this mode unless --sample\n"
+           "                           is given\n"
+           "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
+           "                           cell next to its twin (then: compare DIR --baseline @base)\n"
+           "  -p key=value             workload parameter (repeatable); key=v1,v2 runs each value\n"
+           "                           (a sweep: every combination of a workload's listed keys)\n\n"
+           "presets:\n");
+    tb_presets_print(stdout);
+    printf("\nexit: 0 every cell ok or skipped, 1 some cell not, 2 usage error, 130 interrupted\n");
+}
+
+static void loadavg(double out[3])
+{
+    if (getloadavg(out, 3) != 3)
+        out[0] = out[1] = out[2] = -1;
+}
+
+static void fmt_hms(char *b, size_t n, double s)
+{
+    int t = (int)s;
+    snprintf(b, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* The libtmempool of another build: BUILD_DIR/allocators/libtmempool.so, or a path to the .so.
+ * Made absolute, since workers resolve it from their own working directory. */
+static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size_t errlen)
+{
+    static const char *const tries[] = {"/allocators/libtmempool.so", "/libtmempool.so",
+                                        "/lib/libtmempool.so", ""};
+    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s%s", arg, tries[i]);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, out)) {
+            (void)len;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "no libtmempool.so under it (looked for %s/allocators/libtmempool.so): "
+                          "give the build directory of another checkout, e.g. ../base/build-release", arg);
+    return -1;
+}
+
+/* Loads the recorded matrix of DIR's meta.json into the options (resume). */
+static int resume_opts(const char *dir, tb_matrix_opts *o, const char **measure, const char **against,
+                       char *err, size_t errlen)
+{
+    char why[512];
+    cJSON *root = tb_meta_read(dir, why, sizeof why);
+    if (!root) {
+        snprintf(err, errlen, "--resume %s: %s", dir, why);
+        return -1;
+    }
+    cJSON *m = cJSON_GetObjectItem(root, "matrix");
+    if (!m) {
+        snprintf(err, errlen, "--resume %s: meta.json is not a tmbench meta file", dir);
+        cJSON_Delete(root);
+        return -1;
+    }
+#define S(field, key)                                                                           \
+    do {                                                                                        \
+        cJSON *it = cJSON_GetObjectItem(m, key);                                                \
+        if (cJSON_IsString(it))                                                                 \
+            o->field = strdup(it->valuestring);                                                 \
+    } while (0)
+    S(allocators, "allocators");
+    S(workloads, "workloads");
+    S(threads, "threads");
+    S(sizes, "sizes");
+#undef S
+    cJSON *it;
+    cJSON *ps = cJSON_GetObjectItem(m, "params");
+    o->npset = 0;
+    o->pset_no_preset = true;
+    for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
+        cJSON *x = cJSON_GetArrayItem(ps, i);
+        if (cJSON_IsString(x))
+            o->pset[o->npset++] = strdup(x->valuestring);
+    }
+    if ((it = cJSON_GetObjectItem(m, "reps")) && cJSON_IsNumber(it))
+        o->reps = it->valueint;
+    if ((it = cJSON_GetObjectItem(m, "ops")) && cJSON_IsNumber(it))
+        o->ops = (uint64_t)it->valuedouble;
+    if ((it = cJSON_GetObjectItem(m, "duration")) && cJSON_IsNumber(it))
+        o->duration = it->valuedouble;
+    if ((it = cJSON_GetObjectItem(m, "measure")) && cJSON_IsString(it))
+        *measure = strdup(it->valuestring);
+    if ((it = cJSON_GetObjectItem(m, "against")) && cJSON_IsString(it))
+        *against = strdup(it->valuestring);
+    if ((it = cJSON_GetObjectItem(m, "seed")) && cJSON_IsString(it)) {
+        o->seed = strtoull(it->valuestring, NULL, 10);
+        o->seed_set = true;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+
+/* What the flags asked for, beyond the matrix. */
+typedef struct run_opts {
+    tb_matrix_opts o;
+    const char *out, *resume, *measure, *against;
+    bool sample_set;
+} run_opts;
+
+/* Parses run's flags into ro and rc. -1 to go on, else the exit code to return. */
+static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
+{
+    static const struct option opts[] = {
+        {"preset", 1, 0, 'P'},  {"allocators", 1, 0, 'a'}, {"workloads", 1, 0, 'w'},
+        {"threads", 1, 0, 't'}, {"sizes", 1, 0, 's'},      {"reps", 1, 0, 'r'},
+        {"duration", 1, 0, 'd'}, {"ops", 1, 0, 'o'},        {"timeout", 1, 0, 'T'},
+        {"pin", 0, 0, 'n'},     {"out", 1, 0, 'O'},        {"resume", 1, 0, 'R'},
+        {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
+        {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    tb_matrix_opts *o = &ro->o;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'P': o->preset = optarg; break;
+        case 'a': o->allocators = optarg; break;
+        case 'w': o->workloads = optarg; break;
+        case 't': o->threads = optarg; break;
+        case 's': o->sizes = optarg; break;
+        case 'r':
+            o->reps = (int)strtol(optarg, &end, 10);
+            if (*end || o->reps < 1 || o->reps > 10000)
+                return tb_usage_error("run", "--reps '%s': want a whole number from 1 to 10000", optarg);
+            break;
+        case 'd':
+            o->duration = strtod(optarg, &end);
+            if (*end || !(o->duration > 0) || o->duration > 86400)
+                return tb_usage_error("run", "--duration '%s': want seconds, more than 0 (e.g. 0.5)", optarg);
+            break;
+        case 'o': {
+            bool ok;
+            o->ops = tb_parse_ops(optarg, &ok);
+            if (!ok)
+                return tb_usage_error("run", "--ops '%s': want a positive count (e.g. 1000000, 2M)", optarg);
+            break;
+        }
+        case 'T':
+            rc->timeout = strtod(optarg, &end);
+            if (*end || !(rc->timeout > 0))
+                return tb_usage_error("run", "--timeout '%s': want seconds, more than 0", optarg);
+            break;
+        case 'n': rc->pin = true; break;
+        case 'O': ro->out = optarg; break;
+        case 'R': ro->resume = optarg; break;
+        case 'S':
+            if (sscanf(optarg, "%u/%u", &o->shard_k, &o->shard_n) != 2 || o->shard_n == 0 ||
+                o->shard_k < 1 || o->shard_k > o->shard_n)
+                return tb_usage_error("run", "--shard '%s': want K/N with 1 <= K <= N (e.g. 2/8)", optarg);
+            break;
+        case 'x':
+            o->seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg)
+                return tb_usage_error("run", "--seed '%s': want a whole number", optarg);
+            o->seed_set = true;
+            break;
+        case 'L':
+            rc->sample = (unsigned)strtoul(optarg, &end, 10);
+            ro->sample_set = true;
+            if (*end)
+                return tb_usage_error("run", "--sample '%s': want a whole number (0 = off)", optarg);
+            break;
+        case 'p':
+            if (o->npset == 32)
+                return tb_usage_error("run", "too many -p settings (at most 32)");
+            o->pset[o->npset++] = optarg;
+            break;
+        case 'M':
+            if (strcmp(optarg, "time") != 0 && strcmp(optarg, "instructions") != 0)
+                return tb_usage_error("run", "--measure '%s': want time or instructions", optarg);
+            ro->measure = optarg;
+            break;
+        case 'A': ro->against = optarg; break;
+        case 'h': run_help(); return 0;
+        default: return tb_usage_error("run", "see `tmbench run --help`");
+        }
+    }
+    if (optind < argc)
+        return tb_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    if (o->duration > 0 && o->ops)
+        return tb_usage_error("run", "--duration and --ops exclude each other: pick one");
+    if (o->shard_n > 1 && !o->seed_set && !ro->resume)
+        return tb_usage_error("run", "--shard needs --seed, so that every shard slices the same order");
+    return -1;
+}
+
+/* NAME=/path entries in --allocators are user libraries: registered here, and named by NAME in
+ * the matrix. --against registers the other build's strategies as X@base. */
+static int add_allocators(run_opts *ro, tb_run_ctx *rc, char *against_lib, size_t liblen)
+{
+    static char alloc_list[1024];
+    char err[1024];
+    tb_matrix_opts *o = &ro->o;
+    if (o->allocators && strchr(o->allocators, '=')) {
+        char *dup = strdup(o->allocators), *save = NULL;
+        size_t used = 0;
+        alloc_list[0] = '\0';
+        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (strchr(t, '=')) {
+                if (tb_alloc_add_user(t, err, sizeof err) != 0)
+                    return tb_usage_error("run", "--allocators: %s", err);
+                if (rc->nusers < 16)
+                    rc->users[rc->nusers++] = strdup(t);
+                *strchr(t, '=') = '\0';
+            }
+            used += (size_t)snprintf(alloc_list + used, sizeof alloc_list - used, "%s%s", used ? "," : "", t);
+        }
+        free(dup);
+        o->allocators = alloc_list;
+    }
+    static char against_spec[4200];
+    if (ro->against) {
+        if (find_pool_lib(ro->against, against_lib, liblen, err, sizeof err) != 0 ||
+            tb_alloc_add_against(against_lib, "base", err, sizeof err) != 0)
+            return tb_usage_error("run", "--against %s: %s", ro->against, err);
+        snprintf(against_spec, sizeof against_spec, "%s@base", against_lib);
+        rc->against = against_spec;
+    }
+    return -1;
+}
+
+/* --measure instructions: perf counters where the kernel allows them, else callgrind. */
+static int setup_measure(const run_opts *ro, tb_run_ctx *rc)
+{
+    if (!ro->measure || strcmp(ro->measure, "instructions") != 0)
+        return -1;
+    rc->instructions = true;
+    if (!ro->sample_set)
+        rc->sample = 0; /* sampling adds timing code to the counted region; --sample N counts it */
+    rc->perf = tb_count_perf_works();
+    if (rc->perf)
+        return -1;
+    rc->valgrind = tb_find_in_path("valgrind");
+    if (!rc->valgrind)
+        return tb_usage_error("run", "--measure instructions: this kernel does not allow perf counters "
+                              "and valgrind is not installed (Debian package valgrind)");
+    static char tmpl[] = "/tmp/tmbench-cg-XXXXXX";
+    rc->tmpdir = mkdtemp(tmpl);
+    if (!rc->tmpdir)
+        return tb_usage_error("run", "cannot create a temporary directory: %s", strerror(errno));
+    fprintf(stderr, "tmbench run: perf counters are not available here: counting instructions "
+                    "with callgrind, for 1-thread cells only\n");
+    return -1;
+}
+
+static void make_run_id(char *run_id, size_t len)
+{
+    char host[64] = "host", stamp[32];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    host[strcspn(host, ".")] = '\0';
+    tb_utc_now(stamp, sizeof stamp, true);
+    snprintf(run_id, len, "%s-%s", stamp, host);
+}
+
+/* Resume: marks the cells that DIR's results.csv holds already (threads = 0) and takes the
+ * run id of its rows. Returns how many cells are left to run. */
+static size_t skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run_id, size_t idlen)
+{
+    size_t ndone = 0;
+    char **done = NULL;
+    tb_table t;
+    char err[1024];
+    if (resume && tb_csv_read(csv_path, &t, err, sizeof err) == 0) {
+        done = calloc(t.n + 1, sizeof *done);
+        for (size_t i = 0; i < t.n; i++) {
+            char key[1024];
+            tb_row_key(&t.rows[i], key, sizeof key, true);
+            done[ndone++] = strdup(key);
+            if (i == 0 && tb_row_get(&t.rows[0], TB_COL_run_id)[0])
+                snprintf(run_id, idlen, "%s", tb_row_get(&t.rows[0], TB_COL_run_id));
+        }
+        tb_table_free(&t);
+    }
+    size_t todo = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const tb_cell *c = &m->cells[i];
+        tb_row probe = {0};
+        tb_row_set(&probe, TB_COL_allocator, "%s", c->alloc->name);
+        tb_row_set(&probe, TB_COL_workload, "%s", c->wl->name);
+        tb_row_set(&probe, TB_COL_params, "%s", c->params);
+        tb_row_set(&probe, TB_COL_threads, "%u", c->threads);
+        tb_row_set(&probe, TB_COL_object_size, "%zu", c->size);
+        tb_row_set(&probe, TB_COL_rep, "%u", c->rep);
+        char key[1024];
+        tb_row_key(&probe, key, sizeof key, true);
+        tb_row_clear(&probe);
+        bool skip = false;
+        for (size_t d = 0; d < ndone && !skip; d++)
+            skip = strcmp(done[d], key) == 0;
+        if (skip)
+            m->cells[i].threads = 0; /* marks done */
+        else
+            todo++;
+    }
+    for (size_t d = 0; d < ndone; d++)
+        free(done[d]);
+    free(done);
+    return todo;
+}
+
+typedef struct loop_out {
+    size_t ran, bad;
+} loop_out;
+
+/* Runs every cell not yet done, appending its row; stops early on Ctrl-C or a full disk. */
+static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FILE *csv, const char *csv_path,
+                      const char *run_id, cJSON *versions, loop_out *lo)
+{
+    bool tty = isatty(2);
+    uint64_t t_start = tb_now_ns();
+    for (size_t i = 0; i < m->n && !interrupted; i++) {
+        const tb_cell *cell = &m->cells[i];
+        if (cell->threads == 0)
+            continue;
+        double el = (double)(tb_now_ns() - t_start) / 1e9;
+        char e1[16], e2[16];
+        fmt_hms(e1, sizeof e1, el);
+        fmt_hms(e2, sizeof e2, lo->ran ? el / (double)lo->ran * (double)(todo - lo->ran) : 0);
+        if (tty)
+            fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %zuB rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
+                    cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep, e1, e2);
+        tb_row row = {0};
+        tb_status st = tb_run_cell(rc, m, cell, &row);
+        if (st == TB_ST_interrupted) {
+            tb_row_clear(&row);
+            break;
+        }
+        tb_row_set(&row, TB_COL_run_id, "%s", run_id);
+        if (tb_csv_append_row(csv, &row) != 0) {
+            fprintf(stderr, "\ntmbench run: cannot append to %s: %s\n", csv_path, strerror(errno));
+            tb_row_clear(&row);
+            break;
+        }
+        const char *ver = tb_row_get(&row, TB_COL_allocator_version);
+        if (*ver && !cJSON_GetObjectItem(versions, cell->alloc->name))
+            cJSON_AddStringToObject(versions, cell->alloc->name, ver);
+        lo->ran++;
+        bool ok = tb_status_good(st);
+        lo->bad += !ok;
+        if (!tty || !ok)
+            fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
+                    lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
+                    tb_status_name(st), ok ? tb_row_get(&row, TB_COL_ops_per_sec) : "",
+                    ok ? "ops/s" : tb_row_get(&row, TB_COL_error), cell->variant ? "  [" : "",
+                    cell->variant ? cell->params : "", cell->variant ? "]" : "");
+        tb_row_clear(&row);
+    }
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+}
+
+int tb_cmd_run(int argc, char **argv)
+{
+    run_opts ro = {.o = {.reps = -1}};
+    tb_run_ctx rc = {.timeout = 60, .sample = 1024, .stop = &interrupted, .child = &current_child};
+    char err[1024];
+    int code;
+    if ((code = parse_flags(argc, argv, &ro, &rc)) >= 0)
+        return code;
+    if (ro.resume) {
+        if (ro.out)
+            return tb_usage_error("run", "--resume DIR writes into DIR: leave out --out");
+        if (resume_opts(ro.resume, &ro.o, &ro.measure, &ro.against, err, sizeof err) != 0)
+            return tb_usage_error("run", "%s", err);
+        ro.out = ro.resume;
+    }
+    static char against_lib[4096];
+    if ((code = add_allocators(&ro, &rc, against_lib, sizeof against_lib)) >= 0 ||
+        (code = setup_measure(&ro, &rc)) >= 0)
+        return code;
+    tb_matrix m;
+    if (tb_matrix_build(&ro.o, &m, err, sizeof err) != 0)
+        return tb_usage_error("run", "%s", err);
+    rc.seed = m.seed;
+    m.sample_every = rc.sample;
+
+    char self[4096];
+    if (!tb_self_exe(self, sizeof self))
+        return tb_usage_error("run", "cannot find my own executable through /proc/self/exe");
+    rc.self = self;
+
+    char run_id[128];
+    make_run_id(run_id, sizeof run_id);
+    static char outdir[4096];
+    if (!ro.out) {
+        mkdir("results", 0755);
+        snprintf(outdir, sizeof outdir, "results/%s", run_id);
+        ro.out = outdir;
+    }
+    if (mkdir(ro.out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tmbench run: cannot create %s: %s\n", ro.out, strerror(errno));
+        return TB_EXIT_USAGE;
+    }
+    char csv_path[4200];
+    snprintf(csv_path, sizeof csv_path, "%s/results.csv", ro.out);
+    size_t todo = skip_done(&m, csv_path, ro.resume != NULL, run_id, sizeof run_id);
+    FILE *csv = tb_csv_open_append(csv_path, err, sizeof err);
+    if (!csv) {
+        fprintf(stderr, "tmbench run: %s\n", err);
+        return TB_EXIT_USAGE;
+    }
+
+    tb_meta_run mr = {.run_id = run_id, .out_dir = ro.out, .argc = argc, .argv = argv, .m = &m,
+                      .measure = rc.instructions ? "instructions" : "time",
+                      .count_method = rc.instructions ? (rc.perf ? "perf" : "callgrind") : NULL,
+                      .against = ro.against ? against_lib : NULL};
+    tb_utc_now(mr.started, sizeof mr.started, false);
+    loadavg(mr.load_before);
+    if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0) {
+        fprintf(stderr, "tmbench run: %s\n", err);
+        fclose(csv);
+        return TB_EXIT_USAGE;
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    cJSON *versions = cJSON_CreateObject();
+    loop_out lo = {0};
+    run_cells(&rc, &m, todo, csv, csv_path, run_id, versions, &lo);
+    fclose(csv);
+    if (rc.tmpdir)
+        rmdir(rc.tmpdir);
+    mr.interrupted = interrupted;
+    tb_utc_now(mr.ended, sizeof mr.ended, false);
+    loadavg(mr.load_after);
+    char *vtext = cJSON_PrintUnformatted(versions);
+    mr.versions_json = vtext;
+    if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0)
+        fprintf(stderr, "tmbench run: %s\n", err);
+    free(vtext);
+    cJSON_Delete(versions);
+    fprintf(stderr, "tmbench run: %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, lo.bad,
+            interrupted ? "interrupted" : "done", ro.out);
+    printf("%s\n", ro.out);
+    if (interrupted)
+        return TB_EXIT_INTERRUPTED;
+    return lo.bad ? TB_EXIT_CELLS : TB_EXIT_OK;
+}

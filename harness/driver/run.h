@@ -1,0 +1,36 @@
+/* Internals of `tmbench run` shared by its two files: run.c (the command: flags, output
+ * directory, resume, the loop over cells) and cell.c (one cell: its worker, its row). */
+#ifndef TB_RUN_H
+#define TB_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "csv.h"
+#include "matrix.h"
+
+/* How every cell of this run is run. */
+typedef struct tb_run_ctx {
+    const char *self;        /* this executable */
+    double timeout;
+    bool pin;
+    unsigned sample;
+    uint64_t seed;
+    const char *users[16];   /* NAME=/path user allocators, passed on to each worker */
+    int nusers;
+    const char *against;     /* LIB@TAG for the worker (--against) */
+    bool instructions;       /* --measure instructions */
+    bool perf;               /* ... counted with perf; else callgrind on 1-thread cells */
+    const char *valgrind;
+    const char *tmpdir;      /* callgrind output files */
+    volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */
+    volatile pid_t *child;
+} tb_run_ctx;
+
+/* Runs one cell repetition in a fresh worker and fills row with everything but run_id: the
+ * cell's identity, the worker's figures, the status and, for a failure, the error. Returns
+ * the status; TB_ST_interrupted when *stop cut it short (then the row is not to be written). */
+tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row);
+
+#endif

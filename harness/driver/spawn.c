@@ -1,0 +1,144 @@
+/* One worker process: fork, exec, supervise, collect (spawn.h). The reply comes over fd 3 so
+ * that nothing the allocator or workload prints to stdout can be mistaken for it; stderr is
+ * kept as a tail, since the last words of a crash matter most. */
+#define _GNU_SOURCE
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool tb_self_exe(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+static void child(const tb_spawn *s, int res, int err)
+{
+    dup2(res, 3);
+    dup2(err, 2);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+        dup2(devnull, 1);
+    if (s->preload)
+        setenv("LD_PRELOAD", s->preload, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    for (const char *const *e = s->env; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
+            setenv(name, eq + 1, 1);
+        }
+    }
+    signal(SIGINT, SIG_IGN); /* the driver decides; it kills the worker on Ctrl-C */
+    execv(s->path, (char *const *)s->argv);
+    dprintf(2, "exec %s: %s\n", s->path, strerror(errno));
+    _exit(127);
+}
+
+/* Appends r bytes to a tail buffer of cap bytes that keeps the newest ones. */
+static void keep_tail(char *buf, size_t cap, size_t *got, const char *in, size_t r)
+{
+    if (*got + r > cap) {
+        size_t drop = *got + r - cap;
+        if (drop > *got)
+            drop = *got;
+        memmove(buf, buf + drop, *got - drop);
+        *got -= drop;
+    }
+    size_t take = r < cap ? r : cap;
+    memcpy(buf + *got, in + r - take, take);
+    *got += take;
+}
+
+int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int res[2], errp[2];
+    if (pipe2(res, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        snprintf(r->why, sizeof r->why, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        child(s, res[1], errp[1]);
+    close(res[1]);
+    close(errp[1]);
+    if (pid < 0) {
+        snprintf(r->why, sizeof r->why, "fork: %s", strerror(errno));
+        close(res[0]);
+        close(errp[0]);
+        return -1;
+    }
+    if (s->child)
+        *s->child = pid;
+    size_t got = 0, egot = 0;
+    char ebuf[4096];
+    uint64_t deadline = s->timeout > 0 ? now_ns() + (uint64_t)(s->timeout * 1e9) : UINT64_MAX;
+    struct pollfd pf[2] = {{res[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0 && !(s->stop && *s->stop)) {
+        uint64_t now = now_ns();
+        if (now >= deadline) {
+            r->timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
+        uint64_t left_ms = (deadline - now) / 1000000 + 1;
+        if (poll(pf, 2, left_ms > 200 ? 200 : (int)left_ms) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char tmp[4096];
+            ssize_t n = read(pf[i].fd, tmp, sizeof tmp);
+            if (n <= 0) {
+                close(pf[i].fd);
+                pf[i].fd = -1;
+                open_fds--;
+            } else if (i == 0) {
+                size_t take = (size_t)n < sizeof r->reply - 1 - got ? (size_t)n : sizeof r->reply - 1 - got;
+                memcpy(r->reply + got, tmp, take);
+                got += take;
+            } else {
+                keep_tail(ebuf, sizeof ebuf, &egot, tmp, (size_t)n);
+            }
+        }
+    }
+    if (s->stop && *s->stop) {
+        r->stopped = true;
+        kill(pid, SIGKILL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (pf[i].fd >= 0)
+            close(pf[i].fd);
+    waitpid(pid, &r->wait_status, 0);
+    if (s->child)
+        *s->child = 0;
+    r->reply[got] = '\0';
+    size_t k = 0;
+    for (size_t i = egot > 300 ? egot - 300 : 0; i < egot && k < sizeof r->stderr_tail - 1; i++)
+        r->stderr_tail[k++] = ebuf[i] == '\n' || ebuf[i] == ',' ? ' ' : ebuf[i];
+    r->stderr_tail[k] = '\0';
+    return 0;
+}

@@ -1,0 +1,320 @@
+/* The worker: one cell in a fresh process. It proves which allocator serves the calls, runs the
+ * workload's threads behind a start barrier, and reports one result over fd 3 as column=value
+ * lines (proto.h). The driver owns everything else; a crash here costs this cell only. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <hwloc.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "proto.h"
+#include "tb_alloc.h"
+#include "workload.h"
+
+static FILE *report;
+
+#define put(col, ...) tb_reply_put(report, TB_COL_##col, __VA_ARGS__)
+
+static int finish(tb_status status, const char *error)
+{
+    put(status, "%s", tb_status_name(status));
+    if (error && *error)
+        put(error, "%s", error);
+    fflush(report);
+    return 0;
+}
+
+/* TSC ticks per ns against CLOCK_MONOTONIC, and the cost of an empty timed region. */
+static double tsc_per_ns;
+static void calibrate(tb_run *r)
+{
+    uint64_t n0 = tb_now_ns(), c0 = tb_rdtsc();
+    while (tb_now_ns() - n0 < 20000000)
+        ;
+    uint64_t n1 = tb_now_ns(), c1 = tb_rdtsc();
+    tsc_per_ns = (double)(c1 - c0) / (double)(n1 - n0);
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 2000; i++) {
+        uint64_t a = tb_rdtsc(), b = tb_rdtsc();
+        if (b - a < best)
+            best = b - a;
+    }
+    r->tsc_overhead = best;
+}
+
+typedef struct thread_arg {
+    tb_run *r;
+    const tb_workload *wl;
+    tb_thread_out *me;
+    hwloc_topology_t topo;
+    hwloc_obj_t pu;
+} thread_arg;
+
+static void *thread_main(void *p)
+{
+    thread_arg *t = p;
+    if (t->pu)
+        hwloc_set_cpubind(t->topo, t->pu->cpuset, HWLOC_CPUBIND_THREAD);
+    t->wl->thread(t->r, t->me);
+    return NULL;
+}
+
+/* Thread i's PU under --pin: spread round-robin over NUMA nodes, then over each node's PUs. */
+static hwloc_obj_t pin_pu(hwloc_topology_t topo, unsigned i)
+{
+    int nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+    if (nodes < 1)
+        nodes = 1;
+    hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, i % (unsigned)nodes);
+    unsigned k = i / (unsigned)nodes;
+    if (node) {
+        int n = hwloc_get_nbobjs_inside_cpuset_by_type(topo, node->cpuset, HWLOC_OBJ_PU);
+        if (n > 0)
+            return hwloc_get_obj_inside_cpuset_by_type(topo, node->cpuset, HWLOC_OBJ_PU, k % (unsigned)n);
+    }
+    int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    return n > 0 ? hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, i % (unsigned)n) : NULL;
+}
+
+/* What the driver asked for (proto.h's options). */
+typedef struct worker_opts {
+    const char *alloc_name, *wl_name, *params;
+    unsigned threads, sample;
+    size_t size;
+    uint64_t ops, seed;
+    double duration;
+    bool pin, probe_only;
+    tb_count_mode count;
+} worker_opts;
+
+static int parse_flags(int argc, char **argv, worker_opts *o)
+{
+    char err[512] = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", tb_worker_longopts, NULL)) != -1) {
+        switch (c - TB_WOPT_VAL(0)) {
+        case TB_WOPT_allocator: o->alloc_name = optarg; break;
+        case TB_WOPT_workload: o->wl_name = optarg; break;
+        case TB_WOPT_params: o->params = optarg; break;
+        case TB_WOPT_threads: o->threads = (unsigned)strtoul(optarg, NULL, 10); break;
+        case TB_WOPT_size: o->size = strtoull(optarg, NULL, 10); break;
+        case TB_WOPT_ops: o->ops = strtoull(optarg, NULL, 10); break;
+        case TB_WOPT_duration: o->duration = strtod(optarg, NULL); break;
+        case TB_WOPT_sample: o->sample = (unsigned)strtoul(optarg, NULL, 10); break;
+        case TB_WOPT_seed: o->seed = strtoull(optarg, NULL, 10); break;
+        case TB_WOPT_pin: o->pin = true; break;
+        case TB_WOPT_user:
+            if (tb_alloc_add_user(optarg, err, sizeof err) != 0)
+                return tb_usage_error("worker", "%s", err);
+            break;
+        case TB_WOPT_against: {
+            char *at = strrchr(optarg, '@');
+            if (!at || tb_alloc_add_against(strndup(optarg, (size_t)(at - optarg)), at + 1, err, sizeof err))
+                return tb_usage_error("worker", "--against %s: %s", optarg, err);
+            break;
+        }
+        case TB_WOPT_probe: o->probe_only = true; break;
+        case TB_WOPT_count:
+            o->count = strcmp(optarg, "perf") == 0 ? TB_COUNT_PERF
+                       : strcmp(optarg, "callgrind") == 0 ? TB_COUNT_CALLGRIND : TB_COUNT_NONE;
+            break;
+        default: return TB_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Fills r for the cell and runs the workload's setup. The status that ends the cell early, or
+ * TB_STATUS_NONE to go on. */
+static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap *heap, tb_run *r,
+                           char *err, size_t errlen)
+{
+    r->heap = heap;
+    r->wl = wl;
+    r->threads = o->threads;
+    r->size = o->size;
+    r->sample_every = o->sample;
+    r->mark_rss_kib = -1;
+    r->mark_pool_bytes = -1;
+    r->count_mode = o->count;
+    static char pbuf[256]; /* r->pval points into it for the whole run */
+    snprintf(pbuf, sizeof pbuf, "%s", o->params);
+    if (tb_params_parse(wl, pbuf, r, err, errlen) != 0)
+        return TB_ST_failed;
+    r->ops_per_thread = o->duration > 0 ? 0 : (o->ops + o->threads - 1) / o->threads;
+    r->duration = o->duration;
+    if (o->duration <= 0 && o->ops == 0)
+        r->ops_per_thread = 1;
+    int s = wl->setup ? wl->setup(r, err, errlen) : 0;
+    if (s > 0)
+        return TB_ST_skipped;
+    if (s < 0)
+        return TB_ST_failed;
+    calibrate(r);
+    r->out = aligned_alloc(128, sizeof(tb_thread_out) * o->threads);
+    memset(r->out, 0, sizeof(tb_thread_out) * o->threads);
+    for (unsigned i = 0; i < o->threads; i++) {
+        tb_thread_out *t = &r->out[i];
+        t->tid = i;
+        t->perf_fd = -1;
+        t->rng = (o->seed + 1) * 0x9E3779B97F4A7C15ull + i * 0xD1B54A32D192ED03ull + 1;
+        /* Start each sampler at a different phase so threads do not time the same op index. */
+        t->a_left = o->sample ? 1 + (t->rng % o->sample) : UINT64_MAX;
+        t->f_left = o->sample ? 1 + ((t->rng >> 20) % o->sample) : UINT64_MAX;
+    }
+    pthread_barrier_init(&r->start, NULL, o->threads + 1);
+    return TB_STATUS_NONE;
+}
+
+/* The cell's threads behind the start barrier, or the workload's own driver. false when a
+ * thread could not be started. */
+static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
+{
+    hwloc_topology_t topo = NULL;
+    if (o->pin) {
+        hwloc_topology_init(&topo);
+        hwloc_topology_load(topo);
+    }
+    if (wl->drive) {
+        wl->drive(r);
+        return true;
+    }
+    pthread_t *tids = calloc(o->threads, sizeof *tids);
+    thread_arg *args = calloc(o->threads, sizeof *args);
+    for (unsigned i = 0; i < o->threads; i++) {
+        args[i] = (thread_arg){r, wl, &r->out[i], topo, o->pin ? pin_pu(topo, i) : NULL};
+        if (pthread_create(&tids[i], NULL, thread_main, &args[i]) != 0)
+            return false;
+    }
+    pthread_barrier_wait(&r->start);
+    if (o->duration > 0) {
+        struct timespec ts = {(time_t)o->duration, (long)((o->duration - floor(o->duration)) * 1e9)};
+        nanosleep(&ts, NULL);
+        atomic_store(&r->stop, 1);
+    }
+    for (unsigned i = 0; i < o->threads; i++)
+        pthread_join(tids[i], NULL);
+    return true;
+}
+
+/* Sums the threads' results and writes every figure of the reply. Returns the op count. */
+static uint64_t report_figures(const worker_opts *o, const tb_workload *wl, tb_heap *heap, tb_run *r,
+                               long base_rss)
+{
+    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0, instructions = 0;
+    bool counted = o->count == TB_COUNT_PERF;
+    static tb_hist ah, fh;
+    for (unsigned i = 0; i < o->threads; i++) {
+        const tb_thread_out *t = &r->out[i];
+        if (t->t0 && t->t0 < t0)
+            t0 = t->t0;
+        if (t->t1 > t1)
+            t1 = t->t1;
+        total += t->ops;
+        counted &= t->instructions != UINT64_MAX;
+        instructions += t->instructions;
+        tb_hist_merge(&ah, &t->alloc_lat);
+        tb_hist_merge(&fh, &t->free_lat);
+    }
+    tb_heap_stats st = {0};
+    bool have_stats = heap->stats && heap->stats(heap->ctx, &st) == 0;
+    if (wl->teardown)
+        wl->teardown(r);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long end_rss = tb_rss_kib();
+
+    double seconds = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
+    put(ops, "%" PRIu64, total);
+    put(seconds, "%.9f", seconds);
+    if (seconds > 0 && total > 0) {
+        put(ops_per_sec, "%.1f", (double)total / seconds);
+        put(ns_per_op, "%.4f", seconds * o->threads * 1e9 / (double)total);
+    }
+    if (ah.n) {
+        put(lat_p50_ns, "%.1f", tb_hist_quantile(&ah, 0.50) / tsc_per_ns);
+        put(lat_p99_ns, "%.1f", tb_hist_quantile(&ah, 0.99) / tsc_per_ns);
+        put(lat_p999_ns, "%.1f", tb_hist_quantile(&ah, 0.999) / tsc_per_ns);
+    }
+    if (fh.n) {
+        put(free_p50_ns, "%.1f", tb_hist_quantile(&fh, 0.50) / tsc_per_ns);
+        put(free_p99_ns, "%.1f", tb_hist_quantile(&fh, 0.99) / tsc_per_ns);
+        put(free_p999_ns, "%.1f", tb_hist_quantile(&fh, 0.999) / tsc_per_ns);
+    }
+    if (counted && total > 0) {
+        put(instructions_per_op, "%.4f", (double)instructions / (double)total);
+        put(count_method, "perf");
+    }
+    put(peak_rss_kib, "%ld", ru.ru_maxrss);
+    put(base_rss_kib, "%ld", base_rss);
+    put(end_rss_kib, "%ld", end_rss);
+    if (r->mark_rss_kib >= 0)
+        put(mark_rss_kib, "%ld", r->mark_rss_kib);
+    if (r->mark_pool_bytes >= 0)
+        put(mark_pool_bytes, "%lld", r->mark_pool_bytes);
+    if (have_stats) {
+        put(pool_bytes_reserved, "%" PRIu64, st.bytes_reserved);
+        put(lock_waits, "%" PRIu64, st.lock_waits);
+        put(cache_hits, "%" PRIu64, st.cache_hits);
+        put(cache_misses, "%" PRIu64, st.cache_misses);
+        put(remote_frees, "%" PRIu64, st.remote_frees);
+    }
+    return total;
+}
+
+int tb_cmd_worker(int argc, char **argv)
+{
+    worker_opts o = {.params = "", .threads = 1, .sample = 1024, .size = 64, .seed = 1};
+    int code = parse_flags(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    report = fdopen(3, "w");
+    if (!report)
+        report = stdout;
+    const tb_allocator *a = o.alloc_name ? tb_alloc_find(o.alloc_name) : NULL;
+    if (!a)
+        return finish(TB_ST_failed, "worker: unknown allocator");
+
+    char err[512] = "";
+    tb_heap heap;
+    int rc = a->open(a, o.size, &heap, err, sizeof err);
+    char version[128] = "";
+    if (a->version)
+        a->version(a, version, sizeof version);
+    put(allocator_version, "%s", version);
+    if (rc == -2)
+        return finish(TB_ST_unavailable, err);
+    if (rc != 0)
+        return finish(TB_ST_failed, err);
+    if (o.probe_only)
+        return finish(TB_ST_ok, NULL);
+
+    const tb_workload *wl = o.wl_name ? tb_workload_find(o.wl_name) : NULL;
+    if (!wl)
+        return finish(TB_ST_failed, "worker: unknown workload");
+    if (a->same_thread_only && wl->cross_thread)
+        return finish(TB_ST_skipped, "this allocator is only correct when the allocating thread frees; "
+                                     "this workload frees across threads");
+    static tb_run r;
+    tb_status early = setup_run(&o, wl, &heap, &r, err, sizeof err);
+    if (early != TB_STATUS_NONE)
+        return finish(early, err);
+    long base_rss = tb_rss_kib();
+    if (!run_threads(&o, wl, &r))
+        return finish(TB_ST_failed, "pthread_create failed");
+    uint64_t total = report_figures(&o, wl, &heap, &r, base_rss);
+    if (atomic_load(&r.corrupt))
+        return finish(TB_ST_corrupt, r.corrupt_msg);
+    if (total == 0)
+        return finish(TB_ST_failed, "the workload did no operations (allocation failed?)");
+    heap.destroy(heap.ctx);
+    return finish(TB_ST_ok, NULL);
+}
