@@ -271,58 +271,214 @@ static int same_columns(const tb_table *a, const tb_table *b, const char *an, co
     return 0;
 }
 
-int tb_cmd_compare(int argc, char **argv)
+/* Parses compare's flags into o. -1 to go on, else the exit code. */
+static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
 {
     static const struct option lo[] = {{"metric", 1, 0, 'm'},  {"threshold", 1, 0, 't'},
                                        {"alpha", 1, 0, 'a'},   {"format", 1, 0, 'f'},
                                        {"baseline", 1, 0, 'b'}, {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
-    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = 0.01, .format = F_TEXT};
-    const char *baseline = NULL;
     int c;
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case 'm':
-            o.metric = NULL;
+            o->metric = NULL;
             for (const metric_desc *m = metrics; m->name; m++)
                 if (strcmp(m->name, optarg) == 0)
-                    o.metric = m;
-            if (!o.metric)
+                    o->metric = m;
+            if (!o->metric)
                 return tb_usage_error("compare", "--metric '%s' is not one compare knows; valid: "
                                       "ops_per_sec, ns_per_op, lat_p50_ns, lat_p99_ns, lat_p999_ns, free_p99_ns, "
                                       "peak_rss_kib, end_rss_kib, pool_bytes_reserved, instructions_per_op", optarg);
             break;
         case 't':
-            o.threshold = strtod(optarg, &end) / 100;
-            if (*end || !(o.threshold > 0) || o.threshold >= 1)
+            o->threshold = strtod(optarg, &end) / 100;
+            if (*end || !(o->threshold > 0) || o->threshold >= 1)
                 return tb_usage_error("compare", "--threshold '%s': want a percentage above 0 and below 100 (e.g. 5)", optarg);
             break;
         case 'a':
-            o.alpha = strtod(optarg, &end);
-            if (*end || !(o.alpha > 0) || o.alpha >= 0.5)
+            o->alpha = strtod(optarg, &end);
+            if (*end || !(o->alpha > 0) || o->alpha >= 0.5)
                 return tb_usage_error("compare", "--alpha '%s': want a probability above 0 and below 0.5 (e.g. 0.01)", optarg);
             break;
         case 'f':
             if (strcmp(optarg, "text") == 0)
-                o.format = F_TEXT;
+                o->format = F_TEXT;
             else if (strcmp(optarg, "markdown") == 0 || strcmp(optarg, "md") == 0)
-                o.format = F_MARKDOWN;
+                o->format = F_MARKDOWN;
             else if (strcmp(optarg, "csv") == 0)
-                o.format = F_CSV;
+                o->format = F_CSV;
             else
                 return tb_usage_error("compare", "--format '%s': want text, markdown or csv", optarg);
             break;
-        case 'b': baseline = optarg; break;
+        case 'b': *baseline = optarg; break;
         case 'h': return usage_help();
         default: return tb_usage_error("compare", "see `tmbench compare --help`");
         }
     }
     int npos = argc - optind;
-    if (baseline ? npos != 1 : npos != 2)
-        return tb_usage_error("compare", baseline ? "--baseline compares inside one run: give one results directory"
-                                                  : "want BASE and NEW results directories (or one with --baseline ALLOCATOR)");
+    if (*baseline ? npos != 1 : npos != 2)
+        return tb_usage_error("compare", *baseline ? "--baseline compares inside one run: give one results directory"
+                                                   : "want BASE and NEW results directories (or one with --baseline ALLOCATOR)");
+    return -1;
+}
+
+/* The cells to judge, each a pair of groups (either may be missing), and how many cells were
+ * skipped on both sides. */
+typedef struct pairing {
+    const opts *o;
+    result *rs;
+    size_t nr, both_skipped;
+} pairing;
+
+static void add_pair(pairing *pr, const tb_group *b, const tb_group *n, const char *bname, const char *nname)
+{
+    const tb_group *any = b ? b : n;
+    if ((!b || b->nok == 0) && (!n || n->nok == 0) && (!b || b->nskipped) && (!n || n->nskipped)) {
+        pr->both_skipped++;
+        return;
+    }
+    result *r = &pr->rs[pr->nr++];
+    r->allocator = nname;
+    r->base_allocator = bname;
+    r->workload = any->workload;
+    r->params = any->params;
+    r->threads = any->threads;
+    r->size = any->size;
+    judge(pr->o, b, n, r);
+}
+
+/* BASE against NEW: each cell of either with its namesake in the other. */
+static void pair_runs(pairing *pr, const tb_group *gb, size_t nb, const tb_group *gn, size_t nn)
+{
+    for (size_t i = 0; i < nb; i++)
+        add_pair(pr, &gb[i], tb_group_find(gn, nn, gb[i].allocator, &gb[i]), gb[i].allocator, gb[i].allocator);
+    for (size_t i = 0; i < nn; i++)
+        if (!tb_group_find(gb, nb, gn[i].allocator, &gn[i]))
+            add_pair(pr, NULL, &gn[i], gn[i].allocator, gn[i].allocator);
+}
+
+/* --baseline @TAG: each X@TAG against X in the same run. */
+static int pair_twins(pairing *pr, const tb_group *g, size_t n, const char *tag, const char *dir)
+{
+    size_t tl = strlen(tag);
+    for (size_t i = 0; i < n; i++) {
+        size_t al = strlen(g[i].allocator);
+        if (al <= tl || strcmp(g[i].allocator + al - tl, tag) != 0)
+            continue;
+        char *plain = strndup(g[i].allocator, al - tl);
+        const tb_group *twin = tb_group_find(g, n, plain, &g[i]);
+        add_pair(pr, &g[i], twin, g[i].allocator, twin ? twin->allocator : g[i].allocator);
+        free(plain);
+    }
+    if (pr->nr == 0 && pr->both_skipped == 0)
+        return tb_usage_error("compare", "no allocator in %s ends in %s: make the run with "
+                              "`tmbench run --against BUILD_DIR` (its allocators are named like tmempool-tcache%s)",
+                              dir, tag, tag);
+    return -1;
+}
+
+/* --baseline ALLOCATOR: every other allocator of the run against it. */
+static int pair_against(pairing *pr, const tb_group *g, size_t n, const char *baseline)
+{
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++)
+        found = strcmp(g[i].allocator, baseline) == 0;
+    if (!found) {
+        char names[1024] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!i || strcmp(g[i].allocator, g[i - 1].allocator))
+                used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s",
+                                         used ? ", " : "", g[i].allocator);
+        return tb_usage_error("compare", "--baseline '%s' is not an allocator of this run (it has: %s)", baseline, names);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(g[i].allocator, baseline) != 0) {
+            const tb_group *b = tb_group_find(g, n, baseline, &g[i]);
+            add_pair(pr, b, &g[i], b ? b->allocator : baseline, g[i].allocator);
+        }
+    return -1;
+}
+
+/* The lines under the table: counts, what the repetitions could not show, notes, regressions. */
+static void print_footer(const pairing *pr, const size_t *count, bool md)
+{
+    const result *rs = pr->rs;
+    size_t nr = pr->nr;
+    const opts *o = pr->o;
+    printf("\n%zu cells: %zu slower, %zu faster, %zu same, %zu noisy, %zu missing", nr, count[V_SLOWER],
+           count[V_FASTER], count[V_SAME], count[V_NOISY], count[V_MISSING]);
+    if (pr->both_skipped)
+        printf("; %zu skipped on both sides, not compared", pr->both_skipped);
+    printf("\n");
+    size_t unreachable = 0, short_iv = 0, nmin = SIZE_MAX;
+    for (size_t i = 0; i < nr; i++) {
+        unreachable += rs[i].unreachable;
+        short_iv += rs[i].short_interval;
+        if (rs[i].unreachable && rs[i].nb < nmin)
+            nmin = rs[i].nb < rs[i].nn ? rs[i].nb : rs[i].nn;
+    }
+    if (unreachable)
+        printf("\n%s %zu cells have too few repetitions (as few as %zu a side) for the exact test to reach "
+               "alpha %g:\n  they cannot be called slower or faster. Want at least %zu a side "
+               "(tmbench run --reps %zu; 9 or more recommended).\n",
+               md ? "**note:**" : "note:", unreachable, nmin, o->alpha, tb_mw_reps_needed(o->alpha),
+               tb_mw_reps_needed(o->alpha));
+    if (short_iv)
+        printf("%s %zu cells: too few repetitions for a 95%% interval; theirs is the full range of "
+               "pairwise ratios.\n", md ? "**note:**" : "note:", short_iv);
+    size_t shown = 0;
+    for (size_t i = 0; i < nr && shown < 40; i++)
+        if (rs[i].note[0] && !rs[i].deterministic && rs[i].v != V_SAME) {
+            if (!shown++)
+                printf("\nnotes:\n");
+            printf("%s  %s %s %s t=%u: %s\n", md ? "-" : " ", rs[i].allocator, rs[i].workload,
+                   rs[i].params, rs[i].threads, rs[i].note);
+        }
+    if (count[V_SLOWER]) {
+        printf("\n%sregressions (%zu):%s\n", md ? "**" : "", count[V_SLOWER], md ? "**" : "");
+        for (size_t i = 0; i < nr; i++)
+            if (rs[i].v == V_SLOWER)
+                printf("%s  %s vs %s, %s %s t=%u %zuB: ratio %.3f, interval [%.3f, %.3f]\n", md ? "-" : " ",
+                       rs[i].allocator, rs[i].base_allocator, rs[i].workload, rs[i].params, rs[i].threads,
+                       rs[i].size, rs[i].ratio, rs[i].lo, rs[i].hi);
+    }
+}
+
+/* Judges the pairs and prints them; the exit code. */
+static int judge_and_print(pairing *pr)
+{
+    size_t both = 0;
+    for (size_t i = 0; i < pr->nr; i++)
+        both += !(pr->rs[i].v == V_MISSING && strstr(pr->rs[i].note, "no such cell"));
+    if (pr->nr > 0 && both == 0)
+        return tb_usage_error("compare", "BASE and NEW have no cells in common (no allocator, workload, params, "
+                              "threads and size appear in both): are these runs of the same matrix?");
+    if (pr->nr == 0)
+        return tb_usage_error("compare", "no cells in common to compare (every cell was skipped on both sides)");
+    size_t count[V_COUNT] = {0};
+    for (size_t i = 0; i < pr->nr; i++)
+        count[pr->rs[i].v]++;
+    if (pr->o->format == F_CSV) {
+        print_csv(pr->rs, pr->nr, pr->o);
+    } else {
+        bool md = pr->o->format == F_MARKDOWN;
+        print_table(pr->rs, pr->nr, pr->o, md, !md && isatty(1));
+        print_footer(pr, count, md);
+    }
+    return count[V_SLOWER] ? TB_EXIT_CELLS : TB_EXIT_OK;
+}
+
+int tb_cmd_compare(int argc, char **argv)
+{
+    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = 0.01, .format = F_TEXT};
+    const char *baseline = NULL;
+    int rc = parse_flags(argc, argv, &o, &baseline);
+    if (rc >= 0)
+        return rc;
     char err[1024], dir[4200];
     tb_table tb = {0}, tn = {0};
     if (tb_results_read(argv[optind], &tb, dir, sizeof dir, err, sizeof err) != 0)
@@ -340,146 +496,25 @@ int tb_cmd_compare(int argc, char **argv)
     size_t nn = baseline ? nb : tb_group_rows(&tn, o.metric->col, &gn);
     if (baseline)
         gn = gb;
-
-    result *rs = calloc(nb + nn + 1, sizeof *rs);
-    size_t nr = 0, both_skipped = 0;
-    int rc = TB_EXIT_OK;
+    pairing pr = {.o = &o, .rs = calloc(nb + nn + 1, sizeof *pr.rs)};
     bool any_values = false;
     for (size_t i = 0; i < nb; i++)
         any_values |= gb[i].n > 0;
     for (size_t i = 0; i < nn; i++)
         any_values |= gn[i].n > 0;
-    if (!any_values) {
+    if (!any_values)
         rc = tb_usage_error("compare", "no ok row has a value for %s%s", o.metric->name,
                             o.metric->col == TB_COL_instructions_per_op
                                 ? ": was the run made with `tmbench run --measure instructions`?" : "");
-        goto out;
-    }
-
-#define ADD(B, N, bname, nname)                                                                 \
-    do {                                                                                        \
-        const tb_group *b_ = (B), *n_ = (N), *any_ = b_ ? b_ : n_;                              \
-        if ((!b_ || b_->nok == 0) && (!n_ || n_->nok == 0) && (!b_ || b_->nskipped) &&          \
-            (!n_ || n_->nskipped)) {                                                            \
-            both_skipped++;                                                                     \
-            break;                                                                              \
-        }                                                                                       \
-        result *r_ = &rs[nr++];                                                                 \
-        r_->allocator = (nname);                                                                \
-        r_->base_allocator = (bname);                                                           \
-        r_->workload = any_->workload;                                                          \
-        r_->params = any_->params;                                                              \
-        r_->threads = any_->threads;                                                            \
-        r_->size = any_->size;                                                                  \
-        judge(&o, b_, n_, r_);                                                                  \
-    } while (0)
-
-    if (!baseline) {
-        for (size_t i = 0; i < nb; i++)
-            ADD(&gb[i], tb_group_find(gn, nn, gb[i].allocator, &gb[i]), gb[i].allocator, gb[i].allocator);
-        for (size_t i = 0; i < nn; i++)
-            if (!tb_group_find(gb, nb, gn[i].allocator, &gn[i]))
-                ADD(NULL, &gn[i], gn[i].allocator, gn[i].allocator);
-    } else if (baseline[0] == '@') {
-        size_t tl = strlen(baseline);
-        for (size_t i = 0; i < nb; i++) {
-            size_t al = strlen(gb[i].allocator);
-            if (al <= tl || strcmp(gb[i].allocator + al - tl, baseline) != 0)
-                continue;
-            char *plain = strndup(gb[i].allocator, al - tl);
-            const tb_group *twin = tb_group_find(gb, nb, plain, &gb[i]);
-            ADD(&gb[i], twin, gb[i].allocator, twin ? twin->allocator : gb[i].allocator);
-            free(plain);
-        }
-        if (nr == 0 && both_skipped == 0) {
-            rc = tb_usage_error("compare", "no allocator in %s ends in %s: make the run with "
-                                "`tmbench run --against BUILD_DIR` (its allocators are named like tmempool-tcache%s)",
-                                argv[optind], baseline, baseline);
-            goto out;
-        }
-    } else {
-        bool found = false;
-        for (size_t i = 0; i < nb && !found; i++)
-            found = strcmp(gb[i].allocator, baseline) == 0;
-        if (!found) {
-            char names[1024] = "";
-            size_t used = 0;
-            for (size_t i = 0; i < nb; i++)
-                if (!i || strcmp(gb[i].allocator, gb[i - 1].allocator))
-                    used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s",
-                                             used ? ", " : "", gb[i].allocator);
-            rc = tb_usage_error("compare", "--baseline '%s' is not an allocator of this run (it has: %s)", baseline, names);
-            goto out;
-        }
-        for (size_t i = 0; i < nb; i++)
-            if (strcmp(gb[i].allocator, baseline) != 0) {
-                const tb_group *b = tb_group_find(gb, nb, baseline, &gb[i]);
-                ADD(b, &gb[i], b ? b->allocator : baseline, gb[i].allocator);
-            }
-    }
-#undef ADD
-    size_t both = 0;
-    for (size_t i = 0; i < nr; i++)
-        both += !(rs[i].v == V_MISSING && strstr(rs[i].note, "no such cell"));
-    if (nr > 0 && both == 0) {
-        rc = tb_usage_error("compare", "BASE and NEW have no cells in common (no allocator, workload, params, "
-                            "threads and size appear in both): are these runs of the same matrix?");
-        goto out;
-    }
-    if (nr == 0) {
-        rc = tb_usage_error("compare", "no cells in common to compare (every cell was skipped on both sides)");
-        goto out;
-    }
-
-    size_t count[V_COUNT] = {0};
-    for (size_t i = 0; i < nr; i++)
-        count[rs[i].v]++;
-    if (o.format == F_CSV) {
-        print_csv(rs, nr, &o);
-    } else {
-        bool md = o.format == F_MARKDOWN;
-        print_table(rs, nr, &o, md, !md && isatty(1));
-        printf("\n%zu cells: %zu slower, %zu faster, %zu same, %zu noisy, %zu missing", nr, count[V_SLOWER],
-               count[V_FASTER], count[V_SAME], count[V_NOISY], count[V_MISSING]);
-        if (both_skipped)
-            printf("; %zu skipped on both sides, not compared", both_skipped);
-        printf("\n");
-        size_t unreachable = 0, short_iv = 0, nmin = SIZE_MAX;
-        for (size_t i = 0; i < nr; i++) {
-            unreachable += rs[i].unreachable;
-            short_iv += rs[i].short_interval;
-            if (rs[i].unreachable && rs[i].nb < nmin)
-                nmin = rs[i].nb < rs[i].nn ? rs[i].nb : rs[i].nn;
-        }
-        if (unreachable)
-            printf("\n%s %zu cells have too few repetitions (as few as %zu a side) for the exact test to reach "
-                   "alpha %g:\n  they cannot be called slower or faster. Want at least %zu a side "
-                   "(tmbench run --reps %zu; 9 or more recommended).\n",
-                   md ? "**note:**" : "note:", unreachable, nmin, o.alpha, tb_mw_reps_needed(o.alpha),
-                   tb_mw_reps_needed(o.alpha));
-        if (short_iv)
-            printf("%s %zu cells: too few repetitions for a 95%% interval; theirs is the full range of "
-                   "pairwise ratios.\n", md ? "**note:**" : "note:", short_iv);
-        size_t shown = 0;
-        for (size_t i = 0; i < nr && shown < 40; i++)
-            if (rs[i].note[0] && !rs[i].deterministic && rs[i].v != V_SAME) {
-                if (!shown++)
-                    printf("\nnotes:\n");
-                printf("%s  %s %s %s t=%u: %s\n", md ? "-" : " ", rs[i].allocator, rs[i].workload,
-                       rs[i].params, rs[i].threads, rs[i].note);
-            }
-        if (count[V_SLOWER]) {
-            printf("\n%sregressions (%zu):%s\n", md ? "**" : "", count[V_SLOWER], md ? "**" : "");
-            for (size_t i = 0; i < nr; i++)
-                if (rs[i].v == V_SLOWER)
-                    printf("%s  %s vs %s, %s %s t=%u %zuB: ratio %.3f, interval [%.3f, %.3f]\n", md ? "-" : " ",
-                           rs[i].allocator, rs[i].base_allocator, rs[i].workload, rs[i].params, rs[i].threads,
-                           rs[i].size, rs[i].ratio, rs[i].lo, rs[i].hi);
-        }
-    }
-    rc = count[V_SLOWER] ? TB_EXIT_CELLS : TB_EXIT_OK;
-out:
-    free(rs);
+    else if (!baseline)
+        pair_runs(&pr, gb, nb, gn, nn);
+    else if (baseline[0] == '@')
+        rc = pair_twins(&pr, gb, nb, baseline, argv[optind]);
+    else
+        rc = pair_against(&pr, gb, nb, baseline);
+    if (rc < 0)
+        rc = judge_and_print(&pr);
+    free(pr.rs);
     tb_groups_free(gb, nb);
     if (!baseline) {
         tb_groups_free(gn, nn);

@@ -483,40 +483,74 @@ static int help(void)
     return 0;
 }
 
-int tb_cmd_plot(int argc, char **argv)
+/* Parses plot's flags into p. -1 to go on, else the exit code. */
+static int parse_flags(int argc, char **argv, tb_plot *p, const char **baseline, const char **out)
 {
     static const struct option lo[] = {{"baseline", 1, 0, 'b'}, {"format", 1, 0, 'f'},
                                        {"out", 1, 0, 'o'},      {"latency-workload", 1, 0, 'l'},
                                        {"templates", 1, 0, 'T'}, {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'b': *baseline = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "png") == 0)
+                p->png = true, p->svg = false;
+            else if (strcmp(optarg, "svg") == 0)
+                p->png = false, p->svg = true;
+            else if (strcmp(optarg, "both") == 0)
+                p->png = p->svg = true;
+            else
+                return tb_usage_error("plot", "--format '%s': want png, svg or both", optarg);
+            break;
+        case 'o': *out = optarg; break;
+        case 'l': p->latency_wl = optarg; break;
+        case 'T': p->templates = optarg; break;
+        case 'h': return help();
+        default: return tb_usage_error("plot", "see `tmbench plot --help`");
+        }
+    }
+    return -1;
+}
+
+/* The baseline the ratios are to: the one asked for, or the first malloc baseline of the run in
+ * registry order (glibc), else its first pool. false with a message when the asked one is not
+ * in the run. */
+static bool pick_baseline(tb_plot *p, const char *asked)
+{
+    if (!asked) {
+        const char *want = default_baseline(p, TB_ROLE_BASELINE);
+        if (!want)
+            want = default_baseline(p, TB_ROLE_POOL);
+        p->baseline = want ? want : p->alloc[0];
+        return true;
+    }
+    for (size_t k = 0; k < p->nalloc; k++)
+        if (strcmp(p->alloc[k], asked) == 0) {
+            p->baseline = p->alloc[k];
+            return true;
+        }
+    char names[1024] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < p->nalloc; k++)
+        used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s", k ? ", " : "", p->alloc[k]);
+    tb_usage_error("plot", "--baseline '%s' is not an allocator of this run (it has: %s)", asked, names);
+    return false;
+}
+
+int tb_cmd_plot(int argc, char **argv)
+{
     static tb_plot p;
     memset(&p, 0, sizeof p);
     p.png = true;
     p.latency_wl = "churn";
     const char *baseline = NULL, *out = NULL;
     p.templates = getenv("TMBENCH_PLOTS") ? getenv("TMBENCH_PLOTS") : TB_PLOTS_DIR;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (c) {
-        case 'b': baseline = optarg; break;
-        case 'f':
-            if (strcmp(optarg, "png") == 0)
-                p.png = true, p.svg = false;
-            else if (strcmp(optarg, "svg") == 0)
-                p.png = false, p.svg = true;
-            else if (strcmp(optarg, "both") == 0)
-                p.png = p.svg = true;
-            else
-                return tb_usage_error("plot", "--format '%s': want png, svg or both", optarg);
-            break;
-        case 'o': out = optarg; break;
-        case 'l': p.latency_wl = optarg; break;
-        case 'T': p.templates = optarg; break;
-        case 'h': return help();
-        default: return tb_usage_error("plot", "see `tmbench plot --help`");
-        }
-    }
+    int code = parse_flags(argc, argv, &p, &baseline, &out);
+    if (code >= 0)
+        return code;
     if (argc - optind != 1)
         return tb_usage_error("plot", "want one results directory (tmbench plot RESULTS_DIR)");
     char err[1024];
@@ -534,29 +568,8 @@ int tb_cmd_plot(int argc, char **argv)
     collect(&p);
     for (size_t i = 1; i < p.nwl; i++)
         p.multi_size |= p.wl[i].size != p.wl[0].size;
-    bool have = false;
-    const char *want = baseline;
-    if (want) {
-        for (size_t k = 0; k < p.nalloc; k++)
-            have |= strcmp(p.alloc[k], want) == 0;
-    } else {
-        /* the first malloc baseline of the run in registry order (glibc), else its first pool */
-        want = default_baseline(&p, TB_ROLE_BASELINE);
-        if (!want)
-            want = default_baseline(&p, TB_ROLE_POOL);
-        if (!want)
-            want = p.alloc[0];
-        have = true;
-    }
-    if (!have) {
-        char names[1024] = "";
-        size_t used = 0;
-        for (size_t k = 0; k < p.nalloc; k++)
-            used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s", k ? ", " : "", p.alloc[k]);
-        tb_usage_error("plot", "--baseline '%s' is not an allocator of this run (it has: %s)", baseline, names);
+    if (!pick_baseline(&p, baseline))
         goto out;
-    }
-    p.baseline = want;
     p.gnuplot = tb_find_in_path("gnuplot");
     if (!p.gnuplot) {
         tb_usage_error("plot", "gnuplot is not installed: install the Debian package gnuplot-nox "

@@ -261,88 +261,71 @@ static int expand(const tb_workload *w, const char *const *pset, int npset, char
     }
 }
 
-int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
+/* The allocators named in m->allocators ("all", or a list; with run --against each named
+ * tmempool strategy brings its twin). Their count, or -1 with a message. */
+static int choose_allocators(const tb_matrix *m, const tb_allocator **allocs, int max, char *err, size_t errlen)
 {
-    memset(m, 0, sizeof *m);
-    const preset *p = NULL;
-    const char *pname = o->preset ? o->preset : "quick";
-    for (const preset *q = presets; q->name; q++)
-        if (strcmp(q->name, pname) == 0)
-            p = q;
-    if (!p) {
-        snprintf(err, errlen, "unknown preset '%s' (valid: quick, ci, full)", pname);
-        return -1;
-    }
-    snprintf(m->allocators, sizeof m->allocators, "%s", o->allocators ? o->allocators : p->allocators);
-    snprintf(m->workloads, sizeof m->workloads, "%s", o->workloads ? o->workloads : p->workloads);
-    snprintf(m->threads, sizeof m->threads, "%s", o->threads ? o->threads : p->threads);
-    snprintf(m->sizes, sizeof m->sizes, "%s", o->sizes ? o->sizes : p->sizes);
-    m->reps = o->reps > 0 ? o->reps : p->reps;
-    m->duration = o->duration > 0 ? o->duration : (o->ops ? 0 : p->duration);
-    m->ops = o->ops ? o->ops : (m->duration > 0 ? 0 : p->ops);
-    m->seed = o->seed_set ? o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-    m->sample_every = 1024;
-    m->pset = o->pset;
-    m->npset = o->npset;
-
-    const tb_allocator *allocs[64];
     int na = 0;
     if (strcmp(m->allocators, "all") == 0) {
-        for (const tb_allocator *a = tb_allocators; a->name && na < 64; a++)
+        for (const tb_allocator *a = tb_allocators; a->name && na < max; a++)
             if (!a->hidden)
                 allocs[na++] = a;
         const tb_allocator *ex[32];
         size_t ne = tb_alloc_extra(ex, 32);
-        for (size_t i = 0; i < ne && na < 64; i++)
+        for (size_t i = 0; i < ne && na < max; i++)
             allocs[na++] = ex[i];
-    } else {
-        char *dup = strdup(m->allocators), *save = NULL;
-        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            if (!alloc_ok(t)) {
-                char valid[1024];
-                valid_allocs(valid, sizeof valid);
-                snprintf(err, errlen, "unknown allocator '%s' (valid: %s, all, or NAME=/path/lib.so)", t, valid);
-                free(dup);
-                return -1;
-            }
-            if (na < 64)
-                allocs[na++] = tb_alloc_find(t);
-            /* with run --against, each named tmempool strategy brings its twin from the other build */
-            char twin[160];
-            snprintf(twin, sizeof twin, "%s@base", t);
-            const tb_allocator *tw = tb_alloc_find(twin);
-            bool listed = strstr(m->allocators, twin) != NULL;
-            if (tw && !listed && na < 64)
-                allocs[na++] = tw;
-        }
-        free(dup);
+        return na;
     }
-    const tb_workload *wls[32];
+    char *dup = strdup(m->allocators), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!alloc_ok(t)) {
+            char valid[1024];
+            valid_allocs(valid, sizeof valid);
+            snprintf(err, errlen, "unknown allocator '%s' (valid: %s, all, or NAME=/path/lib.so)", t, valid);
+            free(dup);
+            return -1;
+        }
+        if (na < max)
+            allocs[na++] = tb_alloc_find(t);
+        char twin[160];
+        snprintf(twin, sizeof twin, "%s@base", t);
+        const tb_allocator *tw = tb_alloc_find(twin);
+        bool listed = strstr(m->allocators, twin) != NULL;
+        if (tw && !listed && na < max)
+            allocs[na++] = tw;
+    }
+    free(dup);
+    return na;
+}
+
+static int choose_workloads(const tb_matrix *m, const tb_workload **wls, int max, char *err, size_t errlen)
+{
     int nw = 0;
     if (strcmp(m->workloads, "all") == 0) {
-        for (int i = 0; tb_workloads[i]; i++)
+        for (int i = 0; tb_workloads[i] && nw < max; i++)
             wls[nw++] = tb_workloads[i];
-    } else {
-        char *dup = strdup(m->workloads), *save = NULL;
-        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            const tb_workload *w = tb_workload_find(t);
-            if (!w) {
-                char valid[512];
-                valid_wls(valid, sizeof valid);
-                snprintf(err, errlen, "unknown workload '%s' (valid: %s, all)", t, valid);
-                free(dup);
-                return -1;
-            }
-            if (nw < 32)
-                wls[nw++] = w;
+        return nw;
+    }
+    char *dup = strdup(m->workloads), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const tb_workload *w = tb_workload_find(t);
+        if (!w) {
+            char valid[512];
+            valid_wls(valid, sizeof valid);
+            snprintf(err, errlen, "unknown workload '%s' (valid: %s, all)", t, valid);
+            free(dup);
+            return -1;
         }
-        free(dup);
+        if (nw < max)
+            wls[nw++] = w;
     }
-    if (na == 0 || nw == 0) {
-        snprintf(err, errlen, "no allocators or no workloads chosen");
-        return -1;
-    }
-    /* Every -p key must belong to at least one chosen workload. */
+    free(dup);
+    return nw;
+}
+
+/* Every -p key must belong to at least one chosen workload. */
+static int check_settings(const tb_matrix_opts *o, const tb_workload *const *wls, int nw, char *err, size_t errlen)
+{
     for (int i = 0; i < o->npset; i++) {
         const char *eq = strchr(o->pset[i], '=');
         if (!eq || eq == o->pset[i]) {
@@ -366,8 +349,14 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
             return -1;
         }
     }
-    /* The preset's own settings join the user's, for keys the user left alone and some chosen
-     * workload has; the merged list is what meta.json records, so --resume rebuilds it. */
+    return 0;
+}
+
+/* The preset's own settings join the user's, for keys the user left alone and some chosen
+ * workload has; the merged list is what meta.json records, so --resume rebuilds it. */
+static void merge_preset_settings(const tb_matrix_opts *o, const preset *p, const tb_workload *const *wls,
+                                  int nw, tb_matrix *m)
+{
     const char **eff = calloc((size_t)o->npset + 8, sizeof *eff);
     int neff = 0;
     for (int i = 0; i < o->npset; i++)
@@ -384,6 +373,81 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
     }
     m->pset = eff;
     m->npset = neff;
+}
+
+/* The repetitions: each a seeded shuffle of one round of cells, twins put side by side, then
+ * the shard's slice. Fills m->cells. */
+static void order_rounds(const tb_matrix_opts *o, tb_matrix *m, tb_cell *round, size_t per_round)
+{
+    m->cells = calloc(per_round * (size_t)m->reps, sizeof *m->cells);
+    uint64_t rng = m->seed;
+    size_t idx = 0;
+    for (int rep = 0; rep < m->reps; rep++) {
+        for (size_t i = per_round; i > 1; i--) {
+            size_t j = (size_t)(splitmix(&rng) % i);
+            tb_cell tmp = round[i - 1];
+            round[i - 1] = round[j];
+            round[j] = tmp;
+        }
+        pair_twins(round, per_round);
+        for (size_t i = 0; i < per_round; i++) {
+            size_t global = (size_t)rep * per_round + i;
+            if (o->shard_n > 1 && global % o->shard_n != o->shard_k - 1)
+                continue;
+            m->cells[idx] = round[i];
+            m->cells[idx].rep = (unsigned)rep;
+            idx++;
+        }
+    }
+    m->n = idx;
+    m->total_unsharded = per_round * (size_t)m->reps;
+}
+
+/* The matrix's own fields from the preset and the flags over it. */
+static const preset *take_preset(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
+{
+    const preset *p = NULL;
+    const char *pname = o->preset ? o->preset : "quick";
+    for (const preset *q = presets; q->name; q++)
+        if (strcmp(q->name, pname) == 0)
+            p = q;
+    if (!p) {
+        snprintf(err, errlen, "unknown preset '%s' (valid: quick, ci, full)", pname);
+        return NULL;
+    }
+    snprintf(m->allocators, sizeof m->allocators, "%s", o->allocators ? o->allocators : p->allocators);
+    snprintf(m->workloads, sizeof m->workloads, "%s", o->workloads ? o->workloads : p->workloads);
+    snprintf(m->threads, sizeof m->threads, "%s", o->threads ? o->threads : p->threads);
+    snprintf(m->sizes, sizeof m->sizes, "%s", o->sizes ? o->sizes : p->sizes);
+    m->reps = o->reps > 0 ? o->reps : p->reps;
+    m->duration = o->duration > 0 ? o->duration : (o->ops ? 0 : p->duration);
+    m->ops = o->ops ? o->ops : (m->duration > 0 ? 0 : p->ops);
+    m->seed = o->seed_set ? o->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    m->sample_every = 1024;
+    m->pset = o->pset;
+    m->npset = o->npset;
+    return p;
+}
+
+int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    const preset *p = take_preset(o, m, err, errlen);
+    if (!p)
+        return -1;
+    const tb_allocator *allocs[64];
+    const tb_workload *wls[32];
+    int na = choose_allocators(m, allocs, 64, err, errlen);
+    int nw = na < 0 ? -1 : choose_workloads(m, wls, 32, err, errlen);
+    if (na < 0 || nw < 0)
+        return -1;
+    if (na == 0 || nw == 0) {
+        snprintf(err, errlen, "no allocators or no workloads chosen");
+        return -1;
+    }
+    if (check_settings(o, wls, nw, err, errlen) != 0)
+        return -1;
+    merge_preset_settings(o, p, wls, nw, m);
 
     unsigned threads[32], sizes[32];
     int nt = tb_parse_list_u(m->threads, threads, 32, "threads", err, errlen);
@@ -404,44 +468,22 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
         per_round += (size_t)na * (size_t)nvar[w] * (size_t)nt * (size_t)ns;
     }
     tb_cell *round = calloc(per_round, sizeof *round);
-    m->cells = calloc(per_round * (size_t)m->reps, sizeof *m->cells);
     size_t k = 0;
     for (int w = 0; w < nw; w++)
         for (int v = 0; v < nvar[w]; v++)
             for (int a = 0; a < na; a++)
                 for (int t = 0; t < nt; t++)
-                    for (int s = 0; s < ns; s++) {
-                        tb_cell *c = &round[k++];
-                        c->alloc = allocs[a];
-                        c->wl = wls[w];
-                        snprintf(c->params, sizeof c->params, "%s", variants[w][v]);
-                        c->threads = threads[t];
-                        c->size = sizes[s];
-                        c->variant = nvar[w] > 1;
-                    }
+                    for (int s = 0; s < ns; s++)
+                        round[k++] = (tb_cell){.alloc = allocs[a], .wl = wls[w], .threads = threads[t],
+                                               .size = sizes[s], .variant = nvar[w] > 1};
+    k = 0;
+    for (int w = 0; w < nw; w++)
+        for (int v = 0; v < nvar[w]; v++)
+            for (size_t i = 0; i < (size_t)na * (size_t)nt * (size_t)ns; i++)
+                snprintf(round[k++].params, sizeof round[0].params, "%s", variants[w][v]);
     free(variants);
-    uint64_t rng = m->seed;
-    size_t idx = 0;
-    for (int rep = 0; rep < m->reps; rep++) {
-        for (size_t i = per_round; i > 1; i--) {
-            size_t j = (size_t)(splitmix(&rng) % i);
-            tb_cell tmp = round[i - 1];
-            round[i - 1] = round[j];
-            round[j] = tmp;
-        }
-        pair_twins(round, per_round);
-        for (size_t i = 0; i < per_round; i++) {
-            size_t global = (size_t)rep * per_round + i;
-            if (o->shard_n > 1 && global % o->shard_n != o->shard_k - 1)
-                continue;
-            m->cells[idx] = round[i];
-            m->cells[idx].rep = (unsigned)rep;
-            idx++;
-        }
-    }
+    order_rounds(o, m, round, per_round);
     free(round);
-    m->n = idx;
-    m->total_unsharded = per_round * (size_t)m->reps;
     return 0;
 }
 
