@@ -6,6 +6,7 @@ tmbench=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/csv.sh"
 
 header="run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error,instructions_per_op"
 # make_run DIR ALLOC WORKLOAD SCALE SPREAD [INSTR]: 9 repetitions of ops/s around 1e8*SCALE,
@@ -33,7 +34,7 @@ make_run "$dir/new" D churn 1 0.01
 
 rc=0; out=$("$tmbench" compare "$dir/base" "$dir/new" --format csv) || rc=$?
 [ $rc -eq 1 ] || fail "a 10% slowdown must exit 1, got $rc"
-verdict() { echo "$out" | awk -F, -v a="$1" '$1 == a { print $16 }'; }
+verdict() { csv_awk -v a="$1" 'FNR > 1 && $col["allocator"] == a { print $col["verdict"] }' <(echo "$out"); }
 [ "$(verdict A)" = same ] || fail "A (identical) is $(verdict A), want same"
 [ "$(verdict B)" = slower ] || fail "B (10% slower) is $(verdict B), want slower"
 [ "$(verdict C)" = noisy ] || fail "C (60% spread) is $(verdict C), want noisy"

@@ -7,29 +7,36 @@ TB="$1"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/csv.sh"
 
 # 1. all x all, 1 and 2 threads, short.
 "$TB" run --allocators all --workloads all --threads 1,2 --ops 20000 --reps 1 --seed 7 \
     -p peak=2000 -p rounds=500 -p writes=4 --out "$T/a" >/dev/null 2>"$T/a.log" || { cat "$T/a.log"; fail "run all x all"; }
 rows=$(($(wc -l <"$T/a/results.csv") - 1))
-# 9 allocators x (7 workloads + falseshare's second mode, which the preset sweeps) x 2 thread counts
-[ "$rows" -eq $((9 * 8 * 2)) ] || fail "expected 144 rows, got $rows"
-n=$(awk -F, 'NR>1 && $4=="falseshare" {print $5}' "$T/a/results.csv" | sort -u | tr '\n' ' ')
+# every listed allocator x (every workload + falseshare's second mode, which the preset sweeps)
+# x 2 thread counts; the counts come from `tmbench list`, so a new allocator or workload is in
+listing=$("$TB" list)
+nalloc=$(awk '/^allocators:/ { s = 1; next } /^$/ { s = 0 } s && /^  [^ ]/ { n++ } END { print n }' <<<"$listing")
+nwl=$(awk '/^workloads:/ { s = 1; next } /^$/ { s = 0 } s && /^  [^ ]/ { n++ } END { print n }' <<<"$listing")
+[ "$nalloc" -ge 9 ] && [ "$nwl" -ge 7 ] || fail "tmbench list shows $nalloc allocators and $nwl workloads"
+all_rows=$((nalloc * (nwl + 1) * 2))
+[ "$rows" -eq "$all_rows" ] || fail "expected $all_rows rows, got $rows"
+n=$(csv_awk 'NR>1 && $col["workload"]=="falseshare" {print $col["params"]}' "$T/a/results.csv" | sort -u | tr '\n' ' ')
 [ "$n" = "handoff=no;writes=4 handoff=yes;writes=4 " ] || fail "preset did not run falseshare in both modes: $n"
 head -1 "$T/a/results.csv" | grep -q '^run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error' || fail "header"
-awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "a cell is not ok"
+csv_awk 'NR>1 && $col["status"]!="ok" && $col["status"]!="skipped" {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "a cell is not ok"
 # ok rows have ops and a positive rate; churn at 2 threads did exactly 2 x 10048 ops (64-op rounds)
-awk -F, 'NR>1 && $9=="ok" && ($10<=0 || $12<=0) {bad=1} END {exit bad}' "$T/a/results.csv" || fail "ok row without ops"
+csv_awk 'NR>1 && $col["status"]=="ok" && ($col["ops"]<=0 || $col["ops_per_sec"]<=0) {bad=1} END {exit bad}' "$T/a/results.csv" || fail "ok row without ops"
 # Exact op counts, --ops 20000 split over the threads and rounded up to each workload's unit:
 # churn rounds of 64 per thread; batch whole batches of 1000; falseshare rounds of 16; larson,
 # prodcons and xmalloc exactly; footprint fixed by peak: (peak + 0.9 peak + 2 peak) per thread.
-awk -F, 'BEGIN { e["churn",1]=20032; e["churn",2]=20096; e["batch",1]=20000; e["batch",2]=20000;
+csv_awk 'BEGIN { e["churn",1]=20032; e["churn",2]=20096; e["batch",1]=20000; e["batch",2]=20000;
                  e["falseshare",1]=20000; e["falseshare",2]=20000; e["larson",1]=20000; e["larson",2]=20000;
                  e["prodcons",2]=20000; e["xmalloc",2]=20000; e["footprint",1]=7800; e["footprint",2]=15600 }
-     NR>1 && $9=="ok" && $10 != e[$4,$6] { print "op count", $2, $4, $6, $10, "want", e[$4,$6]; bad=1 }
+     NR>1 && $col["status"]=="ok" && $col["ops"] != e[$col["workload"],$col["threads"]] { print "op count", $col["allocator"], $col["workload"], $col["threads"], $col["ops"], "want", e[$col["workload"],$col["threads"]]; bad=1 }
      END { exit bad }' "$T/a/results.csv" || fail "exact op counts"
 # skipped only by design: the floor on cross-thread workloads, pairs at 1 thread
-awk -F, 'NR>1 && $9=="skipped" && !($2=="floor" || $6==1) {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "unexpected skip"
+csv_awk 'NR>1 && $col["status"]=="skipped" && !($col["allocator"]=="floor" || $col["threads"]==1) {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "unexpected skip"
 grep -qE "\"interrupted\":[[:space:]]*false" "$T/a/meta.json" || fail "meta.json"
 grep -qE "\"seed\":[[:space:]]*\"7\"" "$T/a/meta.json" || fail "seed in meta"
 
@@ -38,7 +45,7 @@ rc=0
 "$TB" run --allocators test-overlap --workloads churn,batch,footprint --threads 1 --ops 2000 --reps 1 \
     -p live=4 -p peak=100 --out "$T/o" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "overlap run should exit 1, got $rc"
-n=$(awk -F, 'NR>1 && $9=="corrupt"' "$T/o/results.csv" | wc -l)
+n=$(csv_awk 'NR>1 && $col["status"]=="corrupt"' "$T/o/results.csv" | wc -l)
 [ "$n" -eq 3 ] || fail "overlap: expected 3 corrupt cells, got $n"
 
 # 3. bad input: exit 2, a message naming what is valid, nothing written
@@ -62,7 +69,7 @@ grep -q "valid: tmempool-global" <<<"$msg" || fail "unknown allocator does not l
 # a user's setting replaces the preset's sweep; a bad value anywhere in a list is a usage error
 "$TB" run --allocators floor --workloads falseshare,churn --threads 1 --ops 2000 --reps 1 \
     -p writes=1,3 -p handoff=no -p live=1,2 --out "$T/s" >/dev/null 2>&1 || fail "sweep run"
-got=$(awk -F, 'NR>1 {print $4 "/" $5}' "$T/s/results.csv" | sort | tr '\n' ' ')
+got=$(csv_awk 'NR>1 {print $col["workload"] "/" $col["params"]}' "$T/s/results.csv" | sort | tr '\n' ' ')
 [ "$got" = "churn/live=1 churn/live=2 falseshare/handoff=no;writes=1 falseshare/handoff=no;writes=3 " ] ||
     fail "sweep cells: $got"
 for args in "-p handoff=yes,maybe" "-p handoff=yes,,no" "-p writes=1,0"; do
@@ -75,11 +82,11 @@ done
 
 # 4. resume: nothing duplicated; a torn last line is dropped and its cell re-run
 "$TB" run --resume "$T/a" >/dev/null 2>&1 || fail "resume of a finished run"
-[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 144 ] || fail "resume duplicated rows"
+[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq "$all_rows" ] || fail "resume duplicated rows"
 head -c -1 "$T/a/results.csv" >"$T/x" && sed '$ s/,[^,]*$//' "$T/x" >"$T/a/results.csv"   # tear the last row
 "$TB" run --resume "$T/a" >/dev/null 2>&1 || fail "resume after a torn row"
-[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq 144 ] || fail "torn row not replaced exactly once"
-awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a torn row survived"
+[ $(($(wc -l <"$T/a/results.csv") - 1)) -eq "$all_rows" ] || fail "torn row not replaced exactly once"
+csv_awk 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a torn row survived"
 
 # 5. shards merge back into the whole matrix
 "$TB" run --allocators tmempool-tcache,glibc --workloads churn --threads 1 --ops 2000 --reps 2 --seed 3 --shard 1/2 --out "$T/s1" >/dev/null 2>&1
@@ -90,8 +97,8 @@ awk -F, 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a t
 # left running until the cell's timeout); footprint's length is fixed by peak, by design
 "$TB" run --allocators tmempool-tcache --workloads all --threads 1,2 --duration 0.05 --reps 1 \
     -p peak=2000 --timeout 20 --out "$T/d" >/dev/null 2>&1 || fail "duration run"
-awk -F, 'NR>1 && $9=="ok" && $4!="footprint" && ($11 < 0.04 || $11 > 1.0) {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration not kept"
-awk -F, 'NR>1 && $9!="ok" && $9!="skipped" {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration run has failed cells"
+csv_awk 'NR>1 && $col["status"]=="ok" && $col["workload"]!="footprint" && ($col["seconds"] < 0.04 || $col["seconds"] > 1.0) {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration not kept"
+csv_awk 'NR>1 && $col["status"]!="ok" && $col["status"]!="skipped" {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration run has failed cells"
 
 # 7. --against: a second copy of the library (another path, so the loader keeps both) runs as
 # X@base beside X, sealed from the first (it once bound to the first build's internals and hung)
@@ -99,8 +106,8 @@ LIB=$(dirname "$TB")/../allocators/libtmempool.so
 mkdir -p "$T/other/allocators" && cp "$(readlink -f "$LIB")" "$T/other/allocators/libtmempool.so"
 "$TB" run --against "$T/other" --allocators tmempool-tcache,tmempool-numa --workloads larson,churn --threads 2 \
     --duration 0.1 --reps 2 --timeout 20 --out "$T/ag" >/dev/null 2>&1 || fail "--against run"
-[ "$(awk -F, 'NR>1 && $2 ~ /@base$/ && $9=="ok"' "$T/ag/results.csv" | wc -l)" -eq 8 ] || fail "--against twins not all ok"
-[ "$(awk -F, 'NR>1 && $9=="ok"' "$T/ag/results.csv" | wc -l)" -eq 16 ] || fail "--against cells not all ok"
+[ "$(csv_awk 'NR>1 && $col["allocator"] ~ /@base$/ && $col["status"]=="ok"' "$T/ag/results.csv" | wc -l)" -eq 8 ] || fail "--against twins not all ok"
+[ "$(csv_awk 'NR>1 && $col["status"]=="ok"' "$T/ag/results.csv" | wc -l)" -eq 16 ] || fail "--against cells not all ok"
 rc=0; "$TB" compare "$T/ag" --baseline @base >/dev/null 2>&1 || rc=$?
 [ $rc -le 1 ] || fail "compare --baseline @base exit $rc"
 
@@ -109,8 +116,8 @@ for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \
       --ops 20000 --reps 1 --seed 11 --out "$T/i$i" >/dev/null 2>"$T/i.log" || { cat "$T/i.log"; fail "instructions run"; }
 done
-c1=$(awk -F, 'NR>1 {print $4, $31, $32}' "$T/i1/results.csv" | sort)
-c2=$(awk -F, 'NR>1 {print $4, $31, $32}' "$T/i2/results.csv" | sort)
+c1=$(csv_awk 'NR>1 {print $col["workload"], $col["instructions_per_op"], $col["count_method"]}' "$T/i1/results.csv" | sort)
+c2=$(csv_awk 'NR>1 {print $col["workload"], $col["instructions_per_op"], $col["count_method"]}' "$T/i2/results.csv" | sort)
 grep -qE '^churn [0-9.]+ (callgrind|perf)$' <<<"$c1" || fail "no instruction count: $c1"
 [ "$c1" = "$c2" ] || fail "instruction counts differ between two runs: $c1 / $c2"
 

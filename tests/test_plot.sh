@@ -7,6 +7,7 @@ TB=$1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/csv.sh"
 
 "$TB" run --allocators tmempool-tcache,tmempool-global,glibc,test-overlap --workloads churn,batch,footprint \
     --threads 1,2 --ops 20000 --reps 2 -p peak=2000 --seed 5 --out "$T/r" >/dev/null 2>&1 && fail "overlap cells must make the run exit 1"
@@ -32,8 +33,8 @@ awk -F'\t' -v c="$col" '!/^#/ && $c != "1.000000" { bad = 1 } END { exit bad }' 
 # "against the fastest baseline": glibc is the only baseline here, so the tcache figure for churn
 # at 1 thread is the median over the two rounds of tcache's throughput over glibc's in the same
 # round (2 reps: the mean of the two ratios), recomputed from the CSV
-med() { awk -F, -v a="$1" '$2==a && $4=="churn" && $6==1 && $9=="ok" { s += $12; n++ } END { if (n == 2) printf "%.6f", s / 2 }' "$T/r/results.csv"; }
-want=$(awk -F, '$4=="churn" && $6==1 && $9=="ok" && ($2=="tmempool-tcache" || $2=="glibc") { v[$2, $8] = $12 }
+med() { csv_awk -v a="$1" '$col["allocator"]==a && $col["workload"]=="churn" && $col["threads"]==1 && $col["status"]=="ok" { s += $col["ops_per_sec"]; n++ } END { if (n == 2) printf "%.6f", s / 2 }' "$T/r/results.csv"; }
+want=$(csv_awk '$col["workload"]=="churn" && $col["threads"]==1 && $col["status"]=="ok" && ($col["allocator"]=="tmempool-tcache" || $col["allocator"]=="glibc") { v[$col["allocator"], $col["rep"]] = $col["ops_per_sec"] }
                END { printf "%.2f", (v["tmempool-tcache", 0] / v["glibc", 0] + v["tmempool-tcache", 1] / v["glibc", 1]) / 2 }' "$T/r/results.csv")
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$P/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { print $4 "|" $6 }')
 [ "$got" = "glibc ($(awk -v y="$(med glibc)" 'BEGIN { printf "%.1f", y / 1e6 }'))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
@@ -53,23 +54,39 @@ done
 # both (tcache 100 then 10 Mops/s, glibc 50 then 20) it is (2.0 + 0.5) / 2 = 1.25, where the
 # medians would say 55 / 35 = 1.57
 mkdir -p "$T/syn"
-awk -F, -v OFS=, 'NR==1 || ($4=="churn" && $6==1 && ($2=="tmempool-tcache" || $2=="glibc")) {
-        if (NR > 1) $12 = ($2=="glibc" ? ($8==0 ? 50e6 : 20e6) : ($8==0 ? 100e6 : 10e6)); print }' \
+csv_awk -v OFS=, 'NR==1 || ($col["workload"]=="churn" && $col["threads"]==1 && ($col["allocator"]=="tmempool-tcache" || $col["allocator"]=="glibc")) {
+        if (NR > 1) $col["ops_per_sec"] = ($col["allocator"]=="glibc" ? ($col["rep"]==0 ? 50e6 : 20e6) : ($col["rep"]==0 ? 100e6 : 10e6)); print }' \
     "$T/r/results.csv" >"$T/syn/results.csv"
 "$TB" plot "$T/syn" --out "$T/synp" >/dev/null 2>&1 || fail "plot of the synthetic run"
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/synp/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { print $5 }')
 [ "$got" = "1.25" ] || fail "paired ratio: got '$got', want 1.25"
 col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-tcache") print i }' "$T/synp/relative.dat")
 awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f\n", $c }' "$T/synp/relative.dat" | grep -qx 1.25 || fail "relative chart not paired by round"
+# one estimator: every ratio in the report's Summary is the relative chart's, to the digit
+summary_vs_relative() { # DIR_WITH_REPORT_AND_DAT
+    local d=$1
+    sed -n '/^## Summary/,/^## Against/p' "$d/report.md" | awk -F' *[|] *' -v dat="$d/relative.dat" '
+        BEGIN { while ((getline l < dat) > 0) { n = split(l, f, "\t")
+                    if (f[1] == "# row") for (i = 2; i <= n; i++) name[i] = f[i]
+                    else if (l !~ /^#/) { sub(/ \(t=[0-9]+\)$/, "", f[1]); for (i = 2; i <= n; i++) rel[f[1], name[i]] = f[i] } } }
+        /^\| allocator/ { for (i = 3; i < NF; i++) { w = $i; sub(/ t=[0-9]+$/, "", w); wl[i] = w }; next }
+        /^\| [a-z]/ && wl[3] != "" { for (i = 3; i < NF; i++) if (match($i, /\(([0-9.]+)x\)/)) {
+                 got = substr($i, RSTART + 1, RLENGTH - 3); want = sprintf("%.2f", rel[wl[i], $2]); checked++
+                 if (got != want) { print "summary " $2 " " wl[i] ": " got ", relative chart: " want; bad = 1 } } }
+        END { if (!checked) { print "no ratio checked"; bad = 1 }; exit bad }'
+}
+summary_vs_relative "$P" || fail "Summary and relative chart disagree"
+summary_vs_relative "$T/synp" || fail "Summary and relative chart disagree on the synthetic run"
+grep -q '^| tmempool-tcache | [^|]*(1.25x)' "$T/synp/report.md" || fail "Summary not paired by round on the synthetic run"
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"
 # the report names every cell (allocator, workload, threads) and every failed repetition
 for f in report.md report.html; do [ -s "$P/$f" ] || fail "$f missing"; done
-awk -F, 'NR > 1 { print $2 "|" $4 "|" $6 }' "$T/r/results.csv" | sort -u | while IFS='|' read -r a w t; do
+csv_awk 'NR > 1 { print $col["allocator"] "|" $col["workload"] "|" $col["threads"] }' "$T/r/results.csv" | sort -u | while IFS='|' read -r a w t; do
     grep -qE "^\| $a \| $w \| [^|]* \| $t \|" "$P/report.md" || fail "report.md lacks cell $a $w t=$t"
 done
-nfail=$(awk -F, 'NR > 1 && $9 != "ok" && $9 != "skipped"' "$T/r/results.csv" | wc -l)
+nfail=$(csv_awk 'NR > 1 && $col["status"] != "ok" && $col["status"] != "skipped"' "$T/r/results.csv" | wc -l)
 [ "$nfail" -gt 0 ] || fail "the fixture has no failed cells"
 nrep=$(sed -n '/^## Failed cells/,$p' "$P/report.md" | grep -c '^| test-overlap |')
 [ "$nrep" -eq "$nfail" ] || fail "report lists $nrep failed repetitions, the run has $nfail"
@@ -89,7 +106,7 @@ mkdir -p "$T/mal"; printf 'run_id,allocator\n"x,y\n' > "$T/mal/results.csv"
 expect2 "$T/mal/plots" "$TB" plot "$T/mal"
 mkdir -p "$T/unk"; sed '1s/^run_id/runid/' "$T/r/results.csv" > "$T/unk/results.csv"
 expect2 "$T/unk/plots" "$TB" plot "$T/unk"
-mkdir -p "$T/nook"; awk -F, 'NR == 1 || $9 != "ok"' "$T/r/results.csv" > "$T/nook/results.csv"
+mkdir -p "$T/nook"; csv_awk 'NR == 1 || $col["status"] != "ok"' "$T/r/results.csv" > "$T/nook/results.csv"
 expect2 "$T/nook/plots" "$TB" plot "$T/nook"
 expect2 "$T/p3" "$TB" plot "$T/r" --baseline jemalloc --out "$T/p3"
 expect2 "$T/p4" "$TB" plot "$T/r" --format gif --out "$T/p4"
