@@ -10,12 +10,12 @@ static const struct {
     int (*fn)(int, char **);
     bool hidden;
 } commands[] = {
-    {"list", "allocators and workloads, their parameters, availability here", tb_cmd_list, false},
-    {"run", "run the benchmark matrix into results/<run-id>/", tb_cmd_run, false},
-    {"merge", "join the results of shards into one run", tb_cmd_merge, false},
-    {"plot", "charts (gnuplot) and report.md/report.html from a run", tb_cmd_plot, false},
-    {"compare", "statistics between two runs, or allocators of one run; exit 1 on a regression", tb_cmd_compare, false},
-    {"__worker", "internal: one cell in a fresh process", tb_cmd_worker, true},
+    {.name = "list", .help = "allocators and workloads, their parameters, availability here", .fn = tb_cmd_list, .hidden = false},
+    {.name = "run", .help = "run the benchmark matrix into results/<run-id>/", .fn = tb_cmd_run, .hidden = false},
+    {.name = "merge", .help = "join the results of shards into one run", .fn = tb_cmd_merge, .hidden = false},
+    {.name = "plot", .help = "charts (gnuplot) and report.md/report.html from a run", .fn = tb_cmd_plot, .hidden = false},
+    {.name = "compare", .help = "statistics between two runs, or allocators of one run; exit 1 on a regression", .fn = tb_cmd_compare, .hidden = false},
+    {.name = "__worker", .help = "internal: one cell in a fresh process", .fn = tb_cmd_worker, .hidden = true},
 };
 
 static void usage(FILE *f)

@@ -1,5 +1,5 @@
 # Latency: p50, p99 and p99.9 of single allocations (left) and frees (right) for one workload,
-# one bar per allocator, log scale. Sampled one call in N with the TSC (see README).
+# one bar per allocator, log scale. Sampled one call in N with the TSC (docs/BENCHMARKING.md, "Method").
 # Data: two files (alloc, free), a header line, then rows p50, p99, p99.9: label, one value
 # (ns) per allocator.
 # Extra variables: allocfile, freefile.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures what the regression gate catches on this machine (README, "Validating the gate").
+# Measures what the regression gate catches on this machine (docs/BENCHMARKING.md, "Validating the gates").
 #   false alarms: the ci preset run twice on one build, PAIRS times, wall-clock; and the
 #                 recommended wall-clock gate (both builds in one run, --against, longer cells)
 #                 with the same build on both sides

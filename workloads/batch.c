@@ -75,9 +75,9 @@ const tb_workload tb_wl_batch = {
     .desc = "each thread allocates n objects, then frees all of them in the given order; repeated",
     .op = "one allocation plus its free",
     .threads_note = "every thread runs the same loop on its own objects",
-    .params = {{"n", "1000", "objects per batch", NULL, 1, 1 << 24},
-               {"order", "lifo", "free order: lifo, fifo or random", "lifo|fifo|random"},
-               {NULL, NULL, NULL, NULL}},
+    .params = {{.key = "n", .def = "1000", .help = "objects per batch", .lo = 1, .hi = 1 << 24},
+               {.key = "order", .def = "lifo", .help = "free order: lifo, fifo or random", .choices = "lifo|fifo|random"},
+               {.key = NULL}},
     .setup = batch_setup,
     .thread = batch_thread,
 };

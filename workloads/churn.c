@@ -69,7 +69,7 @@ const tb_workload tb_wl_churn = {
     .desc = "thread-local alloc/write/check/free with `live` objects kept per thread",
     .op = "one allocation plus one free",
     .threads_note = "every thread runs the same loop on its own objects",
-    .params = {{"live", "1", "objects each thread keeps alive in a ring", NULL, 1, 1 << 24}, {NULL, NULL, NULL, NULL}},
+    .params = {{.key = "live", .def = "1", .help = "objects each thread keeps alive in a ring", .lo = 1, .hi = 1 << 24}, {.key = NULL}},
     .setup = churn_setup,
     .thread = churn_thread,
 };

@@ -68,9 +68,9 @@ const tb_workload tb_wl_falseshare = {
     .desc = "Hoard's cache-scratch (handoff=yes) and cache-thrash (handoff=no): alloc, write, free",
     .op = "one allocation, `writes` passes over the object, one free",
     .threads_note = "every thread runs the same loop; with handoff, one thread allocated each worker's first object",
-    .params = {{"handoff", "yes", "yes: cache-scratch (first objects handed over), no: cache-thrash", "yes|no"},
-               {"writes", "100", "passes over the object between alloc and free", NULL, 1, 1 << 20},
-               {NULL, NULL, NULL, NULL}},
+    .params = {{.key = "handoff", .def = "yes", .help = "yes: cache-scratch (first objects handed over), no: cache-thrash", .choices = "yes|no"},
+               {.key = "writes", .def = "100", .help = "passes over the object between alloc and free", .lo = 1, .hi = 1 << 20},
+               {.key = NULL}},
     .setup = fs_setup,
     .thread = fs_thread,
 };

@@ -87,9 +87,9 @@ const tb_workload tb_wl_footprint = {
     .desc = "ramp to `peak` live objects per thread, free `fraction` at random, churn at the lower level",
     .op = "one allocation or one free (the op count is fixed by peak; --ops does not apply)",
     .threads_note = "every thread runs the same phases on its own objects",
-    .params = {{"peak", "100000", "live objects per thread at the peak", NULL, 1, 1 << 26},
-               {"fraction", "0.9", "share of them freed after the peak", NULL, 0, 1, true},
-               {NULL, NULL, NULL, NULL}},
+    .params = {{.key = "peak", .def = "100000", .help = "live objects per thread at the peak", .lo = 1, .hi = 1 << 26},
+               {.key = "fraction", .def = "0.9", .help = "share of them freed after the peak", .lo = 0, .hi = 1, .real = true},
+               {.key = NULL}},
     .setup = fp_setup,
     .thread = fp_thread,
 };

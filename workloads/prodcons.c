@@ -96,7 +96,7 @@ const tb_workload tb_wl_prodcons = {
     .desc = "producer/consumer pairs over bounded SPSC rings: every free is a cross-thread free",
     .op = "one object passed: its allocation by the producer plus its free by the consumer",
     .threads_note = "threads pair up; an odd count or 1 thread is skipped (nothing to pair with)",
-    .params = {{"ring", "256", "ring capacity in objects", NULL, 2, 1 << 20}, {NULL, NULL, NULL, NULL}},
+    .params = {{.key = "ring", .def = "256", .help = "ring capacity in objects", .lo = 2, .hi = 1 << 20}, {.key = NULL}},
     .cross_thread = true,
     .setup = pc_setup,
     .thread = pc_thread,

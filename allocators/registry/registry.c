@@ -129,7 +129,7 @@ const char *tb_alloc_library(const tb_allocator *a)
 bool tb_alloc_available(const tb_allocator *a, char *why, size_t whylen)
 {
     if (a->role == TB_ROLE_BASELINE && a->libs[0] && !tb_alloc_library(a)) {
-        snprintf(why, whylen, "%s not found (install its Debian package, see README)", a->libs[0]);
+        snprintf(why, whylen, "%s not found (install its Debian package: scripts/deps.sh lists them)", a->libs[0]);
         return false;
     }
     if (a->pool_lib && access(a->pool_lib, R_OK) != 0) {

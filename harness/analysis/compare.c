@@ -25,17 +25,17 @@ typedef struct metric_desc {
 } metric_desc;
 
 static const metric_desc metrics[] = {
-    {"ops_per_sec", TB_COL_ops_per_sec, true, false},
-    {"ns_per_op", TB_COL_ns_per_op, false, false},
-    {"lat_p50_ns", TB_COL_lat_p50_ns, false, false},
-    {"lat_p99_ns", TB_COL_lat_p99_ns, false, false},
-    {"lat_p999_ns", TB_COL_lat_p999_ns, false, false},
-    {"free_p99_ns", TB_COL_free_p99_ns, false, false},
-    {"peak_rss_kib", TB_COL_peak_rss_kib, false, false},
-    {"end_rss_kib", TB_COL_end_rss_kib, false, false},
-    {"pool_bytes_reserved", TB_COL_pool_bytes_reserved, false, false},
-    {"instructions_per_op", TB_COL_instructions_per_op, false, true},
-    {NULL, 0, false, false},
+    {.name = "ops_per_sec", .col = TB_COL_ops_per_sec, .higher_better = true, .counted = false},
+    {.name = "ns_per_op", .col = TB_COL_ns_per_op, .higher_better = false, .counted = false},
+    {.name = "lat_p50_ns", .col = TB_COL_lat_p50_ns, .higher_better = false, .counted = false},
+    {.name = "lat_p99_ns", .col = TB_COL_lat_p99_ns, .higher_better = false, .counted = false},
+    {.name = "lat_p999_ns", .col = TB_COL_lat_p999_ns, .higher_better = false, .counted = false},
+    {.name = "free_p99_ns", .col = TB_COL_free_p99_ns, .higher_better = false, .counted = false},
+    {.name = "peak_rss_kib", .col = TB_COL_peak_rss_kib, .higher_better = false, .counted = false},
+    {.name = "end_rss_kib", .col = TB_COL_end_rss_kib, .higher_better = false, .counted = false},
+    {.name = "pool_bytes_reserved", .col = TB_COL_pool_bytes_reserved, .higher_better = false, .counted = false},
+    {.name = "instructions_per_op", .col = TB_COL_instructions_per_op, .higher_better = false, .counted = true},
+    {.name = NULL},
 };
 
 typedef enum { V_SLOWER, V_FASTER, V_SAME, V_NOISY, V_MISSING, V_COUNT } verdict;

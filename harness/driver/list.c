@@ -43,7 +43,7 @@ int tb_cmd_list(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: tmbench list\nLists allocators (with availability and version here), workloads\n"
-               "(with what one op is and their parameters) and presets.\n");
+               "(with what one op is and their parameters), presets, and the statuses a cell can end with.\n");
         return 0;
     }
     if (argc > 1)
@@ -75,5 +75,8 @@ int tb_cmd_list(int argc, char **argv)
     }
     printf("\npresets:\n");
     tb_presets_print(stdout);
+    printf("\nstatuses (results.csv's status column; the first two count as success):\n");
+    for (int st = 0; st < TB_NSTATUS; st++)
+        printf("  %-11s %s\n", tb_status_name((tb_status)st), tb_status_help((tb_status)st));
     return 0;
 }

@@ -28,13 +28,18 @@ static const preset presets[] = {
     /* 0.1 s cells, not a fixed op count: 1M ops made a churn cell about 5 ms at 2 threads, short
      * enough that one stall of the VM's other CPU halved some repetitions (tcache 104-208 Mops/s
      * in one run), while a falseshare cell took 0.26 s; the total time is about the same */
-    {"quick", "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B, 5 reps, 0.1 s a cell",
-     "all", "all", "1,2", "64", 5, 0, 0.1, BOTH_FALSESHARE_MODES},
-    {"ci", "tmempool strategies and the floor, 1 thread, 64 B, 5 reps, 200k ops: the CI gate",
-     "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", "all", "1", "64", 5, 200000, 0, {NULL}},
-    {"full", "every allocator and workload (falseshare in both modes), 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
-     "all", "all", "1,2,4,8,ncpu", "16,64,256", 9, 0, 0.5, BOTH_FALSESHARE_MODES},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, {NULL}},
+    {.name = "quick",
+     .desc = "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B, 5 reps, 0.1 s a cell",
+     .allocators = "all", .workloads = "all", .threads = "1,2", .sizes = "64", .reps = 5, .duration = 0.1,
+     .params = BOTH_FALSESHARE_MODES},
+    {.name = "ci", .desc = "tmempool strategies and the floor, 1 thread, 64 B, 5 reps, 200k ops: the CI gate",
+     .allocators = "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", .workloads = "all",
+     .threads = "1", .sizes = "64", .reps = 5, .ops = 200000},
+    {.name = "full",
+     .desc = "every allocator and workload (falseshare in both modes), 1..ncpu threads, 16/64/256 B, 9 reps, 0.5 s a cell",
+     .allocators = "all", .workloads = "all", .threads = "1,2,4,8,ncpu", .sizes = "16,64,256", .reps = 9,
+     .duration = 0.5, .params = BOTH_FALSESHARE_MODES},
+    {.name = NULL},
 };
 
 uint64_t tb_parse_ops(const char *s, bool *ok)
