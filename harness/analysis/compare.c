@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "plot.h"
+#include "tb_alloc.h"
 #include "stats.h"
 
 /* One color per allocator, the same in every chart: registered allocators by their place in

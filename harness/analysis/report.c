@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "tb_alloc.h"
 #include "stats.h"
 
 void tb_plot_subtitle(tb_plot *p)

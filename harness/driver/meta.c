@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "matrix.h"
 #include "meta.h"
 
 #ifndef TB_GIT_COMMIT

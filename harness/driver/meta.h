@@ -7,13 +7,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "matrix.h"
+
+struct tb_matrix; /* matrix.h: only the writer needs it */
 
 typedef struct tb_meta_run {
     const char *run_id, *out_dir;
     int argc;
     char **argv;
-    const tb_matrix *m;
+    const struct tb_matrix *m;
     double load_before[3], load_after[3];
     char started[32], ended[32];
     bool interrupted;
