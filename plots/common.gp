@@ -1,11 +1,13 @@
 # The look every tmbench chart shares. `tmbench plot` sets, before loading a chart template:
 #   term      "png" or "svg"          outfile   where to write
 #   title_text, subtitle              the chart's title and the machine/date/commit line
-#   names, colors                     space-separated allocators and their colors, in plot order
+#   name1 .. nameN                    the allocators, in plot order (name(i) below reads them)
+#   colors                            their colors, space-separated
 #   n                                 how many allocators
 #   failed                            cells left out of this chart (not ok), "" when none
 #   width, height                     pixels (optional)
 # Edit freely: the tool fills in data and words, the style is yours.
+name(i) = value(sprintf("name%d", i))
 if (!exists("width")) width = 1100
 if (!exists("height")) height = 650
 if (term eq "svg") {

@@ -13,7 +13,7 @@ set logscale y 10
 set ylabel "nanoseconds (log scale)"
 set key inside left top
 set title "allocation"
-plot for [i=1:n] allocfile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title word(names, i)
+plot for [i=1:n] allocfile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title name(i)
 set title "free"
 unset key
 plot for [i=1:n] freefile using (column(i + 1)):xtic(1) lc rgb word(colors, i) notitle

@@ -14,7 +14,7 @@ set ylabel "MiB (log2)"
 set lmargin at screen 0.07
 set rmargin at screen 0.80
 set title "peak RSS of the worker"
-plot for [i=1:n] peakfile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title word(names, i)
+plot for [i=1:n] peakfile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title name(i)
 unset key
 set title "RSS at the end, after everything was freed"
 plot for [i=1:n] endfile using (column(i + 1)):xtic(1) lc rgb word(colors, i) notitle

@@ -14,4 +14,4 @@ set ylabel "throughput / ".baseline.", paired by round (log2 scale)"
 set xlabel "workload (threads)"
 set xtics rotate by -20 left
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "#000000" front
-plot for [i=1:n] datafile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title word(names, i)
+plot for [i=1:n] datafile using (column(i + 1)):xtic(1) lc rgb word(colors, i) title name(i)

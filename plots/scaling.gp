@@ -9,4 +9,4 @@ set logscale x 2
 set xrange [xmin:xmax]
 set yrange [0:*]
 plot for [i=1:n] datafile index (i-1) using 1:($2/1e6):($3/1e6):($4/1e6) \
-     with yerrorlines lw 2 pt 7 ps 0.9 lc rgb word(colors, i) title word(names, i)
+     with yerrorlines lw 2 pt 7 ps 0.9 lc rgb word(colors, i) title name(i)

@@ -78,6 +78,19 @@ summary_vs_relative() { # DIR_WITH_REPORT_AND_DAT
 summary_vs_relative "$P" || fail "Summary and relative chart disagree"
 summary_vs_relative "$T/synp" || fail "Summary and relative chart disagree on the synthetic run"
 grep -q '^| tmempool-tcache | [^|]*(1.25x)' "$T/synp/report.md" || fail "Summary not paired by round on the synthetic run"
+# names are data, never code: an allocator name and a CPU model holding backquoted commands are
+# drawn as text (gnuplot runs `...` inside double-quoted strings), and a name with spaces stays
+# one legend entry
+mkdir -p "$T/inj"
+csv_awk -v OFS=, -v evil="x\`touch $T/pwned\`'q\" two words" 'FNR == 1 || $col["allocator"] != "test-overlap" {
+        if (FNR > 1 && $col["allocator"] == "tmempool-global") $col["allocator"] = evil; print }' \
+    "$T/r/results.csv" >"$T/inj/results.csv"
+sed "s|\"cpu_model\":[[:space:]]*\"[^\"]*\"|\"cpu_model\": \"\`touch $T/pwned2\`\"|" "$T/r/meta.json" >"$T/inj/meta.json"
+grep -q pwned2 "$T/inj/meta.json" || fail "the injection fixture has no CPU model to poison"
+"$TB" plot "$T/inj" --format svg >/dev/null 2>"$T/inj.log" || { cat "$T/inj.log"; fail "plot of a run with hostile names"; }
+[ ! -e "$T/pwned" ] && [ ! -e "$T/pwned2" ] || fail "gnuplot ran a command from the data"
+grep -q "two words" "$T/inj/plots/relative.svg" || fail "a name with spaces is not drawn whole"
+grep -q "touch $T/pwned2" "$T/inj/plots/relative.svg" || fail "the CPU model is not drawn as text"
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"

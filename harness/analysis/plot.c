@@ -106,24 +106,35 @@ static void collect(tb_plot *p)
 
 /* ---- running gnuplot ---- */
 
+/* Every string from a file or the command line reaches gnuplot as a single-quoted literal:
+ * gnuplot runs `backquoted` commands inside double-quoted strings and on the command line, but
+ * never inside single quotes, where the only special character is the quote itself (doubled).
+ * Control characters become spaces, so that nothing ends the statement early. */
 static void gp_quote(char *out, size_t len, const char *s)
 {
     size_t k = 0;
-    for (; *s && k + 2 < len; s++)
-        out[k++] = *s == '"' || *s == '\\' ? '\'' : *s;
+    out[k++] = '\'';
+    for (; *s && k + 3 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'')
+            out[k++] = '\'';
+        out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[k++] = '\'';
     out[k] = '\0';
 }
 
 typedef struct gp_vars {
-    char text[8192];
+    char text[16384];
     size_t used;
 } gp_vars;
 
 static void gp_str(gp_vars *v, const char *name, const char *value)
 {
-    char q[2048];
+    char q[2100];
     gp_quote(q, sizeof q, value);
-    v->used += (size_t)snprintf(v->text + v->used, sizeof v->text - v->used, "%s=\"%s\"; ", name, q);
+    v->used += (size_t)snprintf(v->text + v->used, v->used < sizeof v->text ? sizeof v->text - v->used : 0,
+                                "%s=%s; ", name, q);
 }
 
 static void gp_num(gp_vars *v, const char *name, double value)
@@ -179,19 +190,30 @@ static int render(tb_plot *p, const char *tpl, const char *outbase, gp_vars *var
     return 0;
 }
 
+/* The series of a chart: name1..nameN (one variable each, so that a name may hold spaces; the
+ * templates read them with common.gp's name(i)), their colors, and n. */
 static void names_colors(tb_plot *p, const bool *use, gp_vars *v)
 {
-    char names[2048] = "", colors[1024] = "";
-    size_t un = 0, uc = 0, n = 0;
+    char colors[1024] = "";
+    size_t uc = 0, n = 0;
     for (size_t k = 0; k < p->nalloc; k++)
         if (use[k]) {
-            un += (size_t)snprintf(names + un, sizeof names - un, "%s%s", n ? " " : "", p->alloc[k]);
+            char var[32];
+            snprintf(var, sizeof var, "name%zu", n + 1);
+            gp_str(v, var, p->alloc[k]);
             uc += (size_t)snprintf(colors + uc, sizeof colors - uc, "%s%s", n ? " " : "", p->color[k]);
             n++;
         }
-    gp_str(v, "names", names);
     gp_str(v, "colors", colors);
     gp_num(v, "n", (double)n);
+}
+
+/* A string from the run into a data file: tabs and line breaks would split its field or end
+ * its comment, so control characters become spaces. */
+static void put_text(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 }
 
 static FILE *open_data(tb_plot *p, const char *name, char *path, size_t len)
@@ -232,8 +254,11 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
         return -1;
     }
-    fprintf(f, "# %s (%s), %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n",
-            w->name, w->params, w->size);
+    fputs("# ", f);
+    put_text(f, w->name);
+    fputs(" (", f);
+    put_text(f, w->params);
+    fprintf(f, "), %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n", w->size);
     bool use[TB_PLOT_MAX] = {0};
     unsigned tmin = UINT32_MAX, tmax = 0;
     size_t blocks = 0;
@@ -245,8 +270,11 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
                 continue;
             if (!any && blocks)
                 fprintf(f, "\n\n");
-            if (!any)
-                fprintf(f, "# %s\n", p->alloc[k]);
+            if (!any) {
+                fputs("# ", f);
+                put_text(f, p->alloc[k]);
+                fputc('\n', f);
+            }
             any = true;
             double lo, hi;
             tb_group_minmax(g, &lo, &hi);
@@ -290,13 +318,15 @@ static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrow
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    fprintf(f, "# %s\n# row", what);
+    fputs("# ", f);
+    put_text(f, what);
+    fputs("\n# row", f);
     for (size_t k = 0; k < p->nalloc; k++)
         if (use[k])
-            fprintf(f, "\t%s", p->alloc[k]);
+            fputc('\t', f), put_text(f, p->alloc[k]);
     fprintf(f, "\n");
     for (size_t r = 0; r < nrows; r++) {
-        fprintf(f, "%s", labels[r]);
+        put_text(f, labels[r]);
         for (size_t k = 0; k < p->nalloc; k++)
             if (use[k]) {
                 double x = val(p, k, r, ctx);
