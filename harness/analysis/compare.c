@@ -473,6 +473,17 @@ static int judge_and_print(pairing *pr)
     return count[V_SLOWER] ? TB_EXIT_CELLS : TB_EXIT_OK;
 }
 
+/* A run that did not finish is still compared, cell by cell, but never silently. */
+static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
+{
+    cJSON *meta = tb_meta_read(dir, NULL, 0);
+    size_t cells;
+    if (!tb_meta_complete(meta, t->n, &cells))
+        fprintf(stderr, "tmbench compare: note: %s is an incomplete run (%zu of %zu cell repetitions have a "
+                        "row); its missing cells are compared as missing\n", arg, t->n, cells);
+    cJSON_Delete(meta);
+}
+
 int tb_cmd_compare(int argc, char **argv)
 {
     opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = 0.01, .format = F_TEXT};
@@ -480,18 +491,21 @@ int tb_cmd_compare(int argc, char **argv)
     int rc = parse_flags(argc, argv, &o, &baseline);
     if (rc >= 0)
         return rc;
-    char err[1024], dir[4200];
+    char err[1024], dir[4200], dir_new[4200];
     tb_table tb = {0}, tn = {0};
     if (tb_results_read(argv[optind], &tb, dir, sizeof dir, err, sizeof err) != 0)
         return tb_usage_error("compare", "%s", err);
     if (!baseline) {
-        if (tb_results_read(argv[optind + 1], &tn, dir, sizeof dir, err, sizeof err) != 0 ||
+        if (tb_results_read(argv[optind + 1], &tn, dir_new, sizeof dir_new, err, sizeof err) != 0 ||
             same_columns(&tb, &tn, argv[optind], argv[optind + 1], err, sizeof err) != 0) {
             tb_table_free(&tb);
             tb_table_free(&tn);
             return tb_usage_error("compare", "%s", err);
         }
     }
+    warn_incomplete(argv[optind], dir, &tb);
+    if (!baseline)
+        warn_incomplete(argv[optind + 1], dir_new, &tn);
     tb_group *gb, *gn;
     size_t nb = tb_group_rows(&tb, o.metric->col, &gb);
     size_t nn = baseline ? nb : tb_group_rows(&tn, o.metric->col, &gn);

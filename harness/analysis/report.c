@@ -239,7 +239,13 @@ static void context(doc *d, const tb_plot *p)
             used += (size_t)snprintf(vs + used, used < sizeof vs ? sizeof vs - used : 0, "%s%s %s", used ? ", " : "",
                                      x->string, x->valuestring);
     ROW("baseline versions", "%s", vs);
-    ROW("interrupted", "%s", m && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "interrupted")) ? "YES: partial run" : "no");
+    size_t cells;
+    if (tb_meta_complete(m, p->t.n, &cells))
+        ROW("complete", "yes");
+    else
+        ROW("complete", "NO: %zu of %zu cell repetitions have a row (the run was %s); tmbench run --resume "
+            "DIR runs the rest", p->t.n, cells,
+            m && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "interrupted")) ? "interrupted" : "killed or is still running");
 #undef ROW
     table_end(d);
     if (!m)

@@ -110,6 +110,7 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(root, "started", mr->started);
     cJSON_AddStringToObject(root, "ended", mr->ended);
     cJSON_AddBoolToObject(root, "interrupted", mr->interrupted);
+    cJSON_AddBoolToObject(root, "complete", mr->complete);
     cJSON *lb = cJSON_AddArrayToObject(root, "loadavg_before");
     cJSON *la = cJSON_AddArrayToObject(root, "loadavg_after");
     for (int i = 0; i < 3; i++) {
@@ -183,3 +184,18 @@ const char *tb_json_str(const cJSON *root, const char *a, const char *b)
     return cJSON_IsString(x) ? x->valuestring : "";
 }
 
+
+bool tb_meta_complete(const cJSON *meta, size_t rows, size_t *cells)
+{
+    const cJSON *mat = meta ? cJSON_GetObjectItemCaseSensitive(meta, "matrix") : NULL;
+    const cJSON *n = mat ? cJSON_GetObjectItemCaseSensitive(mat, "cells") : NULL;
+    *cells = cJSON_IsNumber(n) && n->valuedouble > 0 ? (size_t)n->valuedouble : 0;
+    if (!meta)
+        return true; /* nothing to say it is not */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "interrupted")))
+        return false;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(meta, "complete");
+    if (cJSON_IsBool(c))
+        return cJSON_IsTrue(c);
+    return *cells == 0 || rows >= *cells;
+}

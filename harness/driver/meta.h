@@ -18,6 +18,7 @@ typedef struct tb_meta_run {
     double load_before[3], load_after[3];
     char started[32], ended[32];
     bool interrupted;
+    bool complete;             /* every cell of the matrix has its row (false until the end) */
     const char *versions_json; /* allocator -> version, as a JSON object text */
     const char *measure;       /* "time" or "instructions" */
     const char *count_method;  /* instructions: "perf" or "callgrind" */
@@ -27,6 +28,11 @@ typedef struct tb_meta_run {
 int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errlen);
 /* DIR/meta.json, or NULL when missing or not JSON (why, in err if not NULL). */
 cJSON *tb_meta_read(const char *dir, char *err, size_t errlen);
+/* Whether DIR's run finished every cell: false when meta.json says "complete": false (written
+ * at the start, set at the end: a killed run keeps false) or is interrupted; rows and cells
+ * (the matrix's count, 0 when unknown) say how far it got. A run from before the field counts
+ * as complete when its rows are as many as its cells. */
+bool tb_meta_complete(const cJSON *meta, size_t rows, size_t *cells);
 /* root[a][b] (b may be NULL) when it is a string, else "". */
 const char *tb_json_str(const cJSON *root, const char *a, const char *b);
 void tb_utc_now(char *buf, size_t len, bool compact);

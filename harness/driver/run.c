@@ -25,7 +25,7 @@ static void on_sigint(int sig)
     (void)sig;
     interrupted = 1;
     if (current_child > 0)
-        kill(current_child, SIGKILL);
+        kill(-current_child, SIGKILL); /* the worker's process group (spawn.c) */
 }
 
 static void run_help(void)
@@ -477,6 +477,7 @@ int tb_cmd_run(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal ends the run as Ctrl-C does */
 
     cJSON *versions = cJSON_CreateObject();
     loop_out lo = {0};
@@ -485,6 +486,7 @@ int tb_cmd_run(int argc, char **argv)
     if (rc.tmpdir)
         rmdir(rc.tmpdir);
     mr.interrupted = interrupted;
+    mr.complete = !interrupted && lo.ran == todo;
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
     char *vtext = cJSON_PrintUnformatted(versions);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +32,15 @@ bool tb_self_exe(char *buf, size_t len)
     return true;
 }
 
-static void child(const tb_spawn *s, int res, int err)
+/* The worker never outlives its driver: it dies with it (parent-death signal, checked against
+ * the race with a parent that died before the call), and it leads its own process group, so
+ * that every kill reaches whatever it started too. Left running, an orphan takes a CPU from
+ * every cell after it: tcache measured 31-35 instead of 76-82 Mops/s beside one. */
+static void child(const tb_spawn *s, int res, int err, pid_t parent)
 {
+    setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     dup2(res, 3);
     dup2(err, 2);
     int devnull = open("/dev/null", O_WRONLY);
@@ -79,9 +87,12 @@ int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
         snprintf(r->why, sizeof r->why, "pipe: %s", strerror(errno));
         return -1;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        child(s, res[1], errp[1]);
+        child(s, res[1], errp[1], parent);
+    if (pid > 0)
+        setpgid(pid, pid); /* also here, so that a kill right after fork finds the group */
     close(res[1]);
     close(errp[1]);
     if (pid < 0) {
@@ -101,7 +112,7 @@ int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
         uint64_t now = now_ns();
         if (now >= deadline) {
             r->timed_out = true;
-            kill(pid, SIGKILL);
+            kill(-pid, SIGKILL);
             break;
         }
         uint64_t left_ms = (deadline - now) / 1000000 + 1;
@@ -127,7 +138,7 @@ int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
     }
     if (s->stop && *s->stop) {
         r->stopped = true;
-        kill(pid, SIGKILL);
+        kill(-pid, SIGKILL);
     }
     for (int i = 0; i < 2; i++)
         if (pf[i].fd >= 0)
