@@ -12,6 +12,8 @@
 #define TB_EXIT_OK 0
 #define TB_EXIT_CELLS 1 /* some cell is not ok or skipped; for compare: a regression */
 #define TB_EXIT_USAGE 2
+#define TB_EXIT_IO 4    /* an output file could not be written (disk full, I/O error); what was
+                         * written before is whole, the run is incomplete */
 #define TB_EXIT_INTERRUPTED 130
 
 /* One message to stderr, "tmbench CMD: ...", and TB_EXIT_USAGE to return. */

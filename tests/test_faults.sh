@@ -3,9 +3,14 @@
 # "nothing lost, nothing faked": a killed driver leaves no worker behind and its run reads back
 # as incomplete; ...
 set -euo pipefail
-TB=$1
+TB=$(readlink -f "$1")
 T=$(mktemp -d)
-trap 'pkill -KILL -f "live=7[0-9][0-9][0-9]" 2>/dev/null || true; rm -rf "$T"' EXIT
+cleanup() {
+    pkill -KILL -f "__worker.*live=7[0-9][0-9][0-9]" 2>/dev/null || true
+    mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
+    rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 . "$(dirname "$0")/csv.sh"
 
@@ -49,5 +54,65 @@ rc=0; wait $drv || rc=$?
 [ $rc -eq 130 ] || fail "SIGHUP: exit $rc, want 130"
 grep -qE '"interrupted":[[:space:]]*true' "$T/h/meta.json" || fail "SIGHUP: meta.json does not say interrupted"
 wait_for 3 no_workers 7002 || fail "a worker outlived SIGHUP"
+
+# 2. one writer per results directory: a second run into a directory being written is exit 2
+# and names the holder; a finished run's directory is never appended to by a new run
+"$TB" run --allocators tmempool-tcache --workloads churn --threads 1 --duration 20 --timeout 60 --reps 1 \
+    -p live=7004 --out "$T/c" >/dev/null 2>&1 &
+drv=$!
+wait_for 10 workers 7004 || fail "no worker started"
+rc=0; "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/c" >/dev/null 2>"$T/c.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "being written by another tmbench (pid $drv" "$T/c.err" || fail "second writer: exit $rc, $(cat "$T/c.err")"
+kill -TERM $drv; wait $drv 2>/dev/null || true
+"$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/done" >/dev/null 2>&1 || fail "a small run"
+sum=$(md5sum <"$T/done/results.csv")
+rc=0; "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/done" >/dev/null 2>"$T/d.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "holds a run already" "$T/d.err" || fail "--out into a finished run: exit $rc, $(cat "$T/d.err")"
+[ "$(md5sum <"$T/done/results.csv")" = "$sum" ] || fail "--out into a finished run changed its results.csv"
+# two runs in the same second without --out get different directories
+mkdir -p "$T/cwd/results"
+host=$(hostname); host=${host%%.*}
+now=$(date -u +%s)
+for d in 0 1 2 3; do mkdir -p "$T/cwd/results/$(date -u -d "@$((now + d))" +%Y%m%dT%H%M%SZ)-$host"; done
+got=$(cd "$T/cwd" && "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 2>/dev/null) || fail "a run beside existing directories"
+case "$got" in results/*-"$host"-2) ;; *) fail "a run took '$got', want a new -2 directory" ;; esac
+[ "$(ls "$T/cwd/$got")" ] && [ -s "$T/cwd/$got/results.csv" ] || fail "the new directory has no results"
+# a results.csv with a torn or foreign header is never written under (resume refuses, exit 2)
+for hdr in "run_id,allocator" "run_id,allocator,allocator_version,workload,params"; do
+    mkdir -p "$T/torn"; cp "$T/done/meta.json" "$T/torn/"
+    if [ "$hdr" = run_id,allocator ]; then printf '%s' "$hdr" >"$T/torn/results.csv"; else printf '%s\n' "$hdr" >"$T/torn/results.csv"; fi
+    sum=$(md5sum <"$T/torn/results.csv")
+    rc=0; "$TB" run --resume "$T/torn" >/dev/null 2>"$T/t.err" || rc=$?
+    [ $rc -eq 2 ] && grep -q "nothing was written" "$T/t.err" || fail "resume under header '$hdr': exit $rc, $(cat "$T/t.err")"
+    [ "$(md5sum <"$T/torn/results.csv")" = "$sum" ] || fail "resume changed a results.csv with header '$hdr'"
+    rm -rf "$T/torn"
+done
+
+# 3. a failed write is a failure: a disk that fills mid-run stops the run with exit 4 and a
+# message naming the file; every row written is whole. (Needs root, for a small tmpfs.)
+mkdir -p "$T/full"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=16k tmpfs "$T/full" 2>/dev/null; then
+    rc=0; "$TB" run --allocators floor --workloads churn --threads 1 --ops 1000 --reps 200 --out "$T/full/r" \
+        >/dev/null 2>"$T/full.err" || rc=$?
+    [ $rc -eq 4 ] && grep -q "cannot append to $T/full/r/results.csv: No space left on device" "$T/full.err" ||
+        fail "full disk: exit $rc, $(tail -2 "$T/full.err")"
+    n=$(rows "$T/full/r")
+    [ "$n" -gt 0 ] && [ "$n" -lt 200 ] || fail "full disk: $n rows"
+    csv_awk 'FNR > 1 && NF != length(col) { print "torn row " FNR; bad = 1 } END { exit bad }' "$T/full/r/results.csv" ||
+        fail "full disk left a torn row"
+    grep -qE '"complete":[[:space:]]*false' "$T/full/r/meta.json" || fail "full disk: meta.json claims a complete run"
+    # merge onto a full disk: exit 4, nothing left half written
+    rm -rf "$T/full/r"
+    "$TB" run --allocators glibc,floor --workloads churn,batch --threads 1 --ops 1000 --reps 20 --seed 9 --shard 1/2 \
+        --out "$T/m1" >/dev/null 2>&1 && "$TB" run --allocators glibc,floor --workloads churn,batch --threads 1 --ops 1000 \
+        --reps 20 --seed 9 --shard 2/2 --out "$T/m2" >/dev/null 2>&1 || fail "shards for the merge"
+    dd if=/dev/zero of="$T/full/fill" bs=1k count=8 2>/dev/null || true
+    rc=0; "$TB" merge "$T/m1" "$T/m2" --out "$T/full/m" >/dev/null 2>"$T/m.err" || rc=$?
+    [ $rc -eq 4 ] || fail "merge onto a full disk: exit $rc, $(cat "$T/m.err")"
+    [ ! -e "$T/full/m/results.csv" ] && [ ! -e "$T/full/m/meta.json" ] || fail "merge left a partial run on a full disk"
+    umount "$T/full"
+else
+    echo "test_faults: the full-disk checks need root and a tmpfs mount: skipped here" >&2
+fi
 
 echo "test_faults: all passed"

@@ -112,15 +112,21 @@ static void put_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The header line, as this tmbench writes it. */
+static void header_line(char *buf, size_t len)
+{
+    size_t used = 0;
+    for (int i = 0; i < TB_NCOLS && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", tb_col_names[i]);
+}
+
 int tb_csv_write_header(FILE *f)
 {
-    for (int i = 0; i < TB_NCOLS; i++) {
-        if (i)
-            fputc(',', f);
-        fputs(tb_col_names[i], f);
-    }
+    char h[2048];
+    header_line(h, sizeof h);
+    fputs(h, f);
     fputc('\n', f);
-    return fflush(f) == 0 ? 0 : -1;
+    return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
 }
 
 int tb_csv_append_row(FILE *f, const tb_row *r)
@@ -138,12 +144,18 @@ int tb_csv_append_row(FILE *f, const tb_row *r)
     }
     fputc('\n', m);
     fclose(m);
+    off_t at = ftello(f);
     size_t w = fwrite(line, 1, len, f);
     free(line);
-    if (w != len || fflush(f) != 0)
-        return -1;
-    fsync(fileno(f));
-    return 0;
+    if (w == len && fflush(f) == 0 && fsync(fileno(f)) == 0)
+        return 0;
+    /* A row is written whole or not at all: cut back to the last whole one. */
+    int e = errno ? errno : EIO;
+    clearerr(f);
+    if (at >= 0 && ftruncate(fileno(f), at) == 0)
+        fseeko(f, at, SEEK_SET);
+    errno = e;
+    return -1;
 }
 
 /* Splits one CSV record (no embedded newlines: the writer never emits them). */
@@ -291,12 +303,30 @@ FILE *tb_csv_open_append(const char *path, char *err, size_t errlen)
         }
         return f;
     }
-    /* Drop a torn last line: keep everything up to the last newline. */
     FILE *f = fopen(path, "r+");
     if (!f) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
+    /* Rows go only under this tmbench's own, whole header: under another version's columns or
+     * a torn header they would be rows no reader could place. */
+    char want[2048], *line = NULL;
+    size_t cap = 0;
+    header_line(want, sizeof want);
+    ssize_t n = getline(&line, &cap, f);
+    bool whole = n > 0 && line[n - 1] == '\n';
+    if (whole)
+        line[--n] = '\0';
+    bool same = whole && strcmp(line, want) == 0;
+    free(line);
+    if (!same) {
+        snprintf(err, errlen, "%s: %s; nothing was written (run into a new --out, or compare the runs "
+                              "as they are)", path,
+                 !whole ? "its header line is torn or missing" : "its header is not this tmbench's columns");
+        fclose(f);
+        return NULL;
+    }
+    /* Drop a torn last line: keep everything up to the last newline. */
     off_t keep = st.st_size;
     char c;
     while (keep > 0) {

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "csv.h"
 #include "meta.h"
+#include "outdir.h"
 
 int tb_cmd_merge(int argc, char **argv)
 {
@@ -78,32 +80,39 @@ int tb_cmd_merge(int argc, char **argv)
                     return tb_usage_error("merge", "cell %s appears in more than one shard", key);
             keys[nk++] = strdup(key);
         }
-    if (mkdir(out, 0755) != 0 && errno != EEXIST)
-        return tb_usage_error("merge", "cannot create %s: %s", out, strerror(errno));
-    char path[4200];
+    char outdir[4200], id[128];
+    if (tb_outdir_new(out, outdir, sizeof outdir, id, sizeof id, err, sizeof err) != 0)
+        return tb_usage_error("merge", "%s", err);
+    /* The merged run is new: on any failed write it is removed, never left half written. */
+    char path[4200], mpath[4200];
     snprintf(path, sizeof path, "%s/results.csv", out);
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return tb_usage_error("merge", "%s exists already: merge into a new directory", path);
+    snprintf(mpath, sizeof mpath, "%s/meta.json", out);
     FILE *f = fopen(path, "w");
-    if (!f || tb_csv_write_header(f) != 0)
-        return tb_usage_error("merge", "cannot write %s", path);
-    for (int i = 0; i < n; i++)
-        for (size_t r = 0; r < tabs[i].n; r++)
-            tb_csv_append_row(f, &tabs[i].rows[r]);
-    fclose(f);
+    bool ok = f && tb_csv_write_header(f) == 0;
+    for (int i = 0; ok && i < n; i++)
+        for (size_t r = 0; ok && r < tabs[i].n; r++)
+            ok = tb_csv_append_row(f, &tabs[i].rows[r]) == 0;
+    int e = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
     cJSON *shards = cJSON_AddArrayToObject(first, "merged_from");
     for (int i = optind; i < argc; i++)
         cJSON_AddItemToArray(shards, cJSON_CreateString(argv[i]));
-    char *text = cJSON_Print(first);
-    snprintf(path, sizeof path, "%s/meta.json", out);
-    f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
+    if (ok && tb_meta_write_json(out, first, err, sizeof err) != 0) {
+        fprintf(stderr, "tmbench merge: %s; nothing merged\n", err);
+        unlink(path);
+        cJSON_Delete(first);
+        return TB_EXIT_IO;
     }
-    free(text);
     cJSON_Delete(first);
+    if (!ok) {
+        fprintf(stderr, "tmbench merge: cannot write %s: %s; nothing merged\n", path, strerror(e));
+        unlink(path);
+        unlink(mpath);
+        return TB_EXIT_IO;
+    }
     fprintf(stderr, "tmbench merge: %zu rows from %d shards into %s\n", total, n, out);
     return 0;
 }

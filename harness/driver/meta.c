@@ -117,21 +117,39 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
         cJSON_AddItemToArray(lb, cJSON_CreateNumber(mr->load_before[i]));
         cJSON_AddItemToArray(la, cJSON_CreateNumber(mr->load_after[i]));
     }
-    char *text = cJSON_Print(root);
+    int rc = tb_meta_write_json(dir, root, err, errlen);
     cJSON_Delete(root);
-    /* Write beside, then rename: a reader never sees half a file. */
+    return rc;
+}
+
+int tb_meta_write_json(const char *dir, const cJSON *root, char *err, size_t errlen)
+{
+    char *text = cJSON_Print(root);
+    if (!text) {
+        snprintf(err, errlen, "cannot format %s/meta.json: out of memory", dir);
+        return -1;
+    }
+    /* Write beside, sync, then rename: a reader never sees half a file, and a full disk leaves
+     * the old meta.json in place. */
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-        free(text);
-        return -1;
+    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
     }
     free(text);
+    if (!ok) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
+        unlink(tmp);
+        return -1;
+    }
     if (rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;

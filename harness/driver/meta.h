@@ -26,6 +26,8 @@ typedef struct tb_meta_run {
 } tb_meta_run;
 
 int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errlen);
+/* Writes root as DIR/meta.json: beside, synced, renamed. 0, or -1 with a message. */
+int tb_meta_write_json(const char *dir, const cJSON *root, char *err, size_t errlen);
 /* DIR/meta.json, or NULL when missing or not JSON (why, in err if not NULL). */
 cJSON *tb_meta_read(const char *dir, char *err, size_t errlen);
 /* Whether DIR's run finished every cell: false when meta.json says "complete": false (written

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "meta.h"
+#include "outdir.h"
 #include "run.h"
 #include "spawn.h"
 
@@ -303,16 +304,6 @@ static int setup_measure(const run_opts *ro, tb_run_ctx *rc)
     return -1;
 }
 
-static void make_run_id(char *run_id, size_t len)
-{
-    char host[64] = "host", stamp[32];
-    gethostname(host, sizeof host);
-    host[sizeof host - 1] = '\0';
-    host[strcspn(host, ".")] = '\0';
-    tb_utc_now(stamp, sizeof stamp, true);
-    snprintf(run_id, len, "%s-%s", stamp, host);
-}
-
 /* Resume: marks the cells that DIR's results.csv holds already (threads = 0) and takes the
  * run id of its rows. Returns how many cells are left to run. */
 static size_t skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run_id, size_t idlen)
@@ -361,6 +352,7 @@ static size_t skip_done(tb_matrix *m, const char *csv_path, bool resume, char *r
 
 typedef struct loop_out {
     size_t ran, bad;
+    bool io_failed; /* a row could not be written: the run stopped there */
 } loop_out;
 
 /* Runs every cell not yet done, appending its row; stops early on Ctrl-C or a full disk. */
@@ -388,8 +380,11 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         }
         tb_row_set(&row, TB_COL_run_id, "%s", run_id);
         if (tb_csv_append_row(csv, &row) != 0) {
-            fprintf(stderr, "\ntmbench run: cannot append to %s: %s\n", csv_path, strerror(errno));
+            fprintf(stderr, "%stmbench run: cannot append to %s: %s; the run stops here, every row before "
+                            "this one is whole (tmbench run --resume %s continues once there is room)\n",
+                    tty ? "\r\033[K" : "", csv_path, strerror(errno), rc->out_dir);
             tb_row_clear(&row);
+            lo->io_failed = true;
             break;
         }
         const char *ver = tb_row_get(&row, TB_COL_allocator_version);
@@ -440,26 +435,26 @@ int tb_cmd_run(int argc, char **argv)
         return tb_usage_error("run", "cannot find my own executable through /proc/self/exe");
     rc.self = self;
 
-    char run_id[128];
-    make_run_id(run_id, sizeof run_id);
+    char run_id[128], err2[1024];
     static char outdir[4096];
-    if (!ro.out) {
-        mkdir("results", 0755);
-        snprintf(outdir, sizeof outdir, "results/%s", run_id);
-        ro.out = outdir;
+    if (ro.resume) {
+        snprintf(outdir, sizeof outdir, "%s", ro.resume);
+        cJSON *meta = tb_meta_read(outdir, NULL, 0);
+        snprintf(run_id, sizeof run_id, "%s", tb_json_str(meta, "run_id", NULL)); /* the rows' own wins below */
+        cJSON_Delete(meta);
+        if (tb_outdir_lock(outdir, "run --resume", err2, sizeof err2) != 0)
+            return tb_usage_error("run", "%s", err2);
+    } else if (tb_outdir_new(ro.out, outdir, sizeof outdir, run_id, sizeof run_id, err2, sizeof err2) != 0) {
+        return tb_usage_error("run", "%s", err2);
     }
-    if (mkdir(ro.out, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "tmbench run: cannot create %s: %s\n", ro.out, strerror(errno));
-        return TB_EXIT_USAGE;
-    }
+    ro.out = outdir;
+    rc.out_dir = outdir;
     char csv_path[4200];
     snprintf(csv_path, sizeof csv_path, "%s/results.csv", ro.out);
     size_t todo = skip_done(&m, csv_path, ro.resume != NULL, run_id, sizeof run_id);
     FILE *csv = tb_csv_open_append(csv_path, err, sizeof err);
-    if (!csv) {
-        fprintf(stderr, "tmbench run: %s\n", err);
-        return TB_EXIT_USAGE;
-    }
+    if (!csv)
+        return tb_usage_error("run", "%s", err);
 
     tb_meta_run mr = {.run_id = run_id, .out_dir = ro.out, .argc = argc, .argv = argv, .m = &m,
                       .measure = rc.instructions ? "instructions" : "time",
@@ -470,7 +465,7 @@ int tb_cmd_run(int argc, char **argv)
     if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0) {
         fprintf(stderr, "tmbench run: %s\n", err);
         fclose(csv);
-        return TB_EXIT_USAGE;
+        return TB_EXIT_IO;
     }
 
     struct sigaction sa = {0};
@@ -486,18 +481,22 @@ int tb_cmd_run(int argc, char **argv)
     if (rc.tmpdir)
         rmdir(rc.tmpdir);
     mr.interrupted = interrupted;
-    mr.complete = !interrupted && lo.ran == todo;
+    mr.complete = !interrupted && !lo.io_failed && lo.ran == todo;
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
     char *vtext = cJSON_PrintUnformatted(versions);
     mr.versions_json = vtext;
-    if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0)
+    bool meta_ok = tb_meta_write(ro.out, &mr, err, sizeof err) == 0;
+    if (!meta_ok)
         fprintf(stderr, "tmbench run: %s\n", err);
     free(vtext);
     cJSON_Delete(versions);
-    fprintf(stderr, "tmbench run: %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, lo.bad,
-            interrupted ? "interrupted" : "done", ro.out);
+    bool io = lo.io_failed || !meta_ok;
+    fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, todo, lo.bad,
+            io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
     printf("%s\n", ro.out);
+    if (io)
+        return TB_EXIT_IO;
     if (interrupted)
         return TB_EXIT_INTERRUPTED;
     return lo.bad ? TB_EXIT_CELLS : TB_EXIT_OK;

@@ -24,6 +24,7 @@ typedef struct tb_run_ctx {
     bool perf;               /* ... counted with perf; else callgrind on 1-thread cells */
     const char *valgrind;
     const char *tmpdir;      /* callgrind output files */
+    const char *out_dir;     /* the results directory, for messages */
     volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */
     volatile pid_t *child;
 } tb_run_ctx;
