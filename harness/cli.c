@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,4 +41,29 @@ const char *tb_find_in_path(const char *name)
     }
     free(dup);
     return NULL;
+}
+
+bool tb_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 20)
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno == ERANGE || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool tb_parse_seconds(const char *s, double lo_exclusive, double hi, double *out)
+{
+    if (!s || !*s || strspn(s, "0123456789.eE+-") != strlen(s))
+        return false; /* no "inf", "nan", hex or spaces */
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno || !isfinite(v) || !(v > lo_exclusive) || v > hi)
+        return false;
+    *out = v;
+    return true;
 }

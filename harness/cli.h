@@ -5,6 +5,7 @@
 #define TB_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define TB_VERSION "0.1.0"
 
@@ -21,6 +22,11 @@ int tb_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 
 /* The commit this tmbench was built from ("unknown" outside git). */
 const char *tb_git_commit(void);
+
+/* Strict numbers from the command line: the whole string, digits only for a whole number (no
+ * sign, no space, no wrap past 2^64), a finite decimal for seconds; within [lo, hi]. */
+bool tb_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+bool tb_parse_seconds(const char *s, double lo_exclusive, double hi, double *out);
 
 /* NAME's path in $PATH (a static buffer), or NULL. */
 const char *tb_find_in_path(const char *name);

@@ -88,6 +88,39 @@ for hdr in "run_id,allocator" "run_id,allocator,allocator_version,workload,param
     rm -rf "$T/torn"
 done
 
+# 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
+# each of these is exit 2, one message naming what is valid, and nothing written
+while IFS= read -r args; do
+    rc=0
+    eval "\"\$TB\" run $args --out \"\$T/num\"" >/dev/null 2>"$T/num.err" || rc=$?
+    [ $rc -eq 2 ] || fail "'$args': exit $rc, want 2"
+    grep -qE "want|twice" "$T/num.err" || fail "'$args': no message saying what is valid: $(cat "$T/num.err")"
+    [ ! -e "$T/num" ] || fail "'$args' wrote $T/num"
+done <<'CASES'
+--reps 4294967297
+--reps 0
+--timeout inf
+--timeout 2e10
+--timeout nan
+--duration 5 --timeout 3
+--seed -1
+--seed 18446744073709551616
+--sample -1
+--sample 4294967296
+--shard 1/2junk
+--shard 3/2
+--shard -1/2 --seed 1
+--threads 1,,2
+--threads 1,2,
+--threads 4097
+--sizes ncpu
+--sizes 0
+--ops -5
+--ops 1e20
+--allocators glibc,glibc
+--workloads churn,churn
+CASES
+
 # 3. a failed write is a failure: a disk that fills mid-run stops the run with exit 4 and a
 # message naming the file; every row written is whole. (Needs root, for a small tmpfs.)
 mkdir -p "$T/full"

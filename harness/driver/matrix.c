@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "matrix.h"
 
 typedef struct preset {
@@ -60,37 +61,41 @@ uint64_t tb_parse_ops(const char *s, bool *ok)
 
 int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, char *err, size_t errlen)
 {
+    bool threads = strcmp(what, "threads") == 0;
+    const char *want = threads ? "a comma-separated list of thread counts from 1 to 4096, or ncpu (e.g. 1,2,4,ncpu)"
+                               : "a comma-separated list of object sizes in bytes, from 1 to 1073741824 (e.g. 16,64,256)";
     int n = 0;
-    char *dup = strdup(s), *save = NULL;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        unsigned long v;
-        char *end;
-        if (strcmp(tok, "ncpu") == 0) {
+    /* split by hand: an empty item ("1,,2") is an error, not skipped */
+    for (const char *p = s;; ) {
+        size_t len = strcspn(p, ",");
+        char tok[32];
+        snprintf(tok, sizeof tok, "%.*s", (int)(len < 31 ? len : 31), p);
+        uint64_t v = 0;
+        bool ok = len > 0 && len < 31;
+        if (ok && threads && strcmp(tok, "ncpu") == 0) {
             long c = sysconf(_SC_NPROCESSORS_ONLN);
-            v = c > 0 ? (unsigned long)c : 1;
-            end = tok + 4;
-        } else {
-            errno = 0;
-            v = strtoul(tok, &end, 10);
+            v = c > 0 ? (uint64_t)c : 1;
+        } else if (ok) {
+            ok = tb_parse_u64(tok, 1, threads ? 4096 : (1u << 30), &v);
         }
-        if (!isdigit((unsigned char)tok[0]) && strcmp(tok, "ncpu") != 0)
-            end = tok;
-        if (*end || errno || v == 0 || v > (1u << 30) || n == max) {
-            snprintf(err, errlen, "--%s '%s': want a comma-separated list of positive numbers%s",
-                     what, s, strcmp(what, "threads") == 0 ? " or ncpu (e.g. 1,2,4,ncpu)" : " (e.g. 16,64,256)");
-            free(dup);
+        if (!ok) {
+            snprintf(err, errlen, "--%s '%s': %s%.*s%s; want %s", what, s, len ? "'" : "an empty item",
+                     len ? (int)len : 0, p, len ? "' is not valid" : "", want);
             return -1;
         }
         bool dup_v = false;
         for (int i = 0; i < n; i++)
             dup_v |= out[i] == v;
-        if (!dup_v)
+        if (!dup_v) {
+            if (n == max) {
+                snprintf(err, errlen, "--%s '%s': at most %d values", what, s, max);
+                return -1;
+            }
             out[n++] = (unsigned)v;
-    }
-    free(dup);
-    if (n == 0) {
-        snprintf(err, errlen, "--%s is empty", what);
-        return -1;
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
     }
     return n;
 }
@@ -290,6 +295,12 @@ static int choose_allocators(const tb_matrix *m, const tb_allocator **allocs, in
             free(dup);
             return -1;
         }
+        for (int i = 0; i < na; i++)
+            if (allocs[i] == tb_alloc_find(t)) {
+                snprintf(err, errlen, "--allocators names %s twice: each allocator runs once per cell", t);
+                free(dup);
+                return -1;
+            }
         if (na < max)
             allocs[na++] = tb_alloc_find(t);
         char twin[160];
@@ -321,6 +332,13 @@ static int choose_workloads(const tb_matrix *m, const tb_workload **wls, int max
             free(dup);
             return -1;
         }
+        for (int i = 0; i < nw; i++)
+            if (wls[i] == w) {
+                snprintf(err, errlen, "--workloads names %s twice: each workload runs once per cell "
+                                      "(-p key=v1,v2 runs a workload with several settings)", t);
+                free(dup);
+                return -1;
+            }
         if (nw < max)
             wls[nw++] = w;
     }

@@ -157,6 +157,21 @@ typedef struct run_opts {
     bool sample_set;
 } run_opts;
 
+static bool parse_shard(const char *s, unsigned *k, unsigned *n)
+{
+    const char *slash = strchr(s, '/');
+    if (!slash || slash == s)
+        return false;
+    char kb[24];
+    snprintf(kb, sizeof kb, "%.*s", (int)(slash - s < 23 ? slash - s : 23), s);
+    uint64_t kv, nv;
+    if (!tb_parse_u64(kb, 1, 100000, &kv) || !tb_parse_u64(slash + 1, 1, 100000, &nv) || kv > nv)
+        return false;
+    *k = (unsigned)kv;
+    *n = (unsigned)nv;
+    return true;
+}
+
 /* Parses run's flags into ro and rc. -1 to go on, else the exit code to return. */
 static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
 {
@@ -172,55 +187,54 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'P': o->preset = optarg; break;
         case 'a': o->allocators = optarg; break;
         case 'w': o->workloads = optarg; break;
         case 't': o->threads = optarg; break;
         case 's': o->sizes = optarg; break;
-        case 'r':
-            o->reps = (int)strtol(optarg, &end, 10);
-            if (*end || o->reps < 1 || o->reps > 10000)
+        case 'r': {
+            uint64_t v;
+            if (!tb_parse_u64(optarg, 1, 10000, &v))
                 return tb_usage_error("run", "--reps '%s': want a whole number from 1 to 10000", optarg);
+            o->reps = (int)v;
             break;
+        }
         case 'd':
-            o->duration = strtod(optarg, &end);
-            if (*end || !(o->duration > 0) || o->duration > 86400)
-                return tb_usage_error("run", "--duration '%s': want seconds, more than 0 (e.g. 0.5)", optarg);
+            if (!tb_parse_seconds(optarg, 0, 86400, &o->duration))
+                return tb_usage_error("run", "--duration '%s': want seconds, more than 0 and at most 86400 (e.g. 0.5)", optarg);
             break;
         case 'o': {
             bool ok;
             o->ops = tb_parse_ops(optarg, &ok);
             if (!ok)
-                return tb_usage_error("run", "--ops '%s': want a positive count (e.g. 1000000, 2M)", optarg);
+                return tb_usage_error("run", "--ops '%s': want a positive count below 1e15 (e.g. 1000000, 2M)", optarg);
             break;
         }
         case 'T':
-            rc->timeout = strtod(optarg, &end);
-            if (*end || !(rc->timeout > 0))
-                return tb_usage_error("run", "--timeout '%s': want seconds, more than 0", optarg);
+            if (!tb_parse_seconds(optarg, 0, 7 * 86400, &rc->timeout))
+                return tb_usage_error("run", "--timeout '%s': want seconds, more than 0 and at most 604800", optarg);
             break;
         case 'n': rc->pin = true; break;
         case 'O': ro->out = optarg; break;
         case 'R': ro->resume = optarg; break;
         case 'S':
-            if (sscanf(optarg, "%u/%u", &o->shard_k, &o->shard_n) != 2 || o->shard_n == 0 ||
-                o->shard_k < 1 || o->shard_k > o->shard_n)
-                return tb_usage_error("run", "--shard '%s': want K/N with 1 <= K <= N (e.g. 2/8)", optarg);
+            if (!parse_shard(optarg, &o->shard_k, &o->shard_n))
+                return tb_usage_error("run", "--shard '%s': want K/N with 1 <= K <= N <= 100000 (e.g. 2/8)", optarg);
             break;
         case 'x':
-            o->seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg)
-                return tb_usage_error("run", "--seed '%s': want a whole number", optarg);
+            if (!tb_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
+                return tb_usage_error("run", "--seed '%s': want a whole number from 0 to 18446744073709551615", optarg);
             o->seed_set = true;
             break;
-        case 'L':
-            rc->sample = (unsigned)strtoul(optarg, &end, 10);
+        case 'L': {
+            uint64_t v;
+            if (!tb_parse_u64(optarg, 0, 1u << 30, &v))
+                return tb_usage_error("run", "--sample '%s': want a whole number from 0 (off) to 1073741824", optarg);
+            rc->sample = (unsigned)v;
             ro->sample_set = true;
-            if (*end)
-                return tb_usage_error("run", "--sample '%s': want a whole number (0 = off)", optarg);
             break;
+        }
         case 'p':
             if (o->npset == 32)
                 return tb_usage_error("run", "too many -p settings (at most 32)");
@@ -240,6 +254,10 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         return tb_usage_error("run", "unexpected argument '%s'", argv[optind]);
     if (o->duration > 0 && o->ops)
         return tb_usage_error("run", "--duration and --ops exclude each other: pick one");
+    if (o->duration > 0 && rc->timeout <= o->duration)
+        return tb_usage_error("run", "--timeout %g is not longer than --duration %g: every cell would be killed "
+                              "(want a timeout well above the duration, e.g. %g)", rc->timeout, o->duration,
+                              o->duration * 2 + 10);
     if (o->shard_n > 1 && !o->seed_set && !ro->resume)
         return tb_usage_error("run", "--shard needs --seed, so that every shard slices the same order");
     return -1;
