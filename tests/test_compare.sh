@@ -47,9 +47,18 @@ grep -q "3 cells: 0 slower, 0 faster, 3 same" "$dir/t.txt" || fail "summary line
 "$tmbench" compare "$dir/base" "$dir/new" --format markdown > "$dir/t.md" && fail "markdown run must exit 1"
 grep -q '^| allocator' "$dir/t.md" && grep -q '^|---' "$dir/t.md" || fail "markdown table"
 grep -q 'regressions (1)' "$dir/t.md" || fail "regressions listed"
-# faster: NEW 10% quicker is `faster`, not a regression
-"$tmbench" compare "$dir/new" "$dir/base" --format csv > "$dir/f.csv" || fail "faster is not a regression: exit 0"
+# faster: NEW 10% quicker is `faster`, not a regression (D, only in BASE now, is lost on the NEW
+# side: allowed here, and by default a failure, below)
+"$tmbench" compare "$dir/new" "$dir/base" --allow-missing --format csv > "$dir/f.csv" || fail "faster is not a regression: exit 0"
 grep -q '^B,.*,faster,' "$dir/f.csv" || fail "B reversed must be faster"
+# a cell lost on the NEW side (absent, or a failed repetition) is a regression: exit 1, listed
+rc=0; "$tmbench" compare "$dir/new" "$dir/base" > "$dir/lost.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "lost on the NEW side (1)" "$dir/lost.txt" || fail "a cell missing from NEW: exit $rc"
+cp -r "$dir/base" "$dir/crash"
+sed -i '0,/^x,A,1,churn,live=1,1,64,3,ok,/s//x,A,1,churn,live=1,1,64,3,crashed,/' "$dir/crash/results.csv"
+rc=0; "$tmbench" compare "$dir/base" "$dir/crash" > "$dir/crash.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q "lost on the NEW side (1)" "$dir/crash.txt" || fail "a crashed repetition on NEW: exit $rc"
+"$tmbench" compare "$dir/base" "$dir/crash" --allow-missing >/dev/null || fail "--allow-missing: a crash on NEW is listed, not a failure"
 
 # lower-is-better metric: ns_per_op of B rises 11%: slower as well
 rc=0; "$tmbench" compare "$dir/base" "$dir/new" --metric ns_per_op --format csv > "$dir/ns.csv" || rc=$?
@@ -94,4 +103,17 @@ mkdir -p "$dir/cols"; sed '1s/,instructions_per_op$//; 2,$s/,[^,]*$//' "$dir/bas
 expect2 "$tmbench" compare "$dir/base" "$dir/cols"
 mkdir -p "$dir/other"; make_run "$dir/other" Z batch 1 0.01
 expect2 "$tmbench" compare "$dir/base" "$dir/other"
+# values a tmbench never writes are input errors naming the file, the line and the column, and
+# compare ends quickly on every one of them (a negative value once looped forever)
+for bad in nan inf -5 0 abc 1e999; do
+    mkdir -p "$dir/v"; awk -F, -v OFS=, -v b="$bad" 'NR == 3 { $12 = b } { print }' "$dir/base/results.csv" > "$dir/v/results.csv"
+    rc=0; timeout 10 "$tmbench" compare "$dir/base" "$dir/v" >/dev/null 2>"$dir/err" || rc=$?
+    [ $rc -eq 2 ] && grep -q "results.csv:3: column ops_per_sec" "$dir/err" || fail "ops_per_sec=$bad: exit $rc, $(cat "$dir/err")"
+done
+mkdir -p "$dir/dup"; { cat "$dir/base/results.csv"; sed -n 2p "$dir/base/results.csv"; } > "$dir/dup/results.csv"
+rc=0; "$tmbench" compare "$dir/base" "$dir/dup" >/dev/null 2>"$dir/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "appears twice (also line 2)" "$dir/err" || fail "a duplicated repetition: exit $rc, $(cat "$dir/err")"
+mkdir -p "$dir/st"; sed '2s/,ok,/,fine,/' "$dir/base/results.csv" > "$dir/st/results.csv"
+rc=0; "$tmbench" compare "$dir/base" "$dir/st" >/dev/null 2>"$dir/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "column status" "$dir/err" || fail "an unknown status: exit $rc"
 echo "test_compare: ok"

@@ -83,10 +83,18 @@ for hdr in "run_id,allocator" "run_id,allocator,allocator_version,workload,param
     if [ "$hdr" = run_id,allocator ]; then printf '%s' "$hdr" >"$T/torn/results.csv"; else printf '%s\n' "$hdr" >"$T/torn/results.csv"; fi
     sum=$(md5sum <"$T/torn/results.csv")
     rc=0; "$TB" run --resume "$T/torn" >/dev/null 2>"$T/t.err" || rc=$?
-    [ $rc -eq 2 ] && grep -q "nothing was written" "$T/t.err" || fail "resume under header '$hdr': exit $rc, $(cat "$T/t.err")"
+    [ $rc -eq 2 ] && grep -qE "nothing was (written|run)" "$T/t.err" || fail "resume under header '$hdr': exit $rc, $(cat "$T/t.err")"
     [ "$(md5sum <"$T/torn/results.csv")" = "$sum" ] || fail "resume changed a results.csv with header '$hdr'"
     rm -rf "$T/torn"
 done
+
+# a malformed row makes resume exit 2 with the line named; nothing reruns
+cp -r "$T/done" "$T/mal"
+csv_awk -v OFS=, 'FNR == 2 { print; $col["rep"] = 1; $col["ops_per_sec"] = "-3" } { print }' "$T/done/results.csv" >"$T/mal/results.csv"
+sum=$(md5sum <"$T/mal/results.csv")
+rc=0; "$TB" run --resume "$T/mal" >/dev/null 2>"$T/mal.err" || rc=$?
+[ $rc -eq 2 ] && grep -q "results.csv:3: column ops_per_sec" "$T/mal.err" || fail "resume over a malformed row: exit $rc, $(cat "$T/mal.err")"
+[ "$(md5sum <"$T/mal/results.csv")" = "$sum" ] || fail "resume over a malformed row wrote to it"
 
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written

@@ -51,6 +51,7 @@ typedef struct result {
     double mb, mn, ratio, lo, hi, p;
     bool have_p, deterministic;
     bool unreachable;    /* too few repetitions for the test to reach alpha */
+    bool lost;           /* NEW failed where BASE ran, or lost the cell: a crash is a regression */
     bool short_interval; /* too few for a 95% interval: it is the full range instead */
     verdict v;
     char note[160];
@@ -60,7 +61,17 @@ typedef struct opts {
     const metric_desc *metric;
     double threshold, alpha;
     enum { F_TEXT, F_MARKDOWN, F_CSV } format;
+    bool allow_missing; /* --allow-missing: a cell lost on the NEW side does not fail the run */
+    bool two_runs;      /* BASE NEW, not --baseline */
 } opts;
+
+static bool positive(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] > 0))
+            return false;
+    return true;
+}
 
 static bool all_equal(const double *v, size_t n)
 {
@@ -76,6 +87,8 @@ static void judge(const opts *o, const tb_group *b, const tb_group *n, result *r
     r->nb = b ? b->n : 0;
     r->nn = n ? n->n : 0;
     r->mb = r->mn = r->ratio = r->lo = r->hi = r->p = NAN;
+    /* lost on NEW: a failed repetition there, or (between two runs) a cell BASE has and NEW not */
+    r->lost = (n && n->nbad > 0) || (!n && o->two_runs && b && b->nok > 0);
     if (!r->nb || !r->nn) {
         const tb_group *gone = !r->nb ? b : n;
         r->v = V_MISSING;
@@ -93,6 +106,12 @@ static void judge(const opts *o, const tb_group *b, const tb_group *n, result *r
     }
     r->mb = tb_median(b->v, b->n);
     r->mn = tb_median(n->v, n->n);
+    if (!positive(b->v, b->n) || !positive(n->v, n->n)) {
+        /* ratios are judged in logs: a value of 0 (a latency below the timer's step) has none */
+        r->v = V_NOISY;
+        snprintf(r->note, sizeof r->note, "values of 0 on a side: below the instrument's resolution, no ratio");
+        return;
+    }
     r->ratio = r->mn / r->mb;
     double thr = o->threshold;
     /* good > 1 means better: ops/s up, or ns/RSS/instructions down */
@@ -246,8 +265,11 @@ static int usage_help(void)
            "                            pool_bytes_reserved, instructions_per_op\n"
            "  --threshold PCT           smallest change that counts, percent (default 5)\n"
            "  --alpha A                 significance level of the U test (default 0.01)\n"
-           "  --format text|markdown|csv\n\n"
-           "exit: 0 no cell slower, 1 some cell slower (listed), 2 usage or input error\n");
+           "  --format text|markdown|csv\n"
+           "  --allow-missing           a cell that failed or is missing on the NEW side is listed,\n"
+           "                            not a failure (by default a crash is a regression: exit 1)\n\n"
+           "exit: 0 no cell slower or lost, 1 some cell slower or lost on the NEW side (listed),\n"
+           "      2 usage or input error\n");
     return 0;
 }
 
@@ -277,7 +299,8 @@ static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
 {
     static const struct option lo[] = {{"metric", 1, 0, 'm'},  {"threshold", 1, 0, 't'},
                                        {"alpha", 1, 0, 'a'},   {"format", 1, 0, 'f'},
-                                       {"baseline", 1, 0, 'b'}, {"help", 0, 0, 'h'},
+                                       {"baseline", 1, 0, 'b'}, {"allow-missing", 0, 0, 'M'},
+                                       {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
     int c;
     char *end;
@@ -315,6 +338,7 @@ static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
                 return tb_usage_error("compare", "--format '%s': want text, markdown or csv", optarg);
             break;
         case 'b': *baseline = optarg; break;
+        case 'M': o->allow_missing = true; break;
         case 'h': return usage_help();
         default: return tb_usage_error("compare", "see `tmbench compare --help`");
         }
@@ -470,7 +494,19 @@ static int judge_and_print(pairing *pr)
         print_table(pr->rs, pr->nr, pr->o, md, !md && isatty(1));
         print_footer(pr, count, md);
     }
-    return count[V_SLOWER] ? TB_EXIT_CELLS : TB_EXIT_OK;
+    size_t lost = 0;
+    for (size_t i = 0; i < pr->nr; i++)
+        lost += pr->rs[i].lost;
+    if (lost && pr->o->format != F_CSV) {
+        bool md = pr->o->format == F_MARKDOWN;
+        printf("\n%slost on the NEW side (%zu)%s%s\n", md ? "**" : "", lost, md ? "**" : "",
+               pr->o->allow_missing ? ", allowed by --allow-missing:" : ": a crash or a lost cell is a regression");
+        for (size_t i = 0; i < pr->nr; i++)
+            if (pr->rs[i].lost)
+                printf("%s  %s %s %s t=%u %zuB: %s\n", md ? "-" : " ", pr->rs[i].allocator, pr->rs[i].workload,
+                       pr->rs[i].params, pr->rs[i].threads, pr->rs[i].size, pr->rs[i].note[0] ? pr->rs[i].note : "some repetitions failed");
+    }
+    return count[V_SLOWER] || (lost && !pr->o->allow_missing) ? TB_EXIT_CELLS : TB_EXIT_OK;
 }
 
 /* A run that did not finish is still compared, cell by cell, but never silently. */
@@ -522,7 +558,7 @@ int tb_cmd_compare(int argc, char **argv)
                             o.metric->col == TB_COL_instructions_per_op
                                 ? ": was the run made with `tmbench run --measure instructions`?" : "");
     else if (!baseline)
-        pair_runs(&pr, gb, nb, gn, nn);
+        o.two_runs = true, pair_runs(&pr, gb, nb, gn, nn);
     else if (baseline[0] == '@')
         rc = pair_twins(&pr, gb, nb, baseline, argv[optind]);
     else

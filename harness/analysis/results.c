@@ -29,6 +29,10 @@ int tb_results_read(const char *arg, tb_table *t, char *dir, size_t dirlen, char
     }
     if (tb_csv_read(path, t, err, errlen) != 0)
         return -1;
+    if (tb_table_check(t, path, err, errlen) != 0) {
+        tb_table_free(t);
+        return -1;
+    }
     if (t->n == 0) {
         snprintf(err, errlen, "%s has a header but no rows: nothing to read", path);
         tb_table_free(t);

@@ -12,7 +12,7 @@
 #include "csv.h"
 
 const char *const tb_col_names[TB_NCOLS] = {
-#define X(c, who) #c,
+#define X(c, who, kind) #c,
     TB_COLUMNS(X)
 #undef X
 };
@@ -20,12 +20,19 @@ const char *const tb_col_names[TB_NCOLS] = {
 #define CELL false
 #define WORKER true
 const bool tb_col_from_worker[TB_NCOLS] = {
-#define X(c, who) who,
+#define X(c, who, kind) who,
     TB_COLUMNS(X)
 #undef X
 };
 #undef CELL
 #undef WORKER
+
+enum col_kind { TEXT, KEY, WHOLE, COUNT, REAL, RATE, SIGNED };
+static const enum col_kind col_kind[TB_NCOLS] = {
+#define X(c, who, kind) kind,
+    TB_COLUMNS(X)
+#undef X
+};
 
 int tb_col_index(const char *name)
 {
@@ -200,6 +207,7 @@ void tb_table_free(tb_table *t)
     for (size_t i = 0; i < t->n; i++)
         tb_row_clear(&t->rows[i]);
     free(t->rows);
+    free(t->line);
     for (size_t i = 0; i < t->ncols_file; i++)
         free(t->header[i]);
     free(t->header);
@@ -266,9 +274,19 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
             goto bad;
         }
         if (t->n == t->cap) {
-            t->cap = t->cap ? t->cap * 2 : 256;
-            t->rows = realloc(t->rows, t->cap * sizeof *t->rows);
+            size_t ncap = t->cap ? t->cap * 2 : 256;
+            tb_row *rows = realloc(t->rows, ncap * sizeof *rows);
+            if (rows)
+                t->rows = rows;
+            size_t *lines = rows ? realloc(t->line, ncap * sizeof *lines) : NULL;
+            if (!lines) {
+                snprintf(err, errlen, "%s: out of memory at line %zu", path, lineno);
+                goto bad;
+            }
+            t->line = lines;
+            t->cap = ncap;
         }
+        t->line[t->n] = lineno;
         tb_row *r = &t->rows[t->n++];
         memset(r, 0, sizeof *r);
         for (size_t i = 0; i < nf; i++)
@@ -345,4 +363,84 @@ FILE *tb_csv_open_append(const char *path, char *err, size_t errlen)
     }
     fseeko(f, 0, SEEK_END);
     return f;
+}
+
+/* Why v is not a value of kind k, or NULL when it is. */
+static const char *bad_value(enum col_kind k, const char *v)
+{
+    if (k == TEXT || (k != KEY && !*v))
+        return NULL; /* empty = unknown, except for the cell's identity */
+    if (k == KEY)
+        return *v ? NULL : "is empty; it names the cell";
+    if (k == WHOLE || k == COUNT) {
+        if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 20)
+            return k == COUNT ? "is not a whole number from 1" : "is not a whole number";
+        if (k == COUNT && strspn(v, "0") == strlen(v))
+            return "is 0; want a whole number from 1";
+        return NULL;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (*end || errno == ERANGE || !isfinite(d) || strspn(v, "0123456789.eE+-") != strlen(v))
+        return "is not a finite number";
+    if (k == REAL && d < 0)
+        return "is negative";
+    if (k == RATE && !(d > 0))
+        return "is not above 0";
+    return NULL;
+}
+
+static int cmp_key(const void *a, const void *b, void *ctx)
+{
+    char **keys = ctx;
+    int c = strcmp(keys[*(const size_t *)a], keys[*(const size_t *)b]);
+    return c ? c : (*(const size_t *)a < *(const size_t *)b ? -1 : 1);
+}
+
+int tb_table_check(const tb_table *t, const char *path, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n; i++)
+        for (int c = 0; c < TB_NCOLS; c++) {
+            const char *v = tb_row_get(&t->rows[i], c);
+            const char *why = bad_value(col_kind[c], v);
+            if (!why && c == TB_COL_status && tb_status_parse(v) == TB_STATUS_NONE)
+                why = "is not a status tmbench writes (tmbench list names them)";
+            if (why) {
+                snprintf(err, errlen, "%s:%zu: column %s: '%.40s' %s", path, t->line[i], tb_col_names[c], v, why);
+                return -1;
+            }
+        }
+    /* No cell repetition twice: a duplicate would count as one more repetition. */
+    char **keys = malloc((t->n ? t->n : 1) * sizeof *keys);
+    size_t *idx = malloc((t->n ? t->n : 1) * sizeof *idx);
+    int rc = 0;
+    if (!keys || !idx) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = -1;
+        t = NULL;
+    }
+    for (size_t i = 0; t && i < t->n; i++) {
+        char k[1024];
+        tb_row_key(&t->rows[i], k, sizeof k, true);
+        keys[i] = strdup(k);
+        idx[i] = i;
+    }
+    if (t) {
+        qsort_r(idx, t->n, sizeof *idx, cmp_key, keys);
+        for (size_t i = 1; i < t->n && rc == 0; i++)
+            if (strcmp(keys[idx[i]], keys[idx[i - 1]]) == 0) {
+                const tb_row *r = &t->rows[idx[i]];
+                snprintf(err, errlen, "%s:%zu: %s %s %s t=%s %sB rep %s appears twice (also line %zu): a "
+                                      "repetition is one row", path, t->line[idx[i]], tb_row_get(r, TB_COL_allocator),
+                         tb_row_get(r, TB_COL_workload), tb_row_get(r, TB_COL_params), tb_row_get(r, TB_COL_threads),
+                         tb_row_get(r, TB_COL_object_size), tb_row_get(r, TB_COL_rep), t->line[idx[i - 1]]);
+                rc = -1;
+            }
+        for (size_t i = 0; i < t->n; i++)
+            free(keys[i]);
+    }
+    free(keys);
+    free(idx);
+    return rc;
 }

@@ -11,20 +11,26 @@
 
 /* The CSV columns, in order: the contract's 20 first, then the extras. The second field says
  * who fills the column: CELL, the driver from the cell it ran (identity), or WORKER, the
- * worker's reply (a figure, the status, the error). */
+ * worker's reply (a figure, the status, the error). The third is what a value must be, which
+ * every reader checks (tb_table_check): TEXT; KEY, text that identifies the cell and may not be
+ * empty; WHOLE, digits only; COUNT, a whole number from 1; REAL, a finite number >= 0; RATE, a
+ * finite number > 0; SIGNED, a finite number (RSS reads -1 where /proc could not say). */
 #define TB_COLUMNS(X)                                                                            \
-    X(run_id, CELL) X(allocator, CELL) X(allocator_version, WORKER) X(workload, CELL)            \
-    X(params, CELL) X(threads, CELL) X(object_size, CELL) X(rep, CELL) X(status, WORKER)         \
-    X(ops, WORKER) X(seconds, WORKER) X(ops_per_sec, WORKER) X(ns_per_op, WORKER)                \
-    X(lat_p50_ns, WORKER) X(lat_p99_ns, WORKER) X(lat_p999_ns, WORKER) X(peak_rss_kib, WORKER)   \
-    X(pool_bytes_reserved, WORKER) X(lock_waits, WORKER) X(error, WORKER)                        \
-    X(free_p50_ns, WORKER) X(free_p99_ns, WORKER) X(free_p999_ns, WORKER)                        \
-    X(base_rss_kib, WORKER) X(end_rss_kib, WORKER) X(mark_rss_kib, WORKER)                       \
-    X(mark_pool_bytes, WORKER) X(cache_hits, WORKER) X(cache_misses, WORKER)                     \
-    X(remote_frees, WORKER) X(instructions_per_op, WORKER) X(count_method, WORKER) X(seed, CELL)
+    X(run_id, CELL, TEXT) X(allocator, CELL, KEY) X(allocator_version, WORKER, TEXT)             \
+    X(workload, CELL, KEY) X(params, CELL, TEXT) X(threads, CELL, COUNT)                         \
+    X(object_size, CELL, COUNT) X(rep, CELL, WHOLE) X(status, WORKER, KEY) X(ops, WORKER, WHOLE) \
+    X(seconds, WORKER, REAL) X(ops_per_sec, WORKER, RATE) X(ns_per_op, WORKER, RATE)             \
+    X(lat_p50_ns, WORKER, REAL) X(lat_p99_ns, WORKER, REAL) X(lat_p999_ns, WORKER, REAL)         \
+    X(peak_rss_kib, WORKER, REAL) X(pool_bytes_reserved, WORKER, WHOLE)                          \
+    X(lock_waits, WORKER, WHOLE) X(error, WORKER, TEXT)                                          \
+    X(free_p50_ns, WORKER, REAL) X(free_p99_ns, WORKER, REAL) X(free_p999_ns, WORKER, REAL)      \
+    X(base_rss_kib, WORKER, SIGNED) X(end_rss_kib, WORKER, SIGNED) X(mark_rss_kib, WORKER, REAL) \
+    X(mark_pool_bytes, WORKER, REAL) X(cache_hits, WORKER, WHOLE) X(cache_misses, WORKER, WHOLE) \
+    X(remote_frees, WORKER, WHOLE) X(instructions_per_op, WORKER, RATE)                          \
+    X(count_method, WORKER, TEXT) X(seed, CELL, WHOLE)
 
 enum {
-#define X(c, who) TB_COL_##c,
+#define X(c, who, kind) TB_COL_##c,
     TB_COLUMNS(X)
 #undef X
         TB_NCOLS
@@ -63,12 +69,16 @@ typedef struct tb_row {
 
 typedef struct tb_table {
     tb_row *rows;
+    size_t *line; /* each row's line in its file */
     size_t n, cap;
     char **header; /* the file's own header names */
     size_t ncols_file;
 } tb_table;
 
 int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen); /* 0 or -1 */
+/* Checks every value against its column's kind, every status against TB_STATUSES, and that no
+ * cell repetition appears twice. 0, or -1 with "PATH:LINE: column C: ..." in err. */
+int tb_table_check(const tb_table *t, const char *path, char *err, size_t errlen);
 void tb_table_free(tb_table *t);
 int tb_csv_append_row(FILE *f, const tb_row *r);  /* whole row, then fflush + fsync */
 int tb_csv_write_header(FILE *f);

@@ -63,7 +63,7 @@ int tb_cmd_merge(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/results.csv", argv[optind + i]);
-        if (tb_csv_read(path, &tabs[i], err, sizeof err) != 0)
+        if (tb_csv_read(path, &tabs[i], err, sizeof err) != 0 || tb_table_check(&tabs[i], path, err, sizeof err) != 0)
             return tb_usage_error("merge", "%s", err);
     }
     size_t total = 0;

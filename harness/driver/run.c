@@ -323,14 +323,23 @@ static int setup_measure(const run_opts *ro, tb_run_ctx *rc)
 }
 
 /* Resume: marks the cells that DIR's results.csv holds already (threads = 0) and takes the
- * run id of its rows. Returns how many cells are left to run. */
-static size_t skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run_id, size_t idlen)
+ * run id of its rows. Returns how many cells are left to run, or -1 with a message when the
+ * file cannot be read or holds a row tmbench would not write (a malformed row must not make
+ * every cell run again). */
+static long skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run_id, size_t idlen, char *err,
+                      size_t errlen)
 {
     size_t ndone = 0;
     char **done = NULL;
     tb_table t;
-    char err[1024];
-    if (resume && tb_csv_read(csv_path, &t, err, sizeof err) == 0) {
+    struct stat st;
+    if (resume && stat(csv_path, &st) == 0 && st.st_size > 0) {
+        if (tb_csv_read(csv_path, &t, err, errlen) != 0)
+            return -1;
+        if (tb_table_check(&t, csv_path, err, errlen) != 0) {
+            tb_table_free(&t);
+            return -1;
+        }
         done = calloc(t.n + 1, sizeof *done);
         for (size_t i = 0; i < t.n; i++) {
             char key[1024];
@@ -365,7 +374,7 @@ static size_t skip_done(tb_matrix *m, const char *csv_path, bool resume, char *r
     for (size_t d = 0; d < ndone; d++)
         free(done[d]);
     free(done);
-    return todo;
+    return (long)todo;
 }
 
 typedef struct loop_out {
@@ -469,7 +478,10 @@ int tb_cmd_run(int argc, char **argv)
     rc.out_dir = outdir;
     char csv_path[4200];
     snprintf(csv_path, sizeof csv_path, "%s/results.csv", ro.out);
-    size_t todo = skip_done(&m, csv_path, ro.resume != NULL, run_id, sizeof run_id);
+    long left = skip_done(&m, csv_path, ro.resume != NULL, run_id, sizeof run_id, err, sizeof err);
+    if (left < 0)
+        return tb_usage_error("run", "--resume %s: %s; nothing was run", ro.out, err);
+    size_t todo = (size_t)left;
     FILE *csv = tb_csv_open_append(csv_path, err, sizeof err);
     if (!csv)
         return tb_usage_error("run", "%s", err);
