@@ -96,6 +96,43 @@ rc=0; "$TB" run --resume "$T/mal" >/dev/null 2>"$T/mal.err" || rc=$?
 [ $rc -eq 2 ] && grep -q "results.csv:3: column ops_per_sec" "$T/mal.err" || fail "resume over a malformed row: exit $rc, $(cat "$T/mal.err")"
 [ "$(md5sum <"$T/mal/results.csv")" = "$sum" ] || fail "resume over a malformed row wrote to it"
 
+# 5. a cell is ok only if it did what it reports: an allocation that fails partway (here under an
+# address-space limit) makes the cell failed with the reason, for every allocator
+(ulimit -v 400000; "$TB" run --allocators tmempool-tcache,glibc --workloads footprint --threads 1 -p peak=20000000 \
+    --reps 1 --timeout 60 --out "$T/oom" >/dev/null 2>&1) && fail "a run whose allocations failed exited 0"
+[ "$(csv_count '$col["status"] == "failed" && $col["error"] ~ /returned NULL/' "$T/oom/results.csv")" -eq 2 ] ||
+    fail "allocation failures not reported as failed: $(cat "$T/oom/results.csv")"
+
+# a preloaded library counts only if it is an allocator: one that forwards to glibc's
+# __libc_malloc, and one that leaves calloc and realloc to glibc, are unavailable, with the reason
+cat >"$T/fwd.c" <<'C'
+#include <stddef.h>
+extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void free(void *p) { __libc_free(p); }
+void *calloc(size_t a, size_t b) { return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+C
+cat >"$T/half.c" <<'C'
+#include <stddef.h>
+static char pool[1 << 24];
+static size_t used;
+void *malloc(size_t n) { n = (n + 15) & ~(size_t)15; if (used + n > sizeof pool) return 0; used += n; return pool + used - n; }
+void free(void *p) { (void)p; }
+C
+cc -shared -fPIC -O2 -o "$T/fwd.so" "$T/fwd.c" && cc -shared -fPIC -O2 -o "$T/half.so" "$T/half.c" || fail "cc"
+"$TB" run --allocators "fwd=$T/fwd.so,half=$T/half.so,glibc" --workloads churn --threads 1 --ops 2000 --reps 1 \
+    --out "$T/fwd" >/dev/null 2>&1 && fail "a run with fake allocators exited 0"
+csv_awk 'FNR > 1 { print $col["allocator"], $col["status"] }' "$T/fwd/results.csv" | sort >"$T/fwd.got"
+printf 'fwd unavailable\nglibc ok\nhalf unavailable\n' | diff - "$T/fwd.got" >/dev/null || fail "fake allocators: $(cat "$T/fwd.got")"
+grep -q "forwards to glibc" "$T/fwd/results.csv" && grep -q "calloc still resolves into libc" "$T/fwd/results.csv" ||
+    fail "fake allocators without the reason"
+for spec in "all=$T/fwd.so" "my lib=$T/fwd.so" "x=$T/my dir/fwd.so" "x=$T/a:b.so"; do
+    rc=0; "$TB" run --allocators "$spec" --workloads churn --out "$T/ua" >/dev/null 2>&1 || rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$T/ua" ] || fail "--allocators '$spec': exit $rc"
+done
+
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written
 while IFS= read -r args; do

@@ -30,7 +30,7 @@ static void churn_thread(tb_run *r, tb_thread_out *me)
     }
     uint64_t n = 0;
     for (size_t i = 0; i < live; i++) { /* warm-up, untimed */
-        ring[i] = r->heap->alloc(r->heap->ctx);
+        ring[i] = tb_alloc_untimed(r);
         tags[i] = tb_tag(me, n++);
         if (ring[i])
             tb_fill(ring[i], r->size, tags[i]);

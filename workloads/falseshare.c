@@ -28,7 +28,7 @@ static int fs_setup(tb_run *r, char *err, size_t errlen)
     if (st.handoff) {
         st.first = calloc(r->threads, sizeof *st.first);
         for (unsigned i = 0; i < r->threads; i++)
-            st.first[i] = r->heap->alloc(r->heap->ctx); /* on the driver thread: the handing one */
+            st.first[i] = tb_alloc_untimed(r); /* on the driver thread: the handing one */
     }
     r->state = &st;
     return 0;
@@ -37,7 +37,7 @@ static int fs_setup(tb_run *r, char *err, size_t errlen)
 static void fs_thread(tb_run *r, tb_thread_out *me)
 {
     fs_state *st = r->state;
-    void *p = st->handoff ? st->first[me->tid] : r->heap->alloc(r->heap->ctx);
+    void *p = st->handoff ? st->first[me->tid] : tb_alloc_untimed(r);
     uint64_t done = 0, k = 0;
     size_t words = r->size / 8;
     tb_begin(r, me);

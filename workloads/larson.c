@@ -92,7 +92,7 @@ static void la_drive(tb_run *r)
         l->slot = calloc(st->slots, sizeof *l->slot);
         l->tag = calloc(st->slots, sizeof *l->tag);
         for (uint64_t j = 0; j < st->slots; j++) {
-            l->slot[j] = r->heap->alloc(r->heap->ctx);
+            l->slot[j] = tb_alloc_untimed(r);
             l->tag[j] = tb_tag(l->me, l->k++);
             if (l->slot[j])
                 tb_fill(l->slot[j], r->size, l->tag[j]);

@@ -159,3 +159,5 @@ const tb_workload *tb_workload_find(const char *name)
             return tb_workloads[i];
     return NULL;
 }
+
+void tb_out_of_memory(tb_run *r) { atomic_store_explicit(&r->oom, 1, memory_order_relaxed); }

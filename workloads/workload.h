@@ -55,6 +55,7 @@ typedef struct tb_run {
     pthread_barrier_t start;
     _Atomic int corrupt;
     char corrupt_msg[256];
+    _Atomic int oom;         /* an allocation returned NULL: the cell is failed, whatever it did */
     tb_thread_out *out;      /* threads entries */
     void *state;             /* the workload's own shared state */
     /* footprint-style marks: RSS and pool bytes at a moment the workload chooses */
@@ -135,16 +136,34 @@ static inline bool tb_more(tb_run *r, uint64_t done)
 }
 
 /* alloc and free through the heap, timing one call in sample_every. */
+/* An allocation returned NULL: marks the cell failed (a workload that stopped early must not
+ * report its few operations as an ok figure). The workload stops where it is. */
+void tb_out_of_memory(tb_run *r);
+
 static inline void *tb_alloc(tb_run *r, tb_thread_out *me)
 {
     const tb_heap *h = r->heap;
-    if (__builtin_expect(--me->a_left != 0, 1))
-        return h->alloc(h->ctx);
-    me->a_left = r->sample_every ? r->sample_every : UINT64_MAX;
-    uint64_t a = tb_rdtsc();
-    void *p = h->alloc(h->ctx);
-    uint64_t b = tb_rdtsc();
-    tb_hist_add(&me->alloc_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+    void *p;
+    if (__builtin_expect(--me->a_left != 0, 1)) {
+        p = h->alloc(h->ctx);
+    } else {
+        me->a_left = r->sample_every ? r->sample_every : UINT64_MAX;
+        uint64_t a = tb_rdtsc();
+        p = h->alloc(h->ctx);
+        uint64_t b = tb_rdtsc();
+        tb_hist_add(&me->alloc_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+    }
+    if (__builtin_expect(p == NULL, 0))
+        tb_out_of_memory(r);
+    return p;
+}
+
+/* An allocation outside the timed region (warm-up, setup): not sampled, NULL still fails the cell. */
+static inline void *tb_alloc_untimed(tb_run *r)
+{
+    void *p = r->heap->alloc(r->heap->ctx);
+    if (__builtin_expect(p == NULL, 0))
+        tb_out_of_memory(r);
     return p;
 }
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +20,50 @@ static void m_free(void *ctx, void *obj)
 }
 static void m_destroy(void *ctx) { (void)ctx; }
 
-static const char *malloc_home(void)
+static const char *symbol_home(const char *name)
 {
     Dl_info info;
-    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    void *m = dlsym(RTLD_DEFAULT, name);
     if (!m || !dladdr(m, &info) || !info.dli_fname)
         return "";
     return info.dli_fname;
+}
+
+static const char *malloc_home(void) { return symbol_home("malloc"); }
+
+/* A replacement must serve the whole family: a library that defines malloc but leaves calloc
+ * or realloc to glibc mixes two heaps in one cell. NULL when all four left libc, else the one
+ * that did not. */
+static const char *family_in_libc(void)
+{
+    static const char *const family[] = {"malloc", "free", "calloc", "realloc"};
+    for (size_t i = 0; i < sizeof family / sizeof *family; i++)
+        if (strstr(symbol_home(family[i]), "libc.so"))
+            return family[i];
+    return NULL;
+}
+
+/* Whether the preloaded malloc hands out glibc's memory: a library that forwards to
+ * __libc_malloc is glibc under another name. Asks libc's own mallinfo2 (not an interposed
+ * one) how much its heap holds before and after 256 KiB of small allocations. */
+static bool forwards_to_glibc(void)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    struct mallinfo2 (*libc_mallinfo2)(void) = NULL;
+    if (libc)
+        *(void **)&libc_mallinfo2 = dlsym(libc, "mallinfo2");
+    if (!libc_mallinfo2)
+        return false; /* cannot tell: the symbol checks above still hold */
+    enum { N = 256 };
+    void *volatile v[N]; /* volatile: the compiler may not pair the mallocs with the frees away */
+    size_t before = libc_mallinfo2().uordblks;
+    for (int i = 0; i < N; i++)
+        v[i] = malloc(1024);
+    size_t after = libc_mallinfo2().uordblks;
+    for (int i = 0; i < N; i++)
+        free(v[i]);
+    dlclose(libc);
+    return after > before && after - before >= N * 1024 / 2;
 }
 
 int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen)
@@ -49,6 +87,17 @@ int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *er
         }
         if (strstr(home, "libc.so")) {
             snprintf(err, errlen, "%s: malloc still resolves into %s", a->name, home);
+            return -2;
+        }
+        const char *left = family_in_libc();
+        if (left) {
+            snprintf(err, errlen, "%s: %s still resolves into libc: a replacement must provide malloc, free, "
+                                  "calloc and realloc", a->name, left);
+            return -2;
+        }
+        if (forwards_to_glibc()) {
+            snprintf(err, errlen, "%s: its malloc hands out glibc's heap (it forwards to glibc): not an "
+                                  "allocator of its own", a->name);
             return -2;
         }
     } else if (!strstr(home, "libc.so")) {

@@ -76,6 +76,21 @@ int tb_alloc_add_user(const char *spec, char *err, size_t errlen)
         return -1;
     }
     char *name = strndup(spec, (size_t)(eq - spec));
+    /* The name goes into CSV fields, chart legends and file names; the path into LD_PRELOAD,
+     * which splits at spaces and colons. */
+    if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-") != strlen(name) ||
+        strlen(name) > 64 || strcmp(name, "all") == 0) {
+        snprintf(err, errlen, "'%s': a user allocator's name is up to 64 letters, digits and . _ + - "
+                              "(and not 'all'), e.g. mine=/path/to/libmine.so", name);
+        free(name);
+        return -1;
+    }
+    if (strpbrk(eq + 1, " \t\n,:")) {
+        snprintf(err, errlen, "'%s': the library path may not hold spaces, commas or colons (LD_PRELOAD "
+                              "splits at them): link or copy the library to a plain path", eq + 1);
+        free(name);
+        return -1;
+    }
     if (tb_alloc_find(name)) {
         snprintf(err, errlen, "'%s' is already an allocator name; pick another for %s", name, eq + 1);
         free(name);

@@ -313,6 +313,12 @@ int tb_cmd_worker(int argc, char **argv)
     uint64_t total = report_figures(&o, wl, &heap, &r, base_rss);
     if (atomic_load(&r.corrupt))
         return finish(TB_ST_corrupt, r.corrupt_msg);
+    if (atomic_load(&r.oom)) {
+        snprintf(err, sizeof err, "an allocation returned NULL (out of memory) after %llu operations: the "
+                                  "cell stopped early, its figures describe less than it was to do",
+                 (unsigned long long)total);
+        return finish(TB_ST_failed, err);
+    }
     if (total == 0)
         return finish(TB_ST_failed, "the workload did no operations (allocation failed?)");
     heap.destroy(heap.ctx);
