@@ -133,6 +133,27 @@ for spec in "all=$T/fwd.so" "my lib=$T/fwd.so" "x=$T/my dir/fwd.so" "x=$T/a:b.so
     [ $rc -eq 2 ] && [ ! -e "$T/ua" ] || fail "--allocators '$spec': exit $rc"
 done
 
+# 6. resume restores the run exactly: its shard, sampling, pinning and timeout, and its original
+# command line and start (the resume is added); an empty or absurd matrix is exit 2
+"$TB" run --allocators glibc,floor --workloads churn,batch --threads 1 --ops 2000 --reps 3 --seed 3 --shard 1/2 \
+    --pin --sample 7 --timeout 33 --out "$T/rs" >/dev/null 2>&1 || fail "a sharded run"
+want=$(rows "$T/rs")
+started=$(grep -o '"started":[[:space:]]*"[^"]*"' "$T/rs/meta.json")
+head -n -2 "$T/rs/results.csv" >"$T/x" && mv "$T/x" "$T/rs/results.csv"
+"$TB" run --resume "$T/rs" >/dev/null 2>&1 || fail "resume of a sharded run"
+[ "$(rows "$T/rs")" -eq "$want" ] || fail "resume of shard 1/2 made $(rows "$T/rs") rows, want $want"
+m=$(tr -d '\n\t ' <"$T/rs/meta.json")
+for f in '"pin":true' '"timeout":33' '"latency_sample_every":7' '"shard":"1/2"' '"resumed":[{"command_line":["' '"--pin"'; do
+    grep -qF "$f" <<<"$m" || fail "resumed meta.json lacks $f"
+done
+grep -qF "$(tr -d '\t ' <<<"$started")" <<<"$m" || fail "resume replaced the run's start time"
+for bad in '{"matrix":{}}' '{"tool":"x"}' "$(sed 's/"reps":[[:space:]]*3/"reps": 1e12/' "$T/rs/meta.json")"; do
+    mkdir -p "$T/bm"; printf '%s\n' "$bad" >"$T/bm/meta.json"
+    rc=0; "$TB" run --resume "$T/bm" >/dev/null 2>"$T/bm.err" || rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$T/bm/results.csv" ] || fail "resume of meta '${bad:0:30}': exit $rc, $(cat "$T/bm.err")"
+    rm -rf "$T/bm"
+done
+
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written
 while IFS= read -r args; do

@@ -74,9 +74,24 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(root, "version", TB_VERSION);
     cJSON_AddStringToObject(root, "git_commit", TB_GIT_COMMIT);
     cJSON_AddStringToObject(root, "run_id", mr->run_id);
-    cJSON *cmd = cJSON_AddArrayToObject(root, "command_line");
+    /* A resumed run keeps the command line and start it was made with; each resume is added. */
+    const cJSON *pcmd = mr->prev ? cJSON_GetObjectItemCaseSensitive(mr->prev, "command_line") : NULL;
+    const cJSON *pstart = mr->prev ? cJSON_GetObjectItemCaseSensitive(mr->prev, "started") : NULL;
+    cJSON *now = cJSON_CreateArray();
     for (int i = 0; i < mr->argc; i++)
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(mr->argv[i]));
+        cJSON_AddItemToArray(now, cJSON_CreateString(mr->argv[i]));
+    if (cJSON_IsArray(pcmd)) {
+        cJSON_AddItemToObject(root, "command_line", cJSON_Duplicate(pcmd, true));
+        const cJSON *pres = cJSON_GetObjectItemCaseSensitive(mr->prev, "resumed");
+        cJSON *res = cJSON_IsArray(pres) ? cJSON_Duplicate(pres, true) : cJSON_CreateArray();
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddItemToObject(one, "command_line", now);
+        cJSON_AddStringToObject(one, "started", mr->started);
+        cJSON_AddItemToArray(res, one);
+        cJSON_AddItemToObject(root, "resumed", res);
+    } else {
+        cJSON_AddItemToObject(root, "command_line", now);
+    }
     cJSON *build = cJSON_AddObjectToObject(root, "build");
     cJSON_AddStringToObject(build, "compiler", __VERSION__);
     cJSON_AddStringToObject(build, "build_type", TB_BUILD_TYPE);
@@ -100,6 +115,13 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddNumberToObject(mat, "cells", (double)m->n);
     cJSON_AddNumberToObject(mat, "cells_unsharded", (double)m->total_unsharded);
     cJSON_AddNumberToObject(mat, "latency_sample_every", m->sample_every);
+    cJSON_AddBoolToObject(mat, "pin", mr->pin);
+    cJSON_AddNumberToObject(mat, "timeout", mr->timeout);
+    if (mr->shard_n > 1) {
+        char sh[32];
+        snprintf(sh, sizeof sh, "%u/%u", mr->shard_k, mr->shard_n);
+        cJSON_AddStringToObject(mat, "shard", sh);
+    }
     cJSON_AddStringToObject(mat, "measure", mr->measure ? mr->measure : "time");
     if (mr->count_method)
         cJSON_AddStringToObject(mat, "count_method", mr->count_method);
@@ -107,7 +129,7 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
         cJSON_AddStringToObject(mat, "against", mr->against);
     cJSON *vers = mr->versions_json ? cJSON_Parse(mr->versions_json) : NULL;
     cJSON_AddItemToObject(root, "allocator_versions", vers ? vers : cJSON_CreateObject());
-    cJSON_AddStringToObject(root, "started", mr->started);
+    cJSON_AddStringToObject(root, "started", cJSON_IsString(pstart) ? pstart->valuestring : mr->started);
     cJSON_AddStringToObject(root, "ended", mr->ended);
     cJSON_AddBoolToObject(root, "interrupted", mr->interrupted);
     cJSON_AddBoolToObject(root, "complete", mr->complete);

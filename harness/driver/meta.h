@@ -23,6 +23,11 @@ typedef struct tb_meta_run {
     const char *measure;       /* "time" or "instructions" */
     const char *count_method;  /* instructions: "perf" or "callgrind" */
     const char *against;       /* run --against: the other build's libtmempool */
+    bool pin;
+    double timeout;
+    unsigned shard_k, shard_n; /* shard_n 0 or 1: not sharded */
+    const cJSON *prev;         /* --resume: the meta.json being continued (its command line and
+                                * start are kept; this one is added to its "resumed" list) */
 } tb_meta_run;
 
 int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errlen);

@@ -95,61 +95,6 @@ static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size
     return -1;
 }
 
-/* Loads the recorded matrix of DIR's meta.json into the options (resume). */
-static int resume_opts(const char *dir, tb_matrix_opts *o, const char **measure, const char **against,
-                       char *err, size_t errlen)
-{
-    char why[512];
-    cJSON *root = tb_meta_read(dir, why, sizeof why);
-    if (!root) {
-        snprintf(err, errlen, "--resume %s: %s", dir, why);
-        return -1;
-    }
-    cJSON *m = cJSON_GetObjectItem(root, "matrix");
-    if (!m) {
-        snprintf(err, errlen, "--resume %s: meta.json is not a tmbench meta file", dir);
-        cJSON_Delete(root);
-        return -1;
-    }
-#define S(field, key)                                                                           \
-    do {                                                                                        \
-        cJSON *it = cJSON_GetObjectItem(m, key);                                                \
-        if (cJSON_IsString(it))                                                                 \
-            o->field = strdup(it->valuestring);                                                 \
-    } while (0)
-    S(allocators, "allocators");
-    S(workloads, "workloads");
-    S(threads, "threads");
-    S(sizes, "sizes");
-#undef S
-    cJSON *it;
-    cJSON *ps = cJSON_GetObjectItem(m, "params");
-    o->npset = 0;
-    o->pset_no_preset = true;
-    for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
-        cJSON *x = cJSON_GetArrayItem(ps, i);
-        if (cJSON_IsString(x))
-            o->pset[o->npset++] = strdup(x->valuestring);
-    }
-    if ((it = cJSON_GetObjectItem(m, "reps")) && cJSON_IsNumber(it))
-        o->reps = it->valueint;
-    if ((it = cJSON_GetObjectItem(m, "ops")) && cJSON_IsNumber(it))
-        o->ops = (uint64_t)it->valuedouble;
-    if ((it = cJSON_GetObjectItem(m, "duration")) && cJSON_IsNumber(it))
-        o->duration = it->valuedouble;
-    if ((it = cJSON_GetObjectItem(m, "measure")) && cJSON_IsString(it))
-        *measure = strdup(it->valuestring);
-    if ((it = cJSON_GetObjectItem(m, "against")) && cJSON_IsString(it))
-        *against = strdup(it->valuestring);
-    if ((it = cJSON_GetObjectItem(m, "seed")) && cJSON_IsString(it)) {
-        o->seed = strtoull(it->valuestring, NULL, 10);
-        o->seed_set = true;
-    }
-    cJSON_Delete(root);
-    return 0;
-}
-
-
 /* What the flags asked for, beyond the matrix. */
 typedef struct run_opts {
     tb_matrix_opts o;
@@ -170,6 +115,98 @@ static bool parse_shard(const char *s, unsigned *k, unsigned *n)
     *k = (unsigned)kv;
     *n = (unsigned)nv;
     return true;
+}
+
+/* One required setting of a resumed matrix: a string, or a number within [lo, hi]. */
+static const char *meta_str(const cJSON *m, const char *key, char *err, size_t errlen)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(m, key);
+    if (cJSON_IsString(it) && it->valuestring[0])
+        return strdup(it->valuestring);
+    snprintf(err, errlen, "meta.json's matrix has no %s", key);
+    return NULL;
+}
+
+static bool meta_num(const cJSON *m, const char *key, double lo, double hi, double *out, char *err, size_t errlen)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(m, key);
+    if (cJSON_IsNumber(it) && it->valuedouble >= lo && it->valuedouble <= hi) {
+        *out = it->valuedouble;
+        return true;
+    }
+    snprintf(err, errlen, "meta.json's matrix.%s is %s (want a number from %g to %g)", key,
+             it ? "out of range or not a number" : "missing", lo, hi);
+    return false;
+}
+
+/* Loads the recorded run of DIR's meta.json into the options (resume): the matrix and every
+ * setting that shaped its cells, so that the rest of the run is run as the start was. A meta.json
+ * whose matrix is missing or absurd is an error, never the default preset. The meta is kept in
+ * *prev, for the original command line and start time. */
+static int resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, cJSON **prev, char *err, size_t errlen)
+{
+    char why[512];
+    cJSON *root = tb_meta_read(dir, why, sizeof why);
+    if (!root) {
+        snprintf(err, errlen, "--resume %s: %s", dir, why);
+        return -1;
+    }
+    why[0] = '\0';
+    cJSON *m = cJSON_GetObjectItem(root, "matrix");
+    tb_matrix_opts *o = &ro->o;
+    double reps, ops = 0, duration = 0, sample = 1024, timeout = rc->timeout;
+    bool ok = cJSON_IsObject(m) && (o->allocators = meta_str(m, "allocators", why, sizeof why)) &&
+              (o->workloads = meta_str(m, "workloads", why, sizeof why)) &&
+              (o->threads = meta_str(m, "threads", why, sizeof why)) &&
+              (o->sizes = meta_str(m, "sizes", why, sizeof why)) &&
+              meta_num(m, "reps", 1, 10000, &reps, why, sizeof why) &&
+              meta_num(m, "ops", 0, 1e15, &ops, why, sizeof why) &&
+              meta_num(m, "duration", 0, 86400, &duration, why, sizeof why) &&
+              (ops > 0) != (duration > 0) &&
+              meta_num(m, "latency_sample_every", 0, 1u << 30, &sample, why, sizeof why);
+    if (!cJSON_IsObject(m))
+        snprintf(why, sizeof why, "it has no matrix: not a tmbench meta file");
+    else if (ok == false && !why[0])
+        snprintf(why, sizeof why, "its matrix has both or neither of ops and duration");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
+    if (ok && !(cJSON_IsString(seed) && tb_parse_u64(seed->valuestring, 0, UINT64_MAX, &o->seed))) {
+        snprintf(why, sizeof why, "meta.json's matrix.seed is missing or not a whole number");
+        ok = false;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "--resume %s: %s; nothing was run", dir, why);
+        cJSON_Delete(root);
+        return -1;
+    }
+    o->seed_set = true;
+    o->reps = (int)reps;
+    o->ops = (uint64_t)ops;
+    o->duration = duration;
+    rc->sample = (unsigned)sample;
+    ro->sample_set = true;
+    if (cJSON_GetObjectItemCaseSensitive(m, "timeout") && meta_num(m, "timeout", 1e-9, 7 * 86400, &timeout, why, sizeof why))
+        rc->timeout = timeout;
+    rc->pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "pin"));
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(m, "shard");
+    if (cJSON_IsString(sh) && !parse_shard(sh->valuestring, &o->shard_k, &o->shard_n)) {
+        snprintf(err, errlen, "--resume %s: meta.json's matrix.shard '%s' is not K/N; nothing was run", dir, sh->valuestring);
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(m, "params"), *it;
+    o->npset = 0;
+    o->pset_no_preset = true;
+    for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
+        const cJSON *x = cJSON_GetArrayItem(ps, i);
+        if (cJSON_IsString(x))
+            o->pset[o->npset++] = strdup(x->valuestring);
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(m, "measure")) && cJSON_IsString(it))
+        ro->measure = strdup(it->valuestring);
+    if ((it = cJSON_GetObjectItemCaseSensitive(m, "against")) && cJSON_IsString(it))
+        ro->against = strdup(it->valuestring);
+    *prev = root;
+    return 0;
 }
 
 /* Parses run's flags into ro and rc. -1 to go on, else the exit code to return. */
@@ -435,6 +472,7 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
 int tb_cmd_run(int argc, char **argv)
 {
     run_opts ro = {.o = {.reps = -1}};
+    cJSON *prev = NULL; /* --resume: the run's meta.json as it was */
     tb_run_ctx rc = {.timeout = 60, .sample = 1024, .stop = &interrupted, .child = &current_child};
     char err[1024];
     int code;
@@ -443,7 +481,7 @@ int tb_cmd_run(int argc, char **argv)
     if (ro.resume) {
         if (ro.out)
             return tb_usage_error("run", "--resume DIR writes into DIR: leave out --out");
-        if (resume_opts(ro.resume, &ro.o, &ro.measure, &ro.against, err, sizeof err) != 0)
+        if (resume_opts(ro.resume, &ro, &rc, &prev, err, sizeof err) != 0)
             return tb_usage_error("run", "%s", err);
         ro.out = ro.resume;
     }
@@ -489,7 +527,8 @@ int tb_cmd_run(int argc, char **argv)
     tb_meta_run mr = {.run_id = run_id, .out_dir = ro.out, .argc = argc, .argv = argv, .m = &m,
                       .measure = rc.instructions ? "instructions" : "time",
                       .count_method = rc.instructions ? (rc.perf ? "perf" : "callgrind") : NULL,
-                      .against = ro.against ? against_lib : NULL};
+                      .against = ro.against ? against_lib : NULL, .prev = prev, .pin = rc.pin,
+                      .timeout = rc.timeout, .shard_k = ro.o.shard_k, .shard_n = ro.o.shard_n};
     tb_utc_now(mr.started, sizeof mr.started, false);
     loadavg(mr.load_before);
     if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0) {
