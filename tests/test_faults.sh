@@ -154,6 +154,26 @@ for bad in '{"matrix":{}}' '{"tool":"x"}' "$(sed 's/"reps":[[:space:]]*3/"reps":
     rm -rf "$T/bm"
 done
 
+# 7. merge joins only the shards of one run, each once: a lone shard is exit 1 (missing shards
+# named) unless --allow-partial, and then reads back as incomplete; shards of runs with another
+# cell length, another seed, a shard twice, or a run that is not a shard are exit 2
+mk() { "$TB" run --allocators glibc,floor --workloads churn --threads 1 --reps 2 "$@" >/dev/null 2>&1 || fail "shard run $*"; }
+mk --ops 2000 --seed 5 --shard 1/2 --out "$T/g1"
+mk --ops 2000 --seed 5 --shard 2/2 --out "$T/g2"
+mk --ops 3000 --seed 5 --shard 2/2 --out "$T/len"
+mk --ops 2000 --seed 6 --shard 2/2 --out "$T/seed"
+mk --ops 2000 --seed 5 --out "$T/whole"
+rc=0; "$TB" merge "$T/g1" --out "$T/mm1" >/dev/null 2>"$T/mm.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "1 of 2 shards are missing (2)" "$T/mm.err" && [ ! -e "$T/mm1/results.csv" ] || fail "a lone shard: exit $rc, $(cat "$T/mm.err")"
+"$TB" merge "$T/g1" --allow-partial --out "$T/mm2" >/dev/null 2>&1 || fail "merge --allow-partial"
+grep -qE '"complete":[[:space:]]*false' "$T/mm2/meta.json" || fail "a partial merge does not read back as incomplete"
+for other in len seed whole g1; do
+    rc=0; "$TB" merge "$T/g1" "$T/$other" --out "$T/mm-$other" >/dev/null 2>"$T/mm.err" || rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$T/mm-$other/results.csv" ] || fail "merge with $other: exit $rc, $(cat "$T/mm.err")"
+done
+"$TB" merge "$T/g1" "$T/g2" --out "$T/mm" >/dev/null 2>&1 || fail "merge of two shards"
+grep -qE '"complete":[[:space:]]*true' "$T/mm/meta.json" && [ "$(rows "$T/mm")" -eq 4 ] || fail "the merged run"
+
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written
 while IFS= read -r args; do
