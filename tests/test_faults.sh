@@ -174,6 +174,21 @@ done
 "$TB" merge "$T/g1" "$T/g2" --out "$T/mm" >/dev/null 2>&1 || fail "merge of two shards"
 grep -qE '"complete":[[:space:]]*true' "$T/mm/meta.json" && [ "$(rows "$T/mm")" -eq 4 ] || fail "the merged run"
 
+# 8. plot works for any run: one allocator and one cell, no tmempool allocator at all; an
+# unknown --latency-workload and an --out that is a file are exit 2 with nothing written
+"$TB" run --allocators glibc --workloads churn --threads 1 --ops 2000 --reps 1 --out "$T/p1" >/dev/null 2>&1 || fail "one-cell run"
+"$TB" run --allocators glibc,mimalloc --workloads churn,batch --threads 1,2 --ops 2000 --reps 2 --out "$T/p2" >/dev/null 2>&1 ||
+    fail "a run without a pool"
+for d in p1 p2; do
+    "$TB" plot "$T/$d" >/dev/null 2>"$T/p.err" || fail "plot of $d: $(cat "$T/p.err")"
+    [ -s "$T/$d/plots/memory.png" ] && [ -s "$T/$d/plots/report.html" ] || fail "plot of $d: no memory chart or report"
+done
+rc=0; "$TB" plot "$T/p2" --latency-workload nosuch --out "$T/p3" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] && [ ! -e "$T/p3" ] || fail "unknown --latency-workload: exit $rc"
+touch "$T/afile"
+rc=0; "$TB" plot "$T/p2" --out "$T/afile" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "--out naming a file: exit $rc"
+
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written
 while IFS= read -r args; do

@@ -476,7 +476,12 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
     gp_str(&v, "peakfile", p1);
     gp_str(&v, "endfile", p2);
     gp_str(&v, "poolfile", p3);
-    gp_num(&v, "height", 1300);
+    bool have_pool = false;
+    for (size_t k = 0; k < p->nalloc && !have_pool; k++)
+        for (size_t r = 0; r < p->nwl && !have_pool; r++)
+            have_pool = use[k] && !isnan(mem_value(p, k, r, &cpool));
+    gp_num(&v, "have_pool", have_pool);
+    gp_num(&v, "height", have_pool ? 1300 : 900);
     names_colors(p, use, &v);
     if (render(p, "memory.gp", "memory", &v, err, errlen) != 0)
         return -1;
@@ -515,7 +520,8 @@ static int help(void)
 }
 
 /* Parses plot's flags into p. -1 to go on, else the exit code. */
-static int parse_flags(int argc, char **argv, tb_plot *p, const char **baseline, const char **out)
+static int parse_flags(int argc, char **argv, tb_plot *p, const char **baseline, const char **out,
+                       bool *latency_asked)
 {
     static const struct option lo[] = {{"baseline", 1, 0, 'b'}, {"format", 1, 0, 'f'},
                                        {"out", 1, 0, 'o'},      {"latency-workload", 1, 0, 'l'},
@@ -537,7 +543,7 @@ static int parse_flags(int argc, char **argv, tb_plot *p, const char **baseline,
                 return tb_usage_error("plot", "--format '%s': want png, svg or both", optarg);
             break;
         case 'o': *out = optarg; break;
-        case 'l': p->latency_wl = optarg; break;
+        case 'l': p->latency_wl = optarg, *latency_asked = true; break;
         case 'T': p->templates = optarg; break;
         case 'h': return help();
         default: return tb_usage_error("plot", "see `tmbench plot --help`");
@@ -579,7 +585,8 @@ int tb_cmd_plot(int argc, char **argv)
     p.latency_wl = "churn";
     const char *baseline = NULL, *out = NULL;
     p.templates = getenv("TMBENCH_PLOTS") ? getenv("TMBENCH_PLOTS") : TB_PLOTS_DIR;
-    int code = parse_flags(argc, argv, &p, &baseline, &out);
+    bool latency_asked = false;
+    int code = parse_flags(argc, argv, &p, &baseline, &out, &latency_asked);
     if (code >= 0)
         return code;
     if (argc - optind != 1)
@@ -601,6 +608,19 @@ int tb_cmd_plot(int argc, char **argv)
         p.multi_size |= p.wl[i].size != p.wl[0].size;
     if (!pick_baseline(&p, baseline))
         goto out;
+    bool lat_known = false;
+    for (size_t i = 0; i < p.nwl; i++)
+        lat_known |= strcmp(p.wl[i].name, p.latency_wl) == 0;
+    if (!lat_known && latency_asked) {
+        char names[1024] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < p.nwl; i++)
+            if (!strstr(names, p.wl[i].name))
+                used += (size_t)snprintf(names + used, used < sizeof names ? sizeof names - used : 0, "%s%s",
+                                         used ? ", " : "", p.wl[i].name);
+        tb_usage_error("plot", "--latency-workload '%s' is not a workload of this run (it has: %s)", p.latency_wl, names);
+        goto out;
+    }
     p.gnuplot = tb_find_in_path("gnuplot");
     if (!p.gnuplot) {
         tb_usage_error("plot", "gnuplot is not installed: install the Debian package gnuplot-nox "
@@ -620,8 +640,13 @@ int tb_cmd_plot(int argc, char **argv)
         snprintf(p.outdir, sizeof p.outdir, "%s", out);
     else
         snprintf(p.outdir, sizeof p.outdir, "%s/plots", p.dir);
+    struct stat od;
     if (mkdir(p.outdir, 0755) != 0 && errno != EEXIST) {
         tb_usage_error("plot", "cannot create %s: %s", p.outdir, strerror(errno));
+        goto out;
+    }
+    if (stat(p.outdir, &od) != 0 || !S_ISDIR(od.st_mode)) {
+        tb_usage_error("plot", "--out %s is a file, not a directory: name a directory for the charts", p.outdir);
         goto out;
     }
 
