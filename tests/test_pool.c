@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -373,12 +374,44 @@ static void test_unique_sizes(tmp_strategy s)
 static void test_autotrim_scattered_1(tmp_strategy s) { test_autotrim_scattered(s, 1); }
 static void test_autotrim_scattered_2(tmp_strategy s) { test_autotrim_scattered(s, 2); }
 
+/* A limit too large to shape the chunks is no limit, and creating the pool ends at once (2^63-1
+ * once overflowed the geometry and looped); one that overflows the size type is EINVAL. */
+static void test_max_objects_huge(tmp_strategy s)
+{
+    alarm(10); /* a hang fails the test instead of stalling the suite */
+    tmp_config cfg;
+    tmp_pool *p = NULL;
+    for (size_t size = 1; size <= 64; size *= 8) {
+        tmp_config_init(&cfg, size, s);
+        cfg.alignment = size < 16 ? 1 : 0;
+        cfg.max_objects = SIZE_MAX >> 1;
+        CHECK_EQ(tmp_pool_create(&cfg, &p), 0);
+        tmp_config got;
+        CHECK_EQ(tmp_pool_config(p, &got), 0);
+        void *o = tmp_alloc(p);
+        CHECK(o != NULL);
+        tmp_free(p, o);
+        tmp_pool_destroy(p);
+    }
+    cfg.max_objects = SIZE_MAX;
+    CHECK_EQ(tmp_pool_create(&cfg, &p), EINVAL);
+    cfg.max_objects = 1;
+    cfg.object_size = (size_t)1 << 36;
+    p = NULL;
+    int err = tmp_pool_create(&cfg, &p);
+    CHECK(err == 0 || err == ENOMEM);
+    if (p)
+        tmp_pool_destroy(p);
+    alarm(0);
+}
+
 static const test_entry tests[] = {
     TEST_ONCE(names)
     TEST_EACH(unique_sizes)
     TEST_EACH(alignments)
     TEST_EACH(bad_config)
     TEST_EACH(max_objects)
+    TEST_EACH(max_objects_huge)
     TEST_EACH(destroy_with_objects_out)
     TEST_EACH(null_free_and_stats_args)
     TEST_EACH(trim)

@@ -29,6 +29,12 @@ extern "C" {
 
 typedef struct tmp_pool tmp_pool; /* opaque */
 
+/* Preconditions of every call below: a pool argument is a pool from tmp_pool_create that has not
+ * been destroyed (NULL is checked only where a function says so), and an object passed to
+ * tmp_free came from tmp_alloc of the same pool and was not freed since. Without TMP_F_DEBUG a
+ * broken precondition is undefined behaviour (a double free hands the object out twice); with
+ * it, every free is checked and a violation is one line on stderr, then abort. */
+
 typedef enum tmp_strategy {
     TMP_GLOBAL_LOCK,  /* one free store behind one lock: the reference design */
     TMP_STRIPED,      /* N locked sub-pools, a home stripe per thread */
@@ -52,7 +58,12 @@ enum {
 typedef struct tmp_config {
     size_t object_size;     /* usable bytes per object, >= 1 */
     size_t alignment;       /* power of two; 0 means 16 */
-    size_t max_objects;     /* 0 = unlimited; past it tmp_alloc returns NULL with errno = ENOMEM */
+    size_t max_objects;     /* 0 = unlimited; past it tmp_alloc returns NULL with errno = ENOMEM.
+                             * The limit counts objects carved, so objects parked free in other
+                             * threads' caches (tcache, numa) count against it: such a thread
+                             * gives them back when it allocates, frees past its cache, or exits,
+                             * not when another thread meets the limit. A limit too large to
+                             * matter (up to SIZE_MAX / 2) is the same as none. */
     tmp_strategy strategy;
     unsigned stripes;       /* TMP_STRIPED: number of stripes, 0 = auto */
     unsigned cache_objects; /* TMP_THREAD_CACHE and TMP_NUMA: per-thread cache capacity, 0 = auto */
@@ -81,7 +92,7 @@ TMP_API int tmp_pool_create(const tmp_config *cfg, tmp_pool **out);
 TMP_API void tmp_pool_destroy(tmp_pool *pool);
 
 /* Returns an object of object_size bytes, aligned as configured, or NULL with errno = ENOMEM
- * (max_objects reached, or the OS refused memory). Any thread. */
+ * (max_objects reached, or the OS refused memory). Any thread. pool may not be NULL. */
 TMP_API void *tmp_alloc(tmp_pool *pool);
 
 /* Returns obj to the pool. Any thread, not only the one that allocated it. NULL is a no-op. */

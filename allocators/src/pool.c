@@ -42,8 +42,11 @@ int tmp_strategy_parse(const char *name, tmp_strategy *out)
     return EINVAL;
 }
 
+/* The least power of two >= x; 0 when there is none in a size_t (the caller refuses). */
 static size_t pow2_ceil(size_t x)
 {
+    if (x > ((size_t)1 << (sizeof(size_t) * 8 - 1)))
+        return 0;
     size_t p = 1;
     while (p < x)
         p <<= 1;
@@ -91,7 +94,9 @@ static int geometry(const tmp_config *in, tmp_pool *p)
      * and is a power of two so that masking an address finds its chunk. */
     size_t want = 16 * stride + sizeof(tmp__chunk) + c.alignment;
     size_t chunk = pow2_ceil(want > DEFAULT_CHUNK ? want : DEFAULT_CHUNK);
-    if (c.max_objects) {
+    /* A small max_objects shrinks the chunk to what it needs; only then is the product small
+     * enough to compute (2^63 - 1 objects once overflowed it and looped in pow2_ceil). */
+    if (c.max_objects && c.max_objects < chunk / stride) {
         size_t need = pow2_ceil(c.max_objects * stride + sizeof(tmp__chunk) + c.alignment +
                                 c.max_objects / 8 + 8);
         if (need < chunk)
@@ -105,6 +110,8 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     size_t hdr = (sizeof(tmp__chunk) + bitmap + line - 1) & ~(line - 1);
     if (hdr + stride > chunk)
         chunk = pow2_ceil(hdr + 16 * stride);
+    if (chunk == 0)
+        return EINVAL;
     p->cfg = c;
     p->stride = stride;
     p->chunk_size = chunk;
