@@ -189,6 +189,17 @@ touch "$T/afile"
 rc=0; "$TB" plot "$T/p2" --out "$T/afile" >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "--out naming a file: exit $rc"
 
+# 9. meta.json records what shaped the run: --pin, --timeout, TMEMPOOL_TOPOLOGY and the node count
+# it gave, and every distinct line a worker wrote to stderr (here hwloc's topology refused)
+TMEMPOOL_TOPOLOGY="node:100000" "$TB" run --allocators tmempool-numa --workloads churn --threads 1 --ops 2000 \
+    --reps 2 --timeout 41 --out "$T/meta" >/dev/null 2>"$T/meta.err" || fail "a run under TMEMPOOL_TOPOLOGY"
+m=$(tr -d '\n\t ' <"$T/meta/meta.json")
+for f in '"tmempool_topology":"node:100000"' '"tmempool_numa_nodes":' '"timeout":41' '"pin":false' '"worker_warnings":["tmempool:TMEMPOOL_TOPOLOGY='; do
+    grep -qF "$f" <<<"$m" || fail "meta.json lacks $f"
+done
+[ "$(grep -o 'describesmore' <<<"$m" | wc -l)" -eq 1 ] || fail "a worker's warning is not recorded exactly once"
+grep -q "a worker said: tmempool: TMEMPOOL_TOPOLOGY" "$T/meta.err" || fail "a worker's warning does not reach the run's output"
+
 # 4. numbers on the command line never wrap or truncate, lists have no empty or repeated items:
 # each of these is exit 2, one message naming what is valid, and nothing written
 while IFS= read -r args; do

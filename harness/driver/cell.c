@@ -106,8 +106,10 @@ static void identity(tb_row *row, const tb_run_ctx *rc, const tb_cell *c)
     tb_row_set(row, TB_COL_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
 }
 
-tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row)
+tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row,
+                      char *said, size_t saidlen)
 {
+    said[0] = '\0';
     bool callgrind = rc->instructions && !rc->perf && c->threads == 1;
     tb_wargs a;
     worker_args(rc, m, c, callgrind, &a);
@@ -145,6 +147,7 @@ tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c
     } else {
         tb_reply_parse(sr->reply, row);
         st = classify(rc, sr, tb_row_status(row), row);
+        snprintf(said, saidlen, "%s", sr->stderr_text);
     }
     free(sr);
     if (callgrind)

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "matrix.h"
 #include "meta.h"
+#include "tmempool.h"
 
 #ifndef TB_GIT_COMMIT
 #define TB_GIT_COMMIT "unknown"
@@ -42,6 +43,22 @@ static void add_machine(cJSON *root)
         cJSON_AddStringToObject(mach, "arch", u.machine);
     }
     cJSON_AddStringToObject(mach, "glibc", gnu_get_libc_version());
+    /* What the numa strategy sees: TMEMPOOL_TOPOLOGY replaces the machine's layout for it (and
+     * is inherited by every worker), so the run records both. */
+    const char *topo_env = getenv("TMEMPOOL_TOPOLOGY");
+    if (topo_env)
+        cJSON_AddStringToObject(mach, "tmempool_topology", topo_env);
+    else
+        cJSON_AddNullToObject(mach, "tmempool_topology");
+    tmp_config cfg;
+    tmp_config_init(&cfg, 64, TMP_NUMA);
+    tmp_pool *pool;
+    tmp_stats st;
+    if (tmp_pool_create(&cfg, &pool) == 0) {
+        if (tmp_pool_stats(pool, &st) == 0)
+            cJSON_AddNumberToObject(mach, "tmempool_numa_nodes", st.nodes);
+        tmp_pool_destroy(pool);
+    }
     hwloc_topology_t topo;
     if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
         hwloc_obj_t root_obj = hwloc_get_root_obj(topo);
@@ -129,6 +146,8 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
         cJSON_AddStringToObject(mat, "against", mr->against);
     cJSON *vers = mr->versions_json ? cJSON_Parse(mr->versions_json) : NULL;
     cJSON_AddItemToObject(root, "allocator_versions", vers ? vers : cJSON_CreateObject());
+    cJSON *warn = mr->warnings_json ? cJSON_Parse(mr->warnings_json) : NULL;
+    cJSON_AddItemToObject(root, "worker_warnings", warn ? warn : cJSON_CreateArray());
     cJSON_AddStringToObject(root, "started", cJSON_IsString(pstart) ? pstart->valuestring : mr->started);
     cJSON_AddStringToObject(root, "ended", mr->ended);
     cJSON_AddBoolToObject(root, "interrupted", mr->interrupted);

@@ -20,6 +20,7 @@ typedef struct tb_meta_run {
     bool interrupted;
     bool complete;             /* every cell of the matrix has its row (false until the end) */
     const char *versions_json; /* allocator -> version, as a JSON object text */
+    const char *warnings_json; /* what workers wrote to stderr, distinct lines, a JSON array text */
     const char *measure;       /* "time" or "instructions" */
     const char *count_method;  /* instructions: "perf" or "callgrind" */
     const char *against;       /* run --against: the other build's libtmempool */

@@ -414,6 +414,24 @@ static long skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run
     return (long)todo;
 }
 
+/* Each distinct line a worker wrote to stderr (an allocator's or hwloc's warning, valgrind's
+ * complaint): printed once, and kept for meta.json, up to 64 of them. */
+static void note_warnings(char *said, cJSON *warnings, bool tty)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(said, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!*line || cJSON_GetArraySize(warnings) >= 64)
+            continue;
+        bool seen = false;
+        for (const cJSON *w = warnings->child; w && !seen; w = w->next)
+            seen = strcmp(w->valuestring, line) == 0;
+        if (seen)
+            continue;
+        cJSON_AddItemToArray(warnings, cJSON_CreateString(line));
+        fprintf(stderr, "%stmbench run: a worker said: %s\n", tty ? "\r\033[K" : "", line);
+    }
+}
+
 typedef struct loop_out {
     size_t ran, bad;
     bool io_failed; /* a row could not be written: the run stopped there */
@@ -421,7 +439,7 @@ typedef struct loop_out {
 
 /* Runs every cell not yet done, appending its row; stops early on Ctrl-C or a full disk. */
 static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FILE *csv, const char *csv_path,
-                      const char *run_id, cJSON *versions, loop_out *lo)
+                      const char *run_id, cJSON *versions, cJSON *warnings, loop_out *lo)
 {
     bool tty = isatty(2);
     uint64_t t_start = tb_now_ns();
@@ -437,7 +455,9 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
             fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %zuB rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
                     cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep, e1, e2);
         tb_row row = {0};
-        tb_status st = tb_run_cell(rc, m, cell, &row);
+        char said[4096];
+        tb_status st = tb_run_cell(rc, m, cell, &row, said, sizeof said);
+        note_warnings(said, warnings, tty);
         if (st == TB_ST_interrupted) {
             tb_row_clear(&row);
             break;
@@ -543,9 +563,9 @@ int tb_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL); /* a closed terminal ends the run as Ctrl-C does */
 
-    cJSON *versions = cJSON_CreateObject();
+    cJSON *versions = cJSON_CreateObject(), *warnings = cJSON_CreateArray();
     loop_out lo = {0};
-    run_cells(&rc, &m, todo, csv, csv_path, run_id, versions, &lo);
+    run_cells(&rc, &m, todo, csv, csv_path, run_id, versions, warnings, &lo);
     fclose(csv);
     if (rc.tmpdir)
         rmdir(rc.tmpdir);
@@ -553,13 +573,16 @@ int tb_cmd_run(int argc, char **argv)
     mr.complete = !interrupted && !lo.io_failed && lo.ran == todo;
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
-    char *vtext = cJSON_PrintUnformatted(versions);
+    char *vtext = cJSON_PrintUnformatted(versions), *wtext = cJSON_PrintUnformatted(warnings);
     mr.versions_json = vtext;
+    mr.warnings_json = wtext;
     bool meta_ok = tb_meta_write(ro.out, &mr, err, sizeof err) == 0;
     if (!meta_ok)
         fprintf(stderr, "tmbench run: %s\n", err);
     free(vtext);
+    free(wtext);
     cJSON_Delete(versions);
+    cJSON_Delete(warnings);
     bool io = lo.io_failed || !meta_ok;
     fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, todo, lo.bad,
             io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);

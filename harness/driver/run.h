@@ -32,6 +32,8 @@ typedef struct tb_run_ctx {
 /* Runs one cell repetition in a fresh worker and fills row with everything but run_id: the
  * cell's identity, the worker's figures, the status and, for a failure, the error. Returns
  * the status; TB_ST_interrupted when *stop cut it short (then the row is not to be written). */
-tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row);
+tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row,
+                      char *said, size_t saidlen);
+/* said: what the worker wrote to stderr (its warnings; the last 4 KiB), "" when nothing. */
 
 #endif

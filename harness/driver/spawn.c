@@ -151,5 +151,7 @@ int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
     for (size_t i = egot > 300 ? egot - 300 : 0; i < egot && k < sizeof r->stderr_tail - 1; i++)
         r->stderr_tail[k++] = ebuf[i] == '\n' || ebuf[i] == ',' ? ' ' : ebuf[i];
     r->stderr_tail[k] = '\0';
+    memcpy(r->stderr_text, ebuf, egot < sizeof r->stderr_text - 1 ? egot : sizeof r->stderr_text - 1);
+    r->stderr_text[egot < sizeof r->stderr_text - 1 ? egot : sizeof r->stderr_text - 1] = '\0';
     return 0;
 }

@@ -21,6 +21,7 @@ typedef struct tb_spawn {
 typedef struct tb_spawn_result {
     char reply[16384];      /* what the worker wrote to fd 3, NUL-terminated */
     char stderr_tail[400];  /* the last of its stderr, on one line, commas blanked */
+    char stderr_text[4096]; /* the last of its stderr as it was */
     int wait_status;        /* waitpid's */
     bool timed_out, stopped;
     char why[200];          /* when tb_spawn_worker returns -1: what could not be done */
