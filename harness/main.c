@@ -26,7 +26,7 @@ static void usage(FILE *f)
             fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nWithout a command, `tmbench` is `tmbench run` (the quick preset).\n"
                "exit codes: 0 success, 1 some cell not ok (run) or a regression (compare),\n"
-               "            2 usage or input error, 130 interrupted\n");
+               "            2 usage or input error, 4 an output file could not be written, 130 interrupted\n");
 }
 
 int main(int argc, char **argv)

@@ -255,6 +255,9 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=16k tmpfs "$T/full" 2>/dev/nul
     rc=0; "$TB" merge "$T/m1" "$T/m2" --out "$T/full/m" >/dev/null 2>"$T/m.err" || rc=$?
     [ $rc -eq 4 ] || fail "merge onto a full disk: exit $rc, $(cat "$T/m.err")"
     [ ! -e "$T/full/m/results.csv" ] && [ ! -e "$T/full/m/meta.json" ] || fail "merge left a partial run on a full disk"
+    # plot onto a full disk: exit 4 naming the file, not a complaint about the data
+    rc=0; "$TB" plot "$T/m1" --out "$T/full/p" >/dev/null 2>"$T/p.err" || rc=$?
+    [ $rc -eq 4 ] && grep -q "No space left on device" "$T/p.err" || fail "plot onto a full disk: exit $rc, $(cat "$T/p.err")"
     umount "$T/full"
 else
     echo "test_faults: the full-disk checks need root and a tmpfs mount: skipped here" >&2

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,7 +183,13 @@ static int render(tb_plot *p, const char *tpl, const char *outbase, gp_vars *var
         waitpid(pid, &st, 0);
         struct stat sb;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(outfile, &sb) != 0 || sb.st_size == 0) {
-            snprintf(err, errlen, "gnuplot failed on %s for %s: %.900s", tpl, outfile, buf);
+            struct statvfs fs;
+            if (statvfs(p->outdir, &fs) == 0 && fs.f_bavail == 0) { /* the disk, not gnuplot */
+                p->io_failed = true;
+                snprintf(err, errlen, "cannot write %s: %s", outfile, strerror(ENOSPC));
+            } else {
+                snprintf(err, errlen, "gnuplot failed on %s for %s: %.900s", tpl, outfile, buf);
+            }
             return -1;
         }
         p->files[p->nfiles++] = strdup(outfile);
@@ -222,7 +229,21 @@ static FILE *open_data(tb_plot *p, const char *name, char *path, size_t len)
     FILE *f = fopen(path, "w");
     if (f)
         p->files[p->nfiles++] = strdup(path);
+    else
+        p->io_failed = true;
     return f;
+}
+
+/* Closes a data file; false (and the run's io_failed) when any write to it failed. */
+static bool close_data(tb_plot *p, FILE *f, const char *path, char *err, size_t errlen)
+{
+    bool ok = !ferror(f);
+    ok &= fclose(f) == 0;
+    if (!ok) {
+        p->io_failed = true;
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+    }
+    return ok;
 }
 
 /* Failed cells of one workload (all thread counts), for the line under its charts. */
@@ -287,7 +308,8 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         use[k] = any;
         blocks += any;
     }
-    fclose(f);
+    if (!close_data(p, f, dpath, err, errlen))
+        return -1;
     if (!blocks)
         return 0; /* nothing ok in this workload: listed as failed in the report */
     gp_vars v = {.used = 0};
@@ -337,8 +359,7 @@ static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrow
             }
         fprintf(f, "\n");
     }
-    fclose(f);
-    return 0;
+    return close_data(p, f, path, err, errlen) ? 0 : -1;
 }
 
 static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
@@ -660,6 +681,8 @@ int tb_cmd_plot(int argc, char **argv)
         rc = TB_EXIT_CELLS;
     if (rc == TB_EXIT_OK && tb_plot_report(&p, err, sizeof err) != 0)
         rc = TB_EXIT_CELLS;
+    if (rc != TB_EXIT_OK && p.io_failed)
+        rc = TB_EXIT_IO; /* the disk's failure, not gnuplot's or the data's */
     if (rc != TB_EXIT_OK)
         fprintf(stderr, "tmbench plot: %s\n", err);
     else

@@ -34,6 +34,7 @@ typedef struct tb_plot {
     char subtitle[512];
     char sample_every[32];
     bool png, svg, multi_size;
+    bool io_failed; /* a file could not be written (disk full, I/O error), not gnuplot's fault */
     const char *alloc[TB_PLOT_MAX]; /* in registry order */
     const char *color[TB_PLOT_MAX];
     size_t nalloc;

@@ -498,6 +498,7 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
     snprintf(html_tmp, sizeof html_tmp, "%s.tmp", html_path);
     doc d = {fopen(md_tmp, "w"), fopen(html_tmp, "w")};
     if (!d.md || !d.html) {
+        p->io_failed = true;
         snprintf(err, errlen, "cannot write the report in %s: %s", p->outdir, strerror(errno));
         if (d.md)
             fclose(d.md);
@@ -535,6 +536,7 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
     bad |= fclose(d.html) != 0;
     if (bad || rename(md_tmp, md_path) != 0 || rename(html_tmp, html_path) != 0) {
         snprintf(err, errlen, "cannot write the report in %s: %s", p->outdir, strerror(errno));
+        p->io_failed = true;
         return -1;
     }
     return 0;

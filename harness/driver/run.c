@@ -60,7 +60,8 @@ static void run_help(void)
            "                           (a sweep: every combination of a workload's listed keys)\n\n"
            "presets:\n");
     tb_presets_print(stdout);
-    printf("\nexit: 0 every cell ok or skipped, 1 some cell not, 2 usage error, 130 interrupted\n");
+    printf("\nexit: 0 every cell ok or skipped, 1 some cell not, 2 usage or input error (nothing run),\n"
+           "      4 an output file could not be written (the rows before are whole), 130 interrupted\n");
 }
 
 static void loadavg(double out[3])
