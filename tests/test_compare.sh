@@ -82,6 +82,23 @@ make_run "$dir/one" pool churn 0.5 0.01
 rc=0; "$tmbench" compare "$dir/one" --baseline glibc --format csv > "$dir/b.csv" || rc=$?
 [ $rc -eq 1 ] && grep -q '^pool,glibc,churn,.*,slower,' "$dir/b.csv" || fail "--baseline glibc"
 
+# inside one run, the sides are paired by round: a 3% slowdown under a machine whose speed swings
+# +-30% from round to round is invisible to the unpaired test but clear per round
+mkdir -p "$dir/pr"; echo "$header" > "$dir/pr/results.csv"
+awk 'BEGIN { split("1 1.3 0.7 1.2 0.8 1.25 0.75 1.1 0.9", f, " ");
+             for (r = 0; r < 9; r++) for (k = 0; k < 2; k++) {
+                 a = k ? "slow" : "fast"; v = 1e8 * f[r + 1] * (k ? 0.97 * (1 + 0.003 * ((r * 7) % 5 - 2)) : 1);
+                 printf "x,%s,1,churn,live=1,1,64,%d,ok,1000000,0.01,%.1f,%.3f,,,,1000,,,,\n", a, r, v, 1e9 / v } }' >> "$dir/pr/results.csv"
+rc=0; "$tmbench" compare "$dir/pr" --baseline fast --threshold 2 --format csv > "$dir/pr.csv" || rc=$?
+[ $rc -eq 1 ] && csv_awk 'FNR > 1 && $col["allocator"] == "slow" && $col["verdict"] == "slower" && $col["design"] == "paired" { ok = 1 } END { exit !ok }' "$dir/pr.csv" ||
+    fail "paired by round: a 3% slowdown under +-30% rounds must be slower (exit $rc): $(cat "$dir/pr.csv")"
+# the same values as two separate runs (no pairing): noisy
+mkdir -p "$dir/pa" "$dir/pb"; for x in a b; do echo "$header" > "$dir/p$x/results.csv"; done
+csv_awk 'FNR > 1 && $col["allocator"] == "fast"' "$dir/pr/results.csv" | sed 's/,fast,/,P,/' >> "$dir/pa/results.csv"
+csv_awk 'FNR > 1 && $col["allocator"] == "slow"' "$dir/pr/results.csv" | sed 's/,slow,/,P,/' >> "$dir/pb/results.csv"
+"$tmbench" compare "$dir/pa" "$dir/pb" --threshold 2 --format csv > "$dir/pu.csv" || fail "unpaired compare of the same values"
+grep -q ',noisy,.*,unpaired$' "$dir/pu.csv" || fail "unpaired: the 3% change should be noisy: $(cat "$dir/pu.csv")"
+
 # too few repetitions: say how many are needed
 head -4 "$dir/base/results.csv" > "$dir/few.csv"
 mkdir -p "$dir/few"; cp "$dir/few.csv" "$dir/few/results.csv"

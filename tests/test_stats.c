@@ -95,11 +95,76 @@ static void test_coverage(void)
     CHECK(rate >= 0.94 && rate <= 0.99);
 }
 
+/* Signed-rank values worked out by hand: with ranks 1..5, W+ = 14 for one negative of rank 1;
+ * P(W+ >= 14) = P(W+ <= 1) = 2/32, so the two-sided p is 4/32. */
+static void test_signed_rank(void)
+{
+    double p;
+    bool exact;
+    size_t used;
+    double d1[] = {-1, 2, 3, 4, 5};
+    CHECK_NEAR(tb_signed_rank(d1, 5, &p, &exact, &used), 14.0);
+    CHECK(exact && used == 5 && fabs(p - 4.0 / 32.0) < 1e-12);
+    /* all of one sign: the smallest p, 2 / 2^n */
+    double d2[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+    tb_signed_rank(d2, 9, &p, &exact, &used);
+    CHECK(exact && fabs(p - 2.0 / 512.0) < 1e-12);
+    CHECK(fabs(tb_sr_min_p(9) - 2.0 / 512.0) < 1e-12);
+    /* zeros are dropped; mirror images have one p */
+    double d3[] = {0, -0.1, -0.2, -0.3, -0.4, -0.5}, p3;
+    tb_signed_rank(d3, 6, &p3, &exact, &used);
+    CHECK(used == 5 && fabs(p3 - 2.0 / 32.0) < 1e-12);
+    /* ties: normal approximation, not significant for a symmetric sample */
+    double d4[] = {1, -1, 2, -2, 1, -1};
+    tb_signed_rank(d4, 6, &p, &exact, &used);
+    CHECK(!exact && p > 0.9);
+    /* Walsh averages of {1, 2, 3}: 1, 1.5, 2, 2, 2.5, 3: estimate 2; 3 pairs reach no 95% interval */
+    double d5[] = {1, 2, 3}, lo, hi, est;
+    bool reached;
+    tb_hl_paired(d5, 3, 0.05, &lo, &hi, &est, &reached);
+    CHECK(!reached && fabs(est - 2.0) < 1e-12 && lo == 1.0 && hi == 3.0);
+    /* 9 pairs: P(W+ <= 5) = 0.0195 <= 0.025 < P(W+ <= 6) = 0.0273, so c = 6: the 6th lowest and
+     * 6th highest of the 45 Walsh averages */
+    double d6[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    tb_hl_paired(d6, 9, 0.05, &lo, &hi, &est, &reached);
+    CHECK(reached && fabs(est - 5.0) < 1e-12);
+    CHECK(fabs(lo - 2.5) < 1e-12 && fabs(hi - 7.5) < 1e-12); /* 1,1.5,2,2,2.5,2.5: the 6th is 2.5 */
+}
+
+/* Pairs that share a round's slowdown: the paired interval covers the true 2% shift in at least
+ * 95% of trials, and is narrower than the unpaired one on the same data. */
+static void test_paired_coverage(void)
+{
+    int covered = 0, trials = 2000, narrower = 0;
+    for (int t = 0; t < trials; t++) {
+        double x[9], y[9], dd[9];
+        for (int i = 0; i < 9; i++) {
+            double round = 0.3 * normal(); /* the machine's mood in round i, on both sides */
+            x[i] = round + 0.01 * normal();
+            y[i] = round + log(1.02) + 0.01 * normal();
+            dd[i] = y[i] - x[i];
+        }
+        double lo, hi, est, ulo, uhi;
+        bool reached;
+        tb_hl_paired(dd, 9, 0.05, &lo, &hi, &est, &reached);
+        CHECK(reached);
+        covered += lo <= log(1.02) && log(1.02) <= hi;
+        tb_hl_interval(x, 9, y, 9, 0.05, &ulo, &uhi, &est, &reached);
+        narrower += hi - lo < uhi - ulo;
+    }
+    double rate = (double)covered / trials;
+    printf("coverage of the paired 95%% interval: %.3f; narrower than unpaired in %d of %d\n", rate, narrower, trials);
+    CHECK(rate >= 0.94 && rate <= 0.995);
+    CHECK(narrower > trials * 9 / 10);
+}
+
 int main(void)
 {
     test_mann_whitney();
     test_hodges_lehmann();
     test_coverage();
+    test_signed_rank();
+    test_paired_coverage();
     printf("test_stats: ok\n");
     return 0;
 }

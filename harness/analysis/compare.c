@@ -52,6 +52,7 @@ typedef struct result {
     bool have_p, deterministic;
     bool unreachable;    /* too few repetitions for the test to reach alpha */
     bool lost;           /* NEW failed where BASE ran, or lost the cell: a crash is a regression */
+    size_t pairs;        /* > 0: judged on this many rounds paired (signed-rank, paired interval) */
     bool short_interval; /* too few for a 95% interval: it is the full range instead */
     verdict v;
     char note[160];
@@ -78,6 +79,53 @@ static bool all_equal(const double *v, size_t n)
     for (size_t i = 1; i < n; i++)
         if (v[i] != v[0])
             return false;
+    return true;
+}
+
+/* The verdict from an interval [lo, hi] for new/base and a p-value. */
+static void verdict_from(const opts *o, result *r, bool can_reach, bool reached)
+{
+    double thr = o->threshold;
+    double glo = o->metric->higher_better ? r->lo : 1 / r->hi;
+    double ghi = o->metric->higher_better ? r->hi : 1 / r->lo;
+    bool sig = r->p < o->alpha;
+    if (ghi < 1 - thr && sig)
+        r->v = V_SLOWER;
+    else if (glo > 1 + thr && sig)
+        r->v = V_FASTER;
+    else if (glo >= 1 - thr && ghi <= 1 + thr)
+        r->v = V_SAME;
+    else
+        r->v = V_NOISY;
+    r->unreachable = !can_reach;
+    r->short_interval = !reached;
+}
+
+/* Both sides in one run, in the same rounds: judged on the per-round ratios, which a slow
+ * stretch of the machine moves together (Bulej et al., ICPE 2020, pair their duet runs the same
+ * way): the signed-rank test and the paired Hodges-Lehmann interval. false when fewer than two
+ * rounds have both sides ok (then the unpaired test decides). */
+static bool judge_paired(const opts *o, const tb_group *b, const tb_group *n, result *r)
+{
+    double d[256];
+    size_t np = tb_group_pairs(n, b, o->metric->col, d, 256);
+    /* Chosen by the count alone, never by the data: below 8 pairs (for alpha 0.01) the exact
+     * signed-rank test cannot reach alpha where the unpaired one can from 5 a side. */
+    if (np < 2 || tb_sr_min_p(np) > o->alpha)
+        return false;
+    bool exact, reached;
+    size_t used;
+    tb_signed_rank(d, np, &r->p, &exact, &used);
+    r->have_p = true;
+    double lo, hi, est, ratios[256];
+    tb_hl_paired(d, np, 0.05, &lo, &hi, &est, &reached);
+    for (size_t i = 0; i < np; i++)
+        ratios[i] = exp(d[i]);
+    r->ratio = tb_median(ratios, np); /* the report's and the relative chart's figure */
+    r->lo = exp(lo);
+    r->hi = exp(hi);
+    r->pairs = np;
+    verdict_from(o, r, true, reached);
     return true;
 }
 
@@ -127,6 +175,8 @@ static void judge(const opts *o, const tb_group *b, const tb_group *n, result *r
         snprintf(r->note, sizeof r->note, "counted: the ratio of medians decides");
         return;
     }
+    if (!o->two_runs && judge_paired(o, b, n, r))
+        return;
     bool exact;
     double *lb = malloc(b->n * sizeof *lb), *ln = malloc(n->n * sizeof *ln);
     for (size_t i = 0; i < b->n; i++)
@@ -142,20 +192,7 @@ static void judge(const opts *o, const tb_group *b, const tb_group *n, result *r
     free(ln);
     r->lo = exp(dlo);
     r->hi = exp(dhi);
-    double glo = o->metric->higher_better ? r->lo : 1 / r->hi;
-    double ghi = o->metric->higher_better ? r->hi : 1 / r->lo;
-    bool can_reach = tb_mw_min_p(b->n, n->n) <= o->alpha;
-    bool sig = r->p < o->alpha;
-    if (ghi < 1 - thr && sig)
-        r->v = V_SLOWER;
-    else if (glo > 1 + thr && sig)
-        r->v = V_FASTER;
-    else if (glo >= 1 - thr && ghi <= 1 + thr)
-        r->v = V_SAME;
-    else
-        r->v = V_NOISY;
-    r->unreachable = !can_reach;
-    r->short_interval = !reached;
+    verdict_from(o, r, tb_mw_min_p(b->n, n->n) <= o->alpha, reached);
 }
 
 static const char *fmt_num(char *buf, size_t len, double v)
@@ -172,7 +209,7 @@ static const char *fmt_num(char *buf, size_t len, double v)
 static void print_csv(const result *rs, size_t n, const opts *o)
 {
     printf("allocator,baseline,workload,params,threads,object_size,metric,n_base,n_new,median_base,"
-           "median_new,ratio,ci_low,ci_high,p_value,verdict,note\n");
+           "median_new,ratio,ci_low,ci_high,p_value,verdict,note,design\n");
     for (size_t i = 0; i < n; i++) {
         const result *r = &rs[i];
         printf("%s,%s,%s,\"%s\",%u,%zu,%s,%zu,%zu,%.6g,%.6g,%.6f,%.6f,%.6f,", r->allocator,
@@ -180,7 +217,8 @@ static void print_csv(const result *rs, size_t n, const opts *o)
                r->nb, r->nn, r->mb, r->mn, r->ratio, r->lo, r->hi);
         if (r->have_p)
             printf("%.6g", r->p);
-        printf(",%s,\"%s\"\n", vnames[r->v], r->note);
+        printf(",%s,\"%s\",%s\n", vnames[r->v], r->note,
+               r->deterministic ? "counted" : r->pairs ? "paired" : r->have_p ? "unpaired" : "");
     }
 }
 
@@ -201,7 +239,10 @@ static void print_table(const result *rs, size_t n, const opts *o, bool md, bool
         snprintf(cells[i][3], 96, "%.40s", r->params);
         snprintf(cells[i][4], 96, "%u", r->threads);
         snprintf(cells[i][5], 96, "%zu", r->size);
-        snprintf(cells[i][6], 96, "%zu/%zu", r->nb, r->nn);
+        if (r->pairs)
+            snprintf(cells[i][6], 96, "%zu pairs", r->pairs);
+        else
+            snprintf(cells[i][6], 96, "%zu/%zu", r->nb, r->nn);
         fmt_num(cells[i][7], 96, r->mb);
         fmt_num(cells[i][8], 96, r->mn);
         if (isnan(r->ratio))

@@ -168,21 +168,10 @@ void tb_group_minmax(const tb_group *g, double *lo, double *hi)
     }
 }
 
-tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
+size_t tb_group_pairs(const tb_group *x, const tb_group *b, int col, double *d, size_t max)
 {
-    tb_ratio r = {NAN, TB_RATIO_NONE, 0};
-    double mx = tb_group_median(x, col), mb = tb_group_median(b, col);
-    if (isnan(mx) || isnan(mb) || !(mb > 0))
-        return r;
-    if (x == b) {
-        r.value = 1.0; /* exactly, not by floating-point luck */
-        r.how = TB_RATIO_PAIRED;
-        r.pairs = x->nok;
-        return r;
-    }
-    double v[256];
     size_t n = 0;
-    for (size_t i = 0; i < x->nrows && n < 256; i++) {
+    for (size_t i = 0; x && b && i < x->nrows && n < max; i++) {
         const tb_row *rx = x->rows[i];
         if (tb_row_status(rx) != TB_ST_ok)
             continue;
@@ -191,18 +180,61 @@ tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
             if (tb_row_num(rb, TB_COL_rep) != tb_row_num(rx, TB_COL_rep) || tb_row_status(rb) != TB_ST_ok)
                 continue;
             double xv = tb_row_num(rx, col), bv = tb_row_num(rb, col);
-            if (!isnan(xv) && bv > 0)
-                v[n++] = xv / bv;
+            if (xv > 0 && bv > 0)
+                d[n++] = log(xv / bv);
             break;
         }
     }
+    return n;
+}
+
+/* The ok values of col in g, as logs; their count. */
+static size_t log_values(const tb_group *g, int col, double *v, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->nrows && n < max; i++)
+        if (tb_row_status(g->rows[i]) == TB_ST_ok) {
+            double x = tb_row_num(g->rows[i], col);
+            if (x > 0)
+                v[n++] = log(x);
+        }
+    return n;
+}
+
+tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
+{
+    tb_ratio r = {NAN, TB_RATIO_NONE, 0, NAN, NAN, false, NAN};
+    double mx = tb_group_median(x, col), mb = tb_group_median(b, col);
+    if (isnan(mx) || isnan(mb) || !(mb > 0))
+        return r;
+    if (x == b) {
+        /* exactly 1, not by floating-point luck */
+        r = (tb_ratio){1.0, TB_RATIO_PAIRED, x->nok, 1.0, 1.0, true, 1.0};
+        return r;
+    }
+    double d[256], est;
+    size_t n = tb_group_pairs(x, b, col, d, 256);
     if (n) {
+        double v[256], lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = exp(d[i]);
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
         r.value = tb_median(v, n);
         r.how = TB_RATIO_PAIRED;
         r.pairs = n;
+        r.spread = hi / lo;
+        tb_hl_paired(d, n, 0.05, &r.lo, &r.hi, &est, &r.reached);
     } else {
+        double lx[256], lb[256];
+        size_t nx = log_values(x, col, lx, 256), nb = log_values(b, col, lb, 256);
         r.value = mx / mb;
         r.how = TB_RATIO_MEDIANS;
+        if (nx && nb)
+            tb_hl_interval(lb, nb, lx, nx, 0.05, &r.lo, &r.hi, &est, &r.reached);
     }
+    r.lo = exp(r.lo);
+    r.hi = exp(r.hi);
     return r;
 }

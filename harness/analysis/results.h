@@ -40,6 +40,10 @@ double tb_group_median(const tb_group *g, int col);
 /* Smallest and largest of the group's metric values (g->v); +-inf when it has none. */
 void tb_group_minmax(const tb_group *g, double *lo, double *hi);
 
+/* The rounds (repetition numbers) in which both x and b have an ok value of col, as log(x / b)
+ * into d (at most max); their count. */
+size_t tb_group_pairs(const tb_group *x, const tb_group *b, int col, double *d, size_t max);
+
 /* The one estimator of "x relative to b" for every table and chart. */
 typedef enum tb_ratio_how {
     TB_RATIO_NONE,    /* no value: one side has no ok repetition */
@@ -50,6 +54,10 @@ typedef struct tb_ratio {
     double value;     /* NaN with TB_RATIO_NONE */
     tb_ratio_how how;
     size_t pairs;     /* rounds paired (TB_RATIO_PAIRED) */
+    double lo, hi;    /* its 95% interval: Hodges-Lehmann on the log ratios, paired (Walsh
+                       * averages) or unpaired (pairwise differences), as the ratio is */
+    bool reached;     /* false: too few repetitions for 95%; lo and hi are then the full range */
+    double spread;    /* largest over smallest per-round ratio (paired; 1 = none), NaN if unknown */
 } tb_ratio;
 /* col of x over col of b. Paired by round when the two cells have ok repetitions in the same
  * rounds: the rounds are a run's outer loop, so a stretch in which the machine runs slow falls

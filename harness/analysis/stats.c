@@ -1,6 +1,8 @@
 /* Rank statistics for compare. The exact null distribution of U comes from counting the
  * m-subsets of ranks 1..n+m by their sum (Mann and Whitney, 1947); the interval for a shift is
- * the Hodges–Lehmann construction (Hodges and Lehmann, 1963; Lehmann, "Nonparametrics", ch. 2). */
+ * the Hodges–Lehmann construction (Hodges and Lehmann, 1963; Lehmann, "Nonparametrics", ch. 2).
+ * For pairs, the signed-rank test (Wilcoxon, 1945) counts the subsets of ranks 1..n by their
+ * sum, and its interval takes order statistics of the Walsh averages (Tukey; Lehmann, ch. 4). */
 #include "stats.h"
 
 #include <math.h>
@@ -172,4 +174,124 @@ void tb_hl_interval(const double *x, size_t n, const double *y, size_t m, double
         *reached = true;
     }
     free(d);
+}
+
+/* P(W+ <= w) for w = 0..n(n+1)/2 under the null: subsets of 1..n by their sum, over 2^n. */
+static double *sr_cdf(size_t n)
+{
+    size_t max = n * (n + 1) / 2;
+    double *ways = calloc(max + 1, sizeof *ways);
+    if (!ways)
+        return NULL;
+    ways[0] = 1;
+    for (size_t r = 1; r <= n; r++)
+        for (size_t s = max; s >= r; s--)
+            ways[s] += ways[s - r];
+    double total = ldexp(1.0, (int)n), acc = 0;
+    for (size_t w = 0; w <= max; w++) {
+        acc += ways[w];
+        ways[w] = acc / total;
+    }
+    return ways;
+}
+
+double tb_sr_min_p(size_t n)
+{
+    double p = 2 * ldexp(1.0, -(int)(n > 1000 ? 1000 : n));
+    return p > 1 ? 1 : p;
+}
+
+typedef struct { double a; size_t i; } absd;
+static int cmp_absd(const void *x, const void *y)
+{
+    double a = ((const absd *)x)->a, b = ((const absd *)y)->a;
+    return a < b ? -1 : a > b;
+}
+
+double tb_signed_rank(const double *d, size_t n, double *p, bool *exact, size_t *used)
+{
+    absd *v = malloc((n ? n : 1) * sizeof *v);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] != 0 && !isnan(d[i]))
+            v[m++] = (absd){fabs(d[i]), i};
+    *used = m;
+    *exact = false;
+    if (m == 0) {
+        free(v);
+        *p = 1;
+        return 0;
+    }
+    qsort(v, m, sizeof *v, cmp_absd);
+    /* ranks, ties sharing their mean rank */
+    double wplus = 0, tie_sum = 0;
+    bool ties = false;
+    for (size_t i = 0; i < m;) {
+        size_t j = i;
+        while (j < m && v[j].a == v[i].a)
+            j++;
+        double rank = (double)(i + 1 + j) / 2, t = (double)(j - i);
+        for (size_t k = i; k < j; k++)
+            if (d[v[k].i] > 0)
+                wplus += rank;
+        tie_sum += t * t * t - t;
+        ties |= j - i > 1;
+        i = j;
+    }
+    free(v);
+    double dm = (double)m, mean = dm * (dm + 1) / 4;
+    if (!ties && m <= TB_SR_EXACT_MAX) {
+        double *cdf = sr_cdf(m);
+        if (cdf) {
+            size_t w = (size_t)wplus, max = m * (m + 1) / 2;
+            double lower = cdf[w], upper = w == 0 ? 1.0 : 1.0 - cdf[w - 1];
+            (void)max;
+            double pv = 2 * (lower < upper ? lower : upper);
+            *p = pv > 1 ? 1 : pv;
+            *exact = true;
+            free(cdf);
+            return wplus;
+        }
+    }
+    double var = dm * (dm + 1) * (2 * dm + 1) / 24 - tie_sum / 48;
+    double z = fabs(wplus - mean) - 0.5;
+    if (z < 0)
+        z = 0;
+    *p = var > 0 ? erfc(z / sqrt(var) / sqrt(2.0)) : 1.0;
+    return wplus;
+}
+
+void tb_hl_paired(const double *d, size_t n, double alpha, double *lo, double *hi, double *estimate,
+                  bool *reached)
+{
+    size_t M = n * (n + 1) / 2;
+    double *w = malloc((M ? M : 1) * sizeof *w);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++)
+            w[k++] = (d[i] + d[j]) / 2;
+    qsort(w, M, sizeof *w, cmp_double);
+    *estimate = M % 2 ? w[M / 2] : (w[M / 2 - 1] + w[M / 2]) / 2;
+    /* c = how many of the lowest values of W+ together carry at most alpha/2 */
+    size_t c = 0;
+    if (n <= TB_SR_EXACT_MAX) {
+        double *cdf = sr_cdf(n);
+        while (cdf && c <= M && cdf[c] <= alpha / 2 + 1e-12)
+            c++;
+        free(cdf);
+    } else {
+        double z = z_quantile(1 - alpha / 2), dn = (double)n;
+        double kk = (double)M / 2 - z * sqrt(dn * (dn + 1) * (2 * dn + 1) / 24);
+        c = kk > 0 ? (size_t)floor(kk) : 0;
+    }
+    if (c == 0 || c > M / 2) {
+        *lo = w[0];
+        *hi = w[M - 1];
+        *reached = false;
+    } else {
+        *lo = w[c - 1];
+        *hi = w[M - c];
+        *reached = true;
+    }
+    free(w);
 }

@@ -32,4 +32,23 @@ size_t tb_mw_reps_needed(double alpha);
 void tb_hl_interval(const double *x, size_t n, const double *y, size_t m, double alpha,
                     double *lo, double *hi, double *estimate, bool *reached);
 
+/* ---- paired samples: the same rounds on both sides ---- */
+
+/* Wilcoxon signed-rank test of d (n differences; zeros are dropped, Wilcoxon's rule): *p is the
+ * two-sided p-value, exact (enumerated null distribution of W+) when no two |d| tie and at most
+ * TB_SR_EXACT_MAX remain, else the normal approximation with tie and continuity corrections.
+ * Returns W+, the sum of the ranks of the positive differences; *used, how many were ranked. */
+#define TB_SR_EXACT_MAX 50
+double tb_signed_rank(const double *d, size_t n, double *p, bool *exact, size_t *used);
+
+/* The smallest two-sided p-value the exact signed-rank test can give for n pairs: 2 / 2^n. */
+double tb_sr_min_p(size_t n);
+
+/* Hodges-Lehmann interval for the centre of d at confidence 1 - alpha: order statistics of the
+ * n(n+1)/2 Walsh averages (d_i + d_j) / 2, i <= j, cut where the signed-rank distribution puts
+ * alpha/2 in each tail. Too few pairs for that confidence: the whole range, *reached false.
+ * *estimate is the median of the Walsh averages. */
+void tb_hl_paired(const double *d, size_t n, double alpha, double *lo, double *hi, double *estimate,
+                  bool *reached);
+
 #endif
