@@ -331,9 +331,9 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
 /* A table for clustered bars: rows (one per workload or percentile), one column per allocator. */
 typedef double (*cell_value)(const tb_plot *p, size_t alloc, size_t row, void *ctx);
 
-static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrows,
-                     const char *const *labels, cell_value val, void *ctx, bool *use, char *path,
-                     size_t pathlen, char *err, size_t errlen)
+static int bars_file_ci(tb_plot *p, const char *name, const char *what, size_t nrows,
+                        const char *const *labels, cell_value val, cell_value lo, cell_value hi, void *ctx,
+                        bool *use, char *path, size_t pathlen, char *err, size_t errlen)
 {
     FILE *f = open_data(p, name, path, pathlen);
     if (!f) {
@@ -344,22 +344,49 @@ static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrow
     put_text(f, what);
     fputs("\n# row", f);
     for (size_t k = 0; k < p->nalloc; k++)
-        if (use[k])
+        if (use[k]) {
             fputc('\t', f), put_text(f, p->alloc[k]);
+            if (lo)
+                fputc('\t', f), put_text(f, p->alloc[k]), fputs("_lo\t", f), put_text(f, p->alloc[k]), fputs("_hi", f);
+        }
     fprintf(f, "\n");
     for (size_t r = 0; r < nrows; r++) {
         put_text(f, labels[r]);
         for (size_t k = 0; k < p->nalloc; k++)
             if (use[k]) {
-                double x = val(p, k, r, ctx);
-                if (isnan(x))
-                    fprintf(f, "\tNaN");
-                else
-                    fprintf(f, "\t%.6f", x);
+                double x[3] = {val(p, k, r, ctx), lo ? lo(p, k, r, ctx) : NAN, hi ? hi(p, k, r, ctx) : NAN};
+                for (int q = 0; q < (lo ? 3 : 1); q++)
+                    fprintf(f, isnan(x[q]) ? "\tNaN" : "\t%.6f", x[q]);
             }
         fprintf(f, "\n");
     }
     return close_data(p, f, path, err, errlen) ? 0 : -1;
+}
+
+static int bars_file(tb_plot *p, const char *name, const char *what, size_t nrows,
+                     const char *const *labels, cell_value val, void *ctx, bool *use, char *path,
+                     size_t pathlen, char *err, size_t errlen)
+{
+    return bars_file_ci(p, name, what, nrows, labels, val, NULL, NULL, ctx, use, path, pathlen, err, errlen);
+}
+
+static tb_ratio rel_ratio(const tb_plot *p, size_t k, size_t r)
+{
+    const tb_plot_wl *w = &p->wl[r];
+    return tb_group_ratio(tb_plot_cell(p, p->alloc[k], w, w->top), tb_plot_cell(p, p->baseline, w, w->top),
+                          TB_COL_ops_per_sec);
+}
+
+static double rel_lo(const tb_plot *p, size_t k, size_t r, void *ctx)
+{
+    (void)ctx;
+    return rel_ratio(p, k, r).lo;
+}
+
+static double rel_hi(const tb_plot *p, size_t k, size_t r, void *ctx)
+{
+    (void)ctx;
+    return rel_ratio(p, k, r).hi;
 }
 
 static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
@@ -368,6 +395,14 @@ static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
     const tb_plot_wl *w = &p->wl[r];
     return tb_group_ratio(tb_plot_cell(p, p->alloc[k], w, w->top), tb_plot_cell(p, p->baseline, w, w->top),
                           TB_COL_ops_per_sec).value;
+}
+
+/* The run's repetitions per cell (meta.json's matrix.reps; 0 when unknown). */
+static int reps_of(const tb_plot *p)
+{
+    const cJSON *mat = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, "matrix") : NULL;
+    const cJSON *r = mat ? cJSON_GetObjectItemCaseSensitive(mat, "reps") : NULL;
+    return cJSON_IsNumber(r) ? r->valueint : 0;
 }
 
 static int chart_relative(tb_plot *p, char *err, size_t errlen)
@@ -388,12 +423,16 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
             use[k] |= !isnan(rel_value(p, k, r, NULL));
     }
     char path[4300], what[256];
-    snprintf(what, sizeof what, "ops/s over %s's, paired by round (median of the per-round ratios), at each workload's highest thread count", p->baseline);
-    if (bars_file(p, "relative.dat", what, p->nwl, labels, rel_value, NULL, use, path, sizeof path, err, errlen))
+    snprintf(what, sizeof what, "ops/s over %s's, paired by round (median of the per-round ratios), at each "
+             "workload's highest thread count; _lo, _hi: its 95%% interval (the whole range where the rounds are "
+             "too few)", p->baseline);
+    if (bars_file_ci(p, "relative.dat", what, p->nwl, labels, rel_value, rel_lo, rel_hi, NULL, use, path, sizeof path,
+                     err, errlen))
         return -1;
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "throughput relative to %s (median of per-round ratios, highest thread count)", p->baseline);
+    snprintf(title, sizeof title, "throughput relative to %s (median of per-round ratios, 95%% interval bars; "
+             "%d reps, highest thread count)", p->baseline, reps_of(p));
     failed_line(p, NULL, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -406,15 +445,38 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
     return 0;
 }
 
-typedef struct lat_ctx {
-    const tb_plot_wl *w;
-    int cols[3];
-} lat_ctx;
-
-static double lat_value(const tb_plot *p, size_t k, size_t r, void *ctx)
+/* The latency chart: a dot per percentile and allocator, on a log axis; a percentile below the
+ * timer's resolution is drawn as a downward triangle at its bound (lat_bound_ns), never as a
+ * value. Columns: index, allocator, p50, p99, p99.9, then the three bounds (NaN where resolved). */
+static int latency_file(tb_plot *p, const tb_plot_wl *w, const int cols[3], const char *name, const char *what,
+                        const bool *use, char *path, size_t pathlen, char *err, size_t errlen)
 {
-    lat_ctx *c = ctx;
-    return tb_group_median(tb_plot_cell(p, p->alloc[k], c->w, c->w->top), c->cols[r]);
+    FILE *f = open_data(p, name, path, pathlen);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fputs("# ", f);
+    put_text(f, what);
+    fputs("\n# index\tallocator\tp50\tp99\tp99.9\tp50_bound\tp99_bound\tp99.9_bound\n", f);
+    size_t i = 0;
+    for (size_t k = 0; k < p->nalloc; k++) {
+        if (!use[k])
+            continue;
+        const tb_group *g = tb_plot_cell(p, p->alloc[k], w, w->top);
+        double bound = tb_group_median(g, TB_COL_lat_bound_ns);
+        fprintf(f, "%zu\t", ++i);
+        put_text(f, p->alloc[k]);
+        double v[3];
+        for (int q = 0; q < 3; q++) {
+            v[q] = tb_group_median(g, cols[q]);
+            fprintf(f, isnan(v[q]) ? "\tNaN" : "\t%.1f", v[q]);
+        }
+        for (int q = 0; q < 3; q++)
+            fprintf(f, isnan(v[q]) && !isnan(bound) ? "\t%.1f" : "\tNaN", bound);
+        fputc('\n', f);
+    }
+    return close_data(p, f, path, err, errlen) ? 0 : -1;
 }
 
 static int chart_latency(tb_plot *p, char *err, size_t errlen)
@@ -425,28 +487,35 @@ static int chart_latency(tb_plot *p, char *err, size_t errlen)
             w = &p->wl[i];
     if (!w)
         return 0;
-    static const char *const labels[] = {"p50", "p99", "p99.9"};
-    lat_ctx ca = {w, {TB_COL_lat_p50_ns, TB_COL_lat_p99_ns, TB_COL_lat_p999_ns}};
-    lat_ctx cf = {w, {TB_COL_free_p50_ns, TB_COL_free_p99_ns, TB_COL_free_p999_ns}};
+    static const int ca[3] = {TB_COL_lat_p50_ns, TB_COL_lat_p99_ns, TB_COL_lat_p999_ns};
+    static const int cf[3] = {TB_COL_free_p50_ns, TB_COL_free_p99_ns, TB_COL_free_p999_ns};
     bool use[TB_PLOT_MAX];
     size_t n = 0;
+    double res = NAN;
     for (size_t k = 0; k < p->nalloc; k++) {
-        use[k] = !isnan(lat_value(p, k, 0, &ca));
+        const tb_group *g = tb_plot_cell(p, p->alloc[k], w, w->top);
+        /* sampled: it has a bound or a value (runs from before the bound column have values only) */
+        use[k] = !isnan(tb_group_median(g, TB_COL_lat_bound_ns)) || !isnan(tb_group_median(g, ca[1]));
         n += use[k];
+        double r = tb_group_median(g, TB_COL_timer_resolution_ns);
+        if (!isnan(r) && (isnan(res) || r > res))
+            res = r;
     }
     if (!n)
         return 0; /* sampling was off (--sample 0 or --measure instructions) */
     char pa[4300], pf[4300], what[256];
     snprintf(what, sizeof what, "%s at t=%u: allocation latency in ns (median over repetitions)", w->label, w->top);
-    if (bars_file(p, "latency_alloc.dat", what, 3, labels, lat_value, &ca, use, pa, sizeof pa, err, errlen))
+    if (latency_file(p, w, ca, "latency_alloc.dat", what, use, pa, sizeof pa, err, errlen))
         return -1;
     snprintf(what, sizeof what, "%s at t=%u: free latency in ns (median over repetitions)", w->label, w->top);
-    if (bars_file(p, "latency_free.dat", what, 3, labels, lat_value, &cf, use, pf, sizeof pf, err, errlen))
+    if (latency_file(p, w, cf, "latency_free.dat", what, use, pf, sizeof pf, err, errlen))
         return -1;
     gp_vars v = {.used = 0};
-    char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s latency at %u thread%s: p50, p99, p99.9 (sampled 1 in %s)", w->label,
-             w->top, w->top == 1 ? "" : "s", p->sample_every);
+    char title[300], failed[1500], resol[128] = "";
+    if (!isnan(res))
+        snprintf(resol, sizeof resol, "; timer step up to %.0f ns, triangles: below two steps", res);
+    snprintf(title, sizeof title, "%s latency at %u thread%s: p50, p99, p99.9 (sampled 1 in %s, %d reps%s)", w->label,
+             w->top, w->top == 1 ? "" : "s", p->sample_every, reps_of(p), resol);
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);

@@ -187,6 +187,48 @@ static const char *num(char *buf, size_t len, double v, double scale, int decima
     return buf;
 }
 
+/* meta.json's load averages before and after, and the stolen share of CPU time (NaN where not
+ * recorded). false when meta.json has no load. */
+static bool run_load(const cJSON *m, double lb[3], double la[3], double *steal)
+{
+    const cJSON *b = m ? cJSON_GetObjectItemCaseSensitive(m, "loadavg_before") : NULL;
+    const cJSON *a = m ? cJSON_GetObjectItemCaseSensitive(m, "loadavg_after") : NULL;
+    const cJSON *s = m ? cJSON_GetObjectItemCaseSensitive(m, "steal_fraction") : NULL;
+    *steal = cJSON_IsNumber(s) ? s->valuedouble : NAN;
+    if (cJSON_GetArraySize(b) != 3 || cJSON_GetArraySize(a) != 3)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        lb[i] = cJSON_GetArrayItem(b, i)->valuedouble;
+        la[i] = cJSON_GetArrayItem(a, i)->valuedouble;
+    }
+    return true;
+}
+
+/* Whether the machine was busy while the run ran: a load average above its hardware threads
+ * (other work competed for the CPUs), or more than 3% of CPU time stolen by the hypervisor. The
+ * reason into why. */
+static bool busy(const cJSON *m, char *why, size_t len)
+{
+    double lb[3], la[3], steal;
+    bool have = run_load(m, lb, la, &steal);
+    const cJSON *mach = m ? cJSON_GetObjectItemCaseSensitive(m, "machine") : NULL;
+    const cJSON *pus = mach ? cJSON_GetObjectItemCaseSensitive(mach, "pus") : NULL;
+    double cpus = cJSON_IsNumber(pus) && pus->valuedouble > 0 ? pus->valuedouble : 0;
+    /* the run itself keeps up to its threads busy: what counts is load beyond the machine */
+    double load = have ? (lb[0] > la[0] ? lb[0] : la[0]) : 0;
+    if (have && cpus > 0 && load > cpus + 0.5) {
+        if (why)
+            snprintf(why, len, "the load average reached %.2f on %.0f hardware threads", load, cpus);
+        return true;
+    }
+    if (!isnan(steal) && steal > 0.03) {
+        if (why)
+            snprintf(why, len, "the hypervisor took %.1f%% of the CPU time", steal * 100);
+        return true;
+    }
+    return false;
+}
+
 static void context(doc *d, const tb_plot *p)
 {
     const cJSON *m = p->meta;
@@ -206,6 +248,26 @@ static void context(doc *d, const tb_plot *p)
     const cJSON *pus = mach ? cJSON_GetObjectItemCaseSensitive(mach, "pus") : NULL;
     ROW("hardware threads", "%d", cJSON_IsNumber(pus) ? pus->valueint : 0);
     ROW("kernel, glibc", "%s, glibc %s", tb_json_str(m, "machine", "kernel"), tb_json_str(m, "machine", "glibc"));
+    double lb[3], la[3], steal;
+    if (run_load(m, lb, la, &steal))
+        ROW("load, 1 and 5 min", "%.2f %.2f before, %.2f %.2f after, on %d hardware threads%s", lb[0], lb[1], la[0], la[1],
+            cJSON_IsNumber(pus) ? pus->valueint : 0, busy(m, NULL, 0) ? ": BUSY, see the warning above" : "");
+    if (!isnan(steal))
+        ROW("CPU time stolen by the hypervisor", "%.1f%% during the run", steal * 100);
+    ROW("frequency governor, THP", "%s; transparent huge pages %s",
+        *tb_json_str(m, "machine", "cpufreq_governor") ? tb_json_str(m, "machine", "cpufreq_governor") : "not exposed",
+        *tb_json_str(m, "machine", "transparent_hugepage") ? tb_json_str(m, "machine", "transparent_hugepage") : "not exposed");
+    double res = NAN, bound = NAN;
+    for (size_t i = 0; i < p->ng; i++) {
+        double r = tb_group_median(&p->g[i], TB_COL_timer_resolution_ns), b = tb_group_median(&p->g[i], TB_COL_lat_bound_ns);
+        if (!isnan(r) && (isnan(res) || r > res))
+            res = r;
+        if (!isnan(b) && (isnan(bound) || b > bound))
+            bound = b;
+    }
+    if (!isnan(res))
+        ROW("timer", "TSC, its step up to %.0f ns in this run's workers: latencies below %.0f ns are bounds, not values",
+            res, bound);
     ROW("build", "%s, gcc %s, %s", tb_json_str(m, "build", "build_type"), tb_json_str(m, "build", "compiler"),
         tb_json_str(m, "build", "c_flags"));
     const cJSON *mat = m ? cJSON_GetObjectItemCaseSensitive(m, "matrix") : NULL;
@@ -255,10 +317,29 @@ static void context(doc *d, const tb_plot *p)
 static const char *const ratio_note[] = {
     [TB_RATIO_NONE] = "", [TB_RATIO_PAIRED] = "", [TB_RATIO_MEDIANS] = ", medians"};
 
-/* "1.42" or "1.42, medians": the estimator is named where it is not the usual one. */
+/* "1.42 [1.31, 1.55]": the ratio and its 95% interval; "[1.1 .. 1.9]" with two dots is the
+ * whole range where the rounds are too few for 95%; ", medians" where the sides shared no round. */
 static void fmt_ratio(char *buf, size_t len, tb_ratio r)
 {
-    snprintf(buf, len, "%.2f%s", r.value, ratio_note[r.how]);
+    if (isnan(r.lo))
+        snprintf(buf, len, "%.2f%s", r.value, ratio_note[r.how]);
+    else if (r.reached)
+        snprintf(buf, len, "%.2f [%.2f, %.2f]%s", r.value, r.lo, r.hi, ratio_note[r.how]);
+    else
+        snprintf(buf, len, "%.2f [%.2f .. %.2f]%s", r.value, r.lo, r.hi, ratio_note[r.how]);
+}
+
+/* Repetitions that spread this widely (largest over smallest) are marked in the tables: on a
+ * shared machine a cell can be bimodal, and its median then hides which mode it is in. */
+#define WIDE_SPREAD 1.3
+
+static double spread(const tb_group *g)
+{
+    if (!g || g->n < 2)
+        return NAN;
+    double lo, hi;
+    tb_group_minmax(g, &lo, &hi);
+    return lo > 0 ? hi / lo : NAN;
 }
 
 /* The floor is the harness's own cost, never a contender. */
@@ -272,10 +353,14 @@ static void summary(doc *d, const tb_plot *p)
 {
     heading(d, 2, "Summary");
     para(d, "Median throughput in million ops/s at each workload's highest thread count (t), and in "
-            "parentheses the ratio to %s: the median over the run's rounds of the two allocators' "
-            "ratio in the same round (the relative chart's figure), or, where they share no round, "
-            "the ratio of their medians, marked so. Bold: the best of each workload. The floor is "
-            "the harness's own cost (an unsynchronized thread-local free list), not a contender.", p->baseline);
+            "parentheses the ratio to %s with its 95%% interval: the median over the run's rounds of the "
+            "two allocators' ratio in the same round (the relative chart's figure) and a paired "
+            "Hodges-Lehmann interval; [a .. b] is the whole range where the rounds are too few for 95%%; "
+            "\"medians\" marks the ratio of medians where the sides shared no round. Bold: the best of a "
+            "workload, only where its interval against the runner-up lies above 1 (else the two are not "
+            "told apart). \"spread\" marks a cell whose repetitions differ by more than %.1fx. The floor is "
+            "the harness's own cost (an unsynchronized thread-local free list), not a contender.",
+         p->baseline, WIDE_SPREAD);
     const char *h[TB_PLOT_MAX + 1];
     char hb[TB_PLOT_MAX][160];
     h[0] = "allocator";
@@ -288,36 +373,49 @@ static void summary(doc *d, const tb_plot *p)
     }
     int ncol = (int)p->nwl + 1;
     table_head(d, ncol, h);
-    double best[TB_PLOT_MAX];
+    /* each workload's winner, if its interval against the runner-up clears 1 */
+    const tb_group *winner[TB_PLOT_MAX];
     for (size_t w = 0; w < p->nwl; w++) {
-        best[w] = -1;
+        const tb_group *first = NULL, *second = NULL;
+        double b1 = -1, b2 = -1;
         for (size_t k = 0; k < p->nalloc; k++) {
             if (is_floor(p->alloc[k]))
                 continue;
-            double x = tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_ops_per_sec);
-            if (!isnan(x) && x > best[w])
-                best[w] = x;
+            const tb_group *g = tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top);
+            double x = tb_group_median(g, TB_COL_ops_per_sec);
+            if (isnan(x))
+                continue;
+            if (x > b1) {
+                second = first, b2 = b1;
+                first = g, b1 = x;
+            } else if (x > b2) {
+                second = g, b2 = x;
+            }
         }
+        tb_ratio lead = second ? tb_group_ratio(first, second, TB_COL_ops_per_sec) : (tb_ratio){.reached = false};
+        winner[w] = first && (!second || (lead.reached && lead.lo > 1)) ? first : NULL;
     }
     char(*row)[160] = calloc((size_t)ncol, sizeof *row);
     for (size_t k = 0; k < p->nalloc; k++) {
         snprintf(row[0], 160, "%s", p->alloc[k]);
-        bool floor_k = is_floor(p->alloc[k]);
         for (size_t w = 0; w < p->nwl; w++) {
             const tb_group *g = tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top);
             const tb_group *bg = tb_plot_cell(p, p->baseline, &p->wl[w], p->wl[w].top);
             double x = tb_group_median(g, TB_COL_ops_per_sec);
             tb_ratio r = tb_group_ratio(g, bg, TB_COL_ops_per_sec);
-            char rs[40] = "";
+            char rs[80] = "", sp[40] = "";
             if (r.how != TB_RATIO_NONE) {
-                char v[32];
+                char v[64];
                 fmt_ratio(v, sizeof v, r);
-                snprintf(rs, sizeof rs, " (%sx)", v);
+                snprintf(rs, sizeof rs, " (%s)", v);
             }
+            double sd = spread(g);
+            if (sd > WIDE_SPREAD)
+                snprintf(sp, sizeof sp, " spread %.1fx", sd);
             if (isnan(x))
                 snprintf(row[w + 1], 160, "%s", !g ? "-" : g->nskipped && !g->nbad ? tb_status_name(TB_ST_skipped) : g->nbad ? tb_row_get(g->bad, TB_COL_status) : "-");
             else
-                snprintf(row[w + 1], 160, "%s%.1f%s", x == best[w] && !floor_k ? "*" : "", x / 1e6, rs);
+                snprintf(row[w + 1], 160, "%s%.1f%s%s", g == winner[w] ? "*" : "", x / 1e6, rs, sp);
         }
         table_row(d, ncol, row);
     }
@@ -424,10 +522,21 @@ static void versus_baselines(doc *d, const tb_plot *p)
     table_end(d);
 }
 
+/* A sampled percentile, or "< B" where it fell below the timer's resolution (its bound). */
+static void latency_cell(char *buf, size_t len, const tb_group *g, int col)
+{
+    double v = tb_group_median(g, col), bound = tb_group_median(g, TB_COL_lat_bound_ns);
+    if (isnan(v) && !isnan(bound))
+        snprintf(buf, len, "< %.0f", bound);
+    else
+        num(buf, len, v, 1, 0);
+}
+
 static void all_cells(doc *d, const tb_plot *p)
 {
     heading(d, 2, "Every cell");
-    para(d, "Medians over the ok repetitions; min and max of throughput; latency sampled one call in %s.",
+    para(d, "Medians over the ok repetitions; min and max of throughput; latency sampled one call in %s. "
+            "\"< B\": the percentile fell below two steps of the worker's timer, so only the bound B is known.",
          p->sample_every);
     const char *h[] = {"allocator", "workload", "params", "threads", "size", "ok/reps", "Mops/s median",
                        "min", "max", "alloc p99 ns", "free p99 ns", "peak RSS MiB", "end RSS MiB", "status"};
@@ -447,8 +556,8 @@ static void all_cells(doc *d, const tb_plot *p)
         num(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN, 1e6, 2);
         num(row[7], 160, g->n ? lo : NAN, 1e6, 2);
         num(row[8], 160, g->n ? hi : NAN, 1e6, 2);
-        num(row[9], 160, tb_group_median(g, TB_COL_lat_p99_ns), 1, 0);
-        num(row[10], 160, tb_group_median(g, TB_COL_free_p99_ns), 1, 0);
+        latency_cell(row[9], 160, g, TB_COL_lat_p99_ns);
+        latency_cell(row[10], 160, g, TB_COL_free_p99_ns);
         num(row[11], 160, tb_group_median(g, TB_COL_peak_rss_kib), 1024, 1);
         num(row[12], 160, tb_group_median(g, TB_COL_end_rss_kib), 1024, 1);
         if (g->nbad)
@@ -518,6 +627,10 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
                     "height:auto}figure{margin:1em 0}p.failed{color:#a00}</style></head><body>\n<h1>");
     esc(d.html, title);
     fprintf(d.html, "</h1>\n");
+    char why[200];
+    if (busy(p->meta, why, sizeof why))
+        para(&d, "WARNING: the machine was busy while this run ran (%s). Every figure below carries that noise: "
+                 "read the intervals, and compare within one run (paired by round) or rerun on a quiet machine.", why);
     context(&d, p);
     summary(&d, p);
     versus_baselines(&d, p);

@@ -33,6 +33,35 @@ void tb_utc_now(char *buf, size_t len, bool compact)
     strftime(buf, len, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void tb_cpu_times(unsigned long long out[2])
+{
+    out[0] = out[1] = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return;
+    unsigned long long v[8] = {0};
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) >= 4)
+        for (int i = 0; i < 8; i++)
+            out[0] += v[i];
+    out[1] = v[7];
+    fclose(f);
+}
+
+/* The first line of a small /sys file, or NULL. */
+static const char *sys_line(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    bool ok = fgets(buf, (int)len, f) != NULL;
+    fclose(f);
+    if (!ok)
+        return NULL;
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
 static void add_machine(cJSON *root)
 {
     cJSON *mach = cJSON_AddObjectToObject(root, "machine");
@@ -43,6 +72,19 @@ static void add_machine(cJSON *root)
         cJSON_AddStringToObject(mach, "arch", u.machine);
     }
     cJSON_AddStringToObject(mach, "glibc", gnu_get_libc_version());
+    /* what changes a figure without changing the code: the frequency governor and transparent
+     * huge pages (both as the kernel prints them; null where it does not say) */
+    char line[256];
+    const char *gov = sys_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", line, sizeof line);
+    if (gov)
+        cJSON_AddStringToObject(mach, "cpufreq_governor", gov);
+    else
+        cJSON_AddNullToObject(mach, "cpufreq_governor");
+    const char *thp = sys_line("/sys/kernel/mm/transparent_hugepage/enabled", line, sizeof line);
+    if (thp)
+        cJSON_AddStringToObject(mach, "transparent_hugepage", thp);
+    else
+        cJSON_AddNullToObject(mach, "transparent_hugepage");
     /* What the numa strategy sees: TMEMPOOL_TOPOLOGY replaces the machine's layout for it (and
      * is inherited by every worker), so the run records both. */
     const char *topo_env = getenv("TMEMPOOL_TOPOLOGY");
@@ -152,6 +194,13 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(root, "ended", mr->ended);
     cJSON_AddBoolToObject(root, "interrupted", mr->interrupted);
     cJSON_AddBoolToObject(root, "complete", mr->complete);
+    /* the share of CPU time the hypervisor took from this guest while the run ran */
+    if (mr->cpu_after[0] > mr->cpu_before[0]) {
+        double steal = (double)(mr->cpu_after[1] - mr->cpu_before[1]) / (double)(mr->cpu_after[0] - mr->cpu_before[0]);
+        cJSON_AddNumberToObject(root, "steal_fraction", steal);
+    } else {
+        cJSON_AddNullToObject(root, "steal_fraction");
+    }
     cJSON *lb = cJSON_AddArrayToObject(root, "loadavg_before");
     cJSON *la = cJSON_AddArrayToObject(root, "loadavg_after");
     for (int i = 0; i < 3; i++) {

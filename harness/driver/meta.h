@@ -16,6 +16,7 @@ typedef struct tb_meta_run {
     char **argv;
     const struct tb_matrix *m;
     double load_before[3], load_after[3];
+    unsigned long long cpu_before[2], cpu_after[2]; /* /proc/stat: all CPU time, and stolen time */
     char started[32], ended[32];
     bool interrupted;
     bool complete;             /* every cell of the matrix has its row (false until the end) */
@@ -44,5 +45,7 @@ bool tb_meta_complete(const cJSON *meta, size_t rows, size_t *cells);
 /* root[a][b] (b may be NULL) when it is a string, else "". */
 const char *tb_json_str(const cJSON *root, const char *a, const char *b);
 void tb_utc_now(char *buf, size_t len, bool compact);
+/* /proc/stat's total and steal jiffies over all CPUs; zeros where it cannot be read. */
+void tb_cpu_times(unsigned long long out[2]);
 
 #endif

@@ -552,6 +552,7 @@ int tb_cmd_run(int argc, char **argv)
                       .timeout = rc.timeout, .shard_k = ro.o.shard_k, .shard_n = ro.o.shard_n};
     tb_utc_now(mr.started, sizeof mr.started, false);
     loadavg(mr.load_before);
+    tb_cpu_times(mr.cpu_before);
     if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0) {
         fprintf(stderr, "tmbench run: %s\n", err);
         fclose(csv);
@@ -574,6 +575,7 @@ int tb_cmd_run(int argc, char **argv)
     mr.complete = !interrupted && !lo.io_failed && lo.ran == todo;
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
+    tb_cpu_times(mr.cpu_after);
     char *vtext = cJSON_PrintUnformatted(versions), *wtext = cJSON_PrintUnformatted(warnings);
     mr.versions_json = vtext;
     mr.warnings_json = wtext;
