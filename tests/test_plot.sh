@@ -118,6 +118,12 @@ sed 's/"loadavg_before":[^]]*]/"loadavg_before": [0.1, 0.1, 0.1]/; s/"loadavg_af
     "$T/r/meta.json" >"$T/quiet/meta.json"
 "$TB" plot "$T/quiet" >/dev/null 2>&1 || fail "plot of the quiet run"
 ! grep -q "WARNING: the machine was busy" "$T/quiet/plots/report.md" || fail "a busy warning on a quiet run"
+# a workload run at one thread count gets a strip plot of its repetitions, not a one-point line
+"$TB" run --allocators tmempool-tcache,glibc --workloads prodcons --threads 2 --ops 4000 --reps 3 --out "$T/one" >/dev/null 2>&1 ||
+    fail "prodcons run"
+"$TB" plot "$T/one" >/dev/null 2>&1 || fail "plot of a one-thread-count run"
+grep -q "ops/s of each ok repetition" "$T/one/plots/scaling_prodcons_64.dat" || fail "no strip plot for a one-thread-count workload"
+[ "$(grep -vc '^#\|^$' "$T/one/plots/scaling_prodcons_64.dat")" -eq 6 ] || fail "the strip plot does not hold every repetition"
 # the overlap allocator's cells are failed: never in the chart data, all in the report
 ! grep -q test-overlap "$P/scaling_batch_64.dat" || fail "a failed cell was drawn"
 grep -q "not ok, left out" "$P/scaling_batch_64.svg" || fail "failed cells not listed under the chart"

@@ -263,6 +263,65 @@ static void failed_line(const tb_plot *p, const tb_plot_wl *w, char *out, size_t
     }
 }
 
+/* The run's repetitions per cell (meta.json's matrix.reps; 0 when unknown). */
+static int reps_of(const tb_plot *p)
+{
+    const cJSON *mat = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, "matrix") : NULL;
+    const cJSON *r = mat ? cJSON_GetObjectItemCaseSensitive(mat, "reps") : NULL;
+    return cJSON_IsNumber(r) ? r->valueint : 0;
+}
+
+/* A workload run at one thread count (prodcons, xmalloc at 2): every repetition of each
+ * allocator as a dot and the median as a ring, instead of a "scaling" line with one x. */
+static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use, char *err, size_t errlen)
+{
+    const tb_plot_wl *w = &p->wl[wi];
+    char dname[300], dpath[4300];
+    snprintf(dname, sizeof dname, "%s.dat", base);
+    FILE *f = open_data(p, dname, dpath, sizeof dpath);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
+        return -1;
+    }
+    fputs("# ", f);
+    put_text(f, w->name);
+    fputs(" (", f);
+    put_text(f, w->params);
+    fprintf(f, ") at t=%u, %zu-byte objects: x, ops/s of each ok repetition, median; one block per allocator\n",
+            w->top, w->size);
+    bool used[TB_PLOT_MAX] = {0};
+    size_t k1 = 0;
+    for (size_t k = 0; k < p->nalloc; k++) {
+        const tb_group *g = use[k] ? tb_plot_cell(p, p->alloc[k], w, w->top) : NULL;
+        if (!g || !g->n)
+            continue;
+        used[k] = true;
+        if (k1++)
+            fprintf(f, "\n\n");
+        fputs("# ", f);
+        put_text(f, p->alloc[k]);
+        fputc('\n', f);
+        double med = tb_median(g->v, g->n);
+        for (size_t r = 0; r < g->n; r++) /* set apart by repetition, the same way every time */
+            fprintf(f, "%.3f\t%.1f\t%.1f\n", (double)k1 + ((double)(r % 7) - 3) * 0.05, g->v[r], med);
+    }
+    if (!close_data(p, f, dpath, err, errlen))
+        return -1;
+    gp_vars v = {.used = 0};
+    char title[256], failed[1500];
+    snprintf(title, sizeof title, "%s at %u threads: throughput of each repetition (%zu-byte objects, %d reps)",
+             w->label, w->top, w->size, reps_of(p));
+    failed_line(p, w, failed, sizeof failed);
+    gp_str(&v, "title_text", title);
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "datafile", dpath);
+    names_colors(p, used, &v);
+    if (render(p, "strip.gp", base, &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup(base), strdup(title), strdup(failed)};
+    return 0;
+}
+
 static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
 {
     const tb_plot_wl *w = &p->wl[wi];
@@ -312,9 +371,12 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         return -1;
     if (!blocks)
         return 0; /* nothing ok in this workload: listed as failed in the report */
+    if (tmin == tmax)
+        return chart_strip(p, wi, base, use, err, errlen); /* one thread count: no line to draw */
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects)", w->label, w->size);
+    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects, %d reps)", w->label, w->size,
+             reps_of(p));
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -397,14 +459,6 @@ static double rel_value(const tb_plot *p, size_t k, size_t r, void *ctx)
                           TB_COL_ops_per_sec).value;
 }
 
-/* The run's repetitions per cell (meta.json's matrix.reps; 0 when unknown). */
-static int reps_of(const tb_plot *p)
-{
-    const cJSON *mat = p->meta ? cJSON_GetObjectItemCaseSensitive(p->meta, "matrix") : NULL;
-    const cJSON *r = mat ? cJSON_GetObjectItemCaseSensitive(mat, "reps") : NULL;
-    return cJSON_IsNumber(r) ? r->valueint : 0;
-}
-
 static int chart_relative(tb_plot *p, char *err, size_t errlen)
 {
     const char *labels[TB_PLOT_MAX];
@@ -438,6 +492,7 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
     gp_str(&v, "failed", failed);
     gp_str(&v, "datafile", path);
     gp_str(&v, "baseline", p->baseline);
+    gp_num(&v, "rows", (double)p->nwl);
     names_colors(p, use, &v);
     if (render(p, "relative.gp", "relative", &v, err, errlen) != 0)
         return -1;
@@ -559,7 +614,7 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
         return -1;
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "memory per workload at its highest thread count (medians)");
+    snprintf(title, sizeof title, "memory per workload at its highest thread count (medians of %d reps)", reps_of(p));
     failed_line(p, NULL, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -571,6 +626,7 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
         for (size_t r = 0; r < p->nwl && !have_pool; r++)
             have_pool = use[k] && !isnan(mem_value(p, k, r, &cpool));
     gp_num(&v, "have_pool", have_pool);
+    gp_num(&v, "rows", (double)p->nwl);
     gp_num(&v, "height", have_pool ? 1300 : 900);
     names_colors(p, use, &v);
     if (render(p, "memory.gp", "memory", &v, err, errlen) != 0)
