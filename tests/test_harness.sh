@@ -73,6 +73,9 @@ grep -q "valid: tmempool-global" <<<"$msg" || fail "unknown allocator does not l
 got=$(csv_awk 'NR>1 {print $col["workload"] "/" $col["params"]}' "$T/s/results.csv" | sort | tr '\n' ' ')
 [ "$got" = "churn/live=1 churn/live=2 falseshare/handoff=no;writes=1 falseshare/handoff=no;writes=3 " ] ||
     fail "sweep cells: $got"
+# ... and every setting is a column of its own too (p_<key>), so a plot can facet on it
+got=$(csv_awk 'NR>1 {print $col["workload"] "/" $col["p_live"] "/" $col["p_writes"] "/" $col["p_handoff"]}' "$T/s/results.csv" | sort | tr '\n' ' ')
+[ "$got" = "churn/1// churn/2// falseshare//1/no falseshare//3/no " ] || fail "settings as columns: $got"
 for args in "-p handoff=yes,maybe" "-p handoff=yes,,no" "-p writes=1,0"; do
   rc=0
   "$TB" run --allocators floor --workloads falseshare --threads 1 --ops 1000 $args --out "$T/bad" >/dev/null 2>"$T/bad.log" || rc=$?

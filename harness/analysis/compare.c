@@ -320,6 +320,8 @@ static int same_columns(const tb_table *a, const tb_table *b, const char *an, co
     for (int pass = 0; pass < 2; pass++) {
         const tb_table *x = pass ? b : a, *y = pass ? a : b;
         for (size_t i = 0; i < x->ncols_file; i++) {
+            if (strncmp(x->header[i], "p_", 2) == 0)
+                continue; /* settings as columns: derived from params, which both sides have */
             bool found = false;
             for (size_t j = 0; j < y->ncols_file && !found; j++)
                 found = strcmp(x->header[i], y->header[j]) == 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "workload.h"
 
 const char *const tb_col_names[TB_NCOLS] = {
 #define X(c, who, kind) #c,
@@ -119,12 +120,54 @@ static void put_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The settings as columns of their own, after TB_COLUMNS: p_<key> for every parameter key of
+ * every registered workload, sorted, so that pandas, R or seaborn can facet on a swept setting
+ * without parsing `params`. Derived from params at write time; readers take them as they come. */
+enum { MAX_PKEYS = 64 };
+static size_t param_keys(const char **out)
+{
+    size_t n = 0;
+    for (int w = 0; tb_workloads[w]; w++)
+        for (int k = 0; tb_workloads[w]->params[k].key; k++) {
+            const char *key = tb_workloads[w]->params[k].key;
+            size_t at = 0;
+            while (at < n && strcmp(out[at], key) < 0)
+                at++;
+            if ((at < n && strcmp(out[at], key) == 0) || n == MAX_PKEYS)
+                continue;
+            memmove(out + at + 1, out + at, (n - at) * sizeof *out);
+            out[at] = key;
+            n++;
+        }
+    return n;
+}
+
+/* The value of key in a params string "k=v;k=v", into buf ("" when absent). */
+static const char *param_value(const char *params, const char *key, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    buf[0] = '\0';
+    for (const char *s = params; *s;) {
+        size_t l = strcspn(s, ";");
+        if (l > kl && strncmp(s, key, kl) == 0 && s[kl] == '=') {
+            snprintf(buf, len, "%.*s", (int)(l - kl - 1), s + kl + 1);
+            break;
+        }
+        s += l + (s[l] == ';');
+    }
+    return buf;
+}
+
 /* The header line, as this tmbench writes it. */
 static void header_line(char *buf, size_t len)
 {
     size_t used = 0;
     for (int i = 0; i < TB_NCOLS && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", tb_col_names[i]);
+    const char *keys[MAX_PKEYS];
+    size_t nk = param_keys(keys);
+    for (size_t i = 0; i < nk && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, ",p_%s", keys[i]);
 }
 
 int tb_csv_write_header(FILE *f)
@@ -148,6 +191,13 @@ int tb_csv_append_row(FILE *f, const tb_row *r)
         if (i)
             fputc(',', m);
         put_field(m, tb_row_get(r, i));
+    }
+    const char *keys[MAX_PKEYS];
+    size_t nk = param_keys(keys);
+    for (size_t i = 0; i < nk; i++) {
+        char v[256];
+        fputc(',', m);
+        put_field(m, param_value(tb_row_get(r, TB_COL_params), keys[i], v, sizeof v));
     }
     fputc('\n', m);
     fclose(m);
@@ -225,9 +275,10 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int map[TB_NCOLS * 2];
+    enum { MAXF = TB_NCOLS + MAX_PKEYS + 8 };
+    int map[MAXF];
     size_t lineno = 0;
-    char *fields[TB_NCOLS * 2 + 1];
+    char *fields[MAXF + 1];
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         bool complete = len > 0 && line[len - 1] == '\n';
@@ -237,9 +288,9 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
             break; /* a torn last row from a killed run: not data */
         if (len == 0)
             continue;
-        size_t nf = split(line, fields, TB_NCOLS * 2);
+        size_t nf = split(line, fields, MAXF);
         if (lineno == 1) {
-            if (nf > TB_NCOLS * 2) {
+            if (nf > MAXF) {
                 snprintf(err, errlen, "%s: header has too many columns", path);
                 goto bad;
             }
@@ -248,6 +299,8 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
             for (size_t i = 0; i < nf; i++) {
                 t->header[i] = strdup(fields[i]);
                 map[i] = tb_col_index(fields[i]);
+                if (map[i] < 0 && strncmp(fields[i], "p_", 2) == 0)
+                    continue; /* a setting as its own column: derived from params, not read */
                 if (map[i] < 0) {
                     snprintf(err, errlen,
                              "%s: unknown column '%s' in the header (a tmbench results.csv starts "
@@ -290,7 +343,7 @@ int tb_csv_read(const char *path, tb_table *t, char *err, size_t errlen)
         tb_row *r = &t->rows[t->n++];
         memset(r, 0, sizeof *r);
         for (size_t i = 0; i < nf; i++)
-            if (fields[i][0])
+            if (fields[i][0] && map[i] >= 0 && !r->v[map[i]])
                 r->v[map[i]] = strdup(fields[i]);
     }
     free(line);
