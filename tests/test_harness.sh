@@ -39,6 +39,12 @@ csv_awk 'BEGIN { e["churn",1]=20032; e["churn",2]=20096; e["batch",1]=20000; e["
 # skipped only by design: the floor on cross-thread workloads, pairs at 1 thread
 csv_awk 'NR>1 && $col["status"]=="skipped" && !($col["allocator"]=="floor" || $col["threads"]==1) {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "unexpected skip"
 grep -qE "\"interrupted\":[[:space:]]*false" "$T/a/meta.json" || fail "meta.json"
+# the noise each cell met is recorded: context switches and migrations of its threads, and the
+# share of CPU time stolen while it ran (empty for a cell shorter than the kernel's 10 ms tick; a
+# workload that starts its own threads, larson, leaves
+# the per-thread counts unknown)
+csv_awk 'NR>1 && $col["status"]=="ok" && $col["workload"]=="churn" && ($col["invol_switches"] == "" || $col["cpu_migrations"] == "") { print; bad=1 } END { exit bad }' \
+    "$T/a/results.csv" || fail "a churn cell without its noise counts"
 grep -qE "\"seed\":[[:space:]]*\"7\"" "$T/a/meta.json" || fail "seed in meta"
 
 # 2. overlapping objects are caught by every workload that keeps more than one alive

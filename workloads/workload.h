@@ -34,6 +34,8 @@ typedef struct tb_thread_out {
     uint64_t rng;
     uint64_t instructions; /* --measure instructions with perf: counted in the timed region */
     int perf_fd;
+    /* the noise this thread met, read by the worker when the thread ends (UINT64_MAX: unknown) */
+    uint64_t invol_switches, migrations;
 } __attribute__((aligned(128))) tb_thread_out;
 
 /* How instructions are counted in the timed region (tmbench run --measure instructions). */

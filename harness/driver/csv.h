@@ -28,7 +28,8 @@
     X(mark_pool_bytes, WORKER, REAL) X(cache_hits, WORKER, WHOLE) X(cache_misses, WORKER, WHOLE) \
     X(remote_frees, WORKER, WHOLE) X(instructions_per_op, WORKER, RATE)                          \
     X(count_method, WORKER, TEXT) X(seed, CELL, WHOLE) X(timer_resolution_ns, WORKER, REAL)       \
-    X(lat_bound_ns, WORKER, REAL)
+    X(lat_bound_ns, WORKER, REAL) X(invol_switches, WORKER, WHOLE) X(cpu_migrations, WORKER, WHOLE)     \
+    X(steal_pct, WORKER, REAL)
 
 enum {
 #define X(c, who, kind) TB_COL_##c,

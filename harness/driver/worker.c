@@ -75,13 +75,50 @@ typedef struct thread_arg {
     hwloc_obj_t pu;
 } thread_arg;
 
+/* What disturbed a thread: involuntary context switches (another task took its CPU) and CPU
+ * migrations, from getrusage and the scheduler's /proc/thread-self/sched, read as it ends. */
+static void thread_noise(tb_thread_out *me)
+{
+    struct rusage ru;
+    me->invol_switches = getrusage(RUSAGE_THREAD, &ru) == 0 ? (uint64_t)ru.ru_nivcsw : UINT64_MAX;
+    me->migrations = UINT64_MAX;
+    FILE *f = fopen("/proc/thread-self/sched", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long long v;
+        if (sscanf(line, "se.nr_migrations : %llu", &v) == 1) {
+            me->migrations = v;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
 static void *thread_main(void *p)
 {
     thread_arg *t = p;
     if (t->pu)
         hwloc_set_cpubind(t->topo, t->pu->cpuset, HWLOC_CPUBIND_THREAD);
     t->wl->thread(t->r, t->me);
+    thread_noise(t->me);
     return NULL;
+}
+
+/* /proc/stat's total and steal jiffies over all CPUs; zeros where it cannot be read. */
+static void cpu_times(unsigned long long out[2])
+{
+    out[0] = out[1] = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return;
+    unsigned long long v[8] = {0};
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) >= 4)
+        for (int i = 0; i < 8; i++)
+            out[0] += v[i];
+    out[1] = v[7];
+    fclose(f);
 }
 
 /* Thread i's PU under --pin: spread round-robin over NUMA nodes, then over each node's PUs. */
@@ -330,8 +367,27 @@ int tb_cmd_worker(int argc, char **argv)
     if (early != TB_STATUS_NONE)
         return finish(early, err);
     long base_rss = tb_rss_kib();
+    unsigned long long cpu0[2], cpu1[2];
+    cpu_times(cpu0);
+    for (unsigned i = 0; i < o.threads; i++)
+        r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX; /* a workload's own driver leaves them unknown */
     if (!run_threads(&o, wl, &r))
         return finish(TB_ST_failed, "pthread_create failed");
+    cpu_times(cpu1);
+    if (cpu1[0] > cpu0[0])
+        put(steal_pct, "%.2f", 100.0 * (double)(cpu1[1] - cpu0[1]) / (double)(cpu1[0] - cpu0[0]));
+    uint64_t sw = 0, mig = 0;
+    bool have_sw = true, have_mig = true;
+    for (unsigned i = 0; i < o.threads; i++) {
+        have_sw &= r.out[i].invol_switches != UINT64_MAX;
+        have_mig &= r.out[i].migrations != UINT64_MAX;
+        sw += r.out[i].invol_switches;
+        mig += r.out[i].migrations;
+    }
+    if (have_sw)
+        put(invol_switches, "%" PRIu64, sw);
+    if (have_mig)
+        put(cpu_migrations, "%" PRIu64, mig);
     uint64_t total = report_figures(&o, wl, &heap, &r, base_rss);
     if (atomic_load(&r.corrupt))
         return finish(TB_ST_corrupt, r.corrupt_msg);
