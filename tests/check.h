@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tmempool.h"
 
@@ -87,6 +89,32 @@ typedef struct test_entry {
 } test_entry;
 #define TEST_EACH(fn) {#fn, test_##fn, NULL},
 #define TEST_ONCE(fn) {#fn, NULL, test_##fn},
+
+/* Runs fn(arg) in a forked child with its stderr captured into out (NUL-terminated); returns the
+ * child's wait status. For death tests and for checks that must not touch this process's state. */
+static inline int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < len - 1 && (r = read(fds[0], out + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(fds[0]);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    return st;
+}
 
 /* Exit code of a body that cannot run here (ctest's SKIP_RETURN_CODE): never a pass. */
 #define TEST_SKIPPED 77

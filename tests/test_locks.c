@@ -10,27 +10,13 @@
 #include "check.h"
 
 #ifdef TMP__CHECKS
+static void call(void *fn) { ((void (*)(void))fn)(); }
+
 /* Runs fn in a child; true when it died by SIGABRT with the internal-check message. */
 static bool dies(void (*fn)(void))
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    char out[1024] = {0};
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof out - 1 && (r = read(fds[0], out + got, sizeof out - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fds[0]);
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
+    char out[1024];
+    int st = run_in_child(call, (void *)fn, out, sizeof out);
     return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strstr(out, "internal check failed");
 }
 

@@ -215,6 +215,43 @@ static void names_colors(tb_plot *p, const bool *use, gp_vars *v)
     gp_num(v, "n", (double)n);
 }
 
+static FILE *open_data(tb_plot *p, const char *name, char *path, size_t len);
+static void put_text(FILE *f, const char *s);
+
+/* A data file whose first line is the comment `what`; NULL with the message in err. */
+static FILE *titled_data(tb_plot *p, const char *name, const char *what, char *path, size_t len, char *err,
+                         size_t errlen)
+{
+    FILE *f = open_data(p, name, path, len);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fputs("# ", f);
+    put_text(f, what);
+    fputc('\n', f);
+    return f;
+}
+
+/* The data file <base>.dat of variant w, its first line naming the variant and then `what`. */
+static FILE *variant_data(tb_plot *p, const tb_plot_wl *w, const char *base, const char *what, char *path,
+                          size_t len, char *err, size_t errlen)
+{
+    char dname[300];
+    snprintf(dname, sizeof dname, "%s.dat", base);
+    FILE *f = open_data(p, dname, path, len);
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fputs("# ", f);
+    put_text(f, w->name);
+    fputs(" (", f);
+    put_text(f, w->params);
+    fprintf(f, ")%s\n", what);
+    return f;
+}
+
 /* A string from the run into a data file: tabs and line breaks would split its field or end
  * its comment, so control characters become spaces. */
 static void put_text(FILE *f, const char *s)
@@ -276,19 +313,12 @@ static int reps_of(const tb_plot *p)
 static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use, char *err, size_t errlen)
 {
     const tb_plot_wl *w = &p->wl[wi];
-    char dname[300], dpath[4300];
-    snprintf(dname, sizeof dname, "%s.dat", base);
-    FILE *f = open_data(p, dname, dpath, sizeof dpath);
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
+    char dpath[4300], what[160];
+    snprintf(what, sizeof what, " at t=%u, %zu-byte objects: x, ops/s of each ok repetition, median; one block per "
+             "allocator", w->top, w->size);
+    FILE *f = variant_data(p, w, base, what, dpath, sizeof dpath, err, errlen);
+    if (!f)
         return -1;
-    }
-    fputs("# ", f);
-    put_text(f, w->name);
-    fputs(" (", f);
-    put_text(f, w->params);
-    fprintf(f, ") at t=%u, %zu-byte objects: x, ops/s of each ok repetition, median; one block per allocator\n",
-            w->top, w->size);
     bool used[TB_PLOT_MAX] = {0};
     size_t k1 = 0;
     for (size_t k = 0; k < p->nalloc; k++) {
@@ -325,20 +355,12 @@ static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use,
 static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
 {
     const tb_plot_wl *w = &p->wl[wi];
-    char base[256], dpath[4300];
+    char base[256], dpath[4300], what[160];
     snprintf(base, sizeof base, "scaling_%s_%zu", w->slug, w->size);
-    char dname[300];
-    snprintf(dname, sizeof dname, "%s.dat", base);
-    FILE *f = open_data(p, dname, dpath, sizeof dpath);
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", dpath, strerror(errno));
+    snprintf(what, sizeof what, ", %zu-byte objects: threads, median ops/s, min, max; one block per allocator", w->size);
+    FILE *f = variant_data(p, w, base, what, dpath, sizeof dpath, err, errlen);
+    if (!f)
         return -1;
-    }
-    fputs("# ", f);
-    put_text(f, w->name);
-    fputs(" (", f);
-    put_text(f, w->params);
-    fprintf(f, "), %zu-byte objects: threads, median ops/s, min, max; one block per allocator\n", w->size);
     bool use[TB_PLOT_MAX] = {0};
     unsigned tmin = UINT32_MAX, tmax = 0;
     size_t blocks = 0;
@@ -397,14 +419,10 @@ static int bars_file_ci(tb_plot *p, const char *name, const char *what, size_t n
                         const char *const *labels, cell_value val, cell_value lo, cell_value hi, void *ctx,
                         bool *use, char *path, size_t pathlen, char *err, size_t errlen)
 {
-    FILE *f = open_data(p, name, path, pathlen);
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    FILE *f = titled_data(p, name, what, path, pathlen, err, errlen);
+    if (!f)
         return -1;
-    }
-    fputs("# ", f);
-    put_text(f, what);
-    fputs("\n# row", f);
+    fputs("# row", f);
     for (size_t k = 0; k < p->nalloc; k++)
         if (use[k]) {
             fputc('\t', f), put_text(f, p->alloc[k]);
@@ -506,14 +524,10 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
 static int latency_file(tb_plot *p, const tb_plot_wl *w, const int cols[3], const char *name, const char *what,
                         const bool *use, char *path, size_t pathlen, char *err, size_t errlen)
 {
-    FILE *f = open_data(p, name, path, pathlen);
-    if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    FILE *f = titled_data(p, name, what, path, pathlen, err, errlen);
+    if (!f)
         return -1;
-    }
-    fputs("# ", f);
-    put_text(f, what);
-    fputs("\n# index\tallocator\tp50\tp99\tp99.9\tp50_bound\tp99_bound\tp99.9_bound\n", f);
+    fputs("# index\tallocator\tp50\tp99\tp99.9\tp50_bound\tp99_bound\tp99.9_bound\n", f);
     size_t i = 0;
     for (size_t k = 0; k < p->nalloc; k++) {
         if (!use[k])

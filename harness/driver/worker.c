@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "meta.h"
 #include "proto.h"
 #include "tb_alloc.h"
 #include "workload.h"
@@ -105,21 +106,6 @@ static void *thread_main(void *p)
     return NULL;
 }
 
-/* /proc/stat's total and steal jiffies over all CPUs; zeros where it cannot be read. */
-static void cpu_times(unsigned long long out[2])
-{
-    out[0] = out[1] = 0;
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f)
-        return;
-    unsigned long long v[8] = {0};
-    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-               &v[7]) >= 4)
-        for (int i = 0; i < 8; i++)
-            out[0] += v[i];
-    out[1] = v[7];
-    fclose(f);
-}
 
 /* Thread i's PU under --pin: spread round-robin over NUMA nodes, then over each node's PUs. */
 static hwloc_obj_t pin_pu(hwloc_topology_t topo, unsigned i)
@@ -368,12 +354,12 @@ int tb_cmd_worker(int argc, char **argv)
         return finish(early, err);
     long base_rss = tb_rss_kib();
     unsigned long long cpu0[2], cpu1[2];
-    cpu_times(cpu0);
+    tb_cpu_times(cpu0);
     for (unsigned i = 0; i < o.threads; i++)
         r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX; /* a workload's own driver leaves them unknown */
     if (!run_threads(&o, wl, &r))
         return finish(TB_ST_failed, "pthread_create failed");
-    cpu_times(cpu1);
+    tb_cpu_times(cpu1);
     if (cpu1[0] > cpu0[0])
         put(steal_pct, "%.2f", 100.0 * (double)(cpu1[1] - cpu0[1]) / (double)(cpu1[0] - cpu0[0]));
     uint64_t sw = 0, mig = 0;
