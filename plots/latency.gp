@@ -21,7 +21,7 @@ do for [panel = 1:2] {
     if (panel == 2) { unset key }
     plot file using ($1 - 0.2):3:xtic(2) with points pt 7 ps 1.4 lc rgb c50 title "p50", \
          '' using 1:4 with points pt 5 ps 1.4 lc rgb c99 title "p99", \
-         '' using ($1 + 0.2):5 with points pt 9 ps 1.6 lc rgb c999 title "p99.9", \
+         '' using ($1 + 0.2):5 with points pt 13 ps 1.6 lc rgb c999 title "p99.9", \
          '' using ($1 - 0.2):6 with points pt 11 ps 1.6 lc rgb c50 title "below resolution (bound)", \
          '' using 1:7 with points pt 11 ps 1.6 lc rgb c99 notitle, \
          '' using ($1 + 0.2):8 with points pt 11 ps 1.6 lc rgb c999 notitle
