@@ -231,6 +231,14 @@ done <<'CASES'
 --ops 1e20
 --allocators glibc,glibc
 --workloads churn,churn
+--reps auto --target 0
+--reps auto --target 100
+--reps auto --budget 0
+--reps auto --duration 1 --budget 2
+--target 1
+--budget 60
+--reps auto --shard 1/2 --seed 1
+--reps sometimes
 CASES
 
 # 3. a failed write is a failure: a disk that fills mid-run stops the run with exit 4 and a

@@ -121,6 +121,17 @@ mkdir -p "$T/other/allocators" && cp "$(readlink -f "$LIB")" "$T/other/allocator
 rc=0; "$TB" compare "$T/ag" --baseline @base >/dev/null 2>&1 || rc=$?
 [ $rc -le 1 ] || fail "compare --baseline @base exit $rc"
 
+# 7b. --reps auto: 6 rounds, then more only for the cells still wider than the target, within
+# the budget; meta.json says how many each took and whether it converged; compare pairs them
+"$TB" run --against "$T/other" --allocators tmempool-tcache --workloads churn,batch --threads 1 --duration 0.02 \
+    --reps auto --target 30 --budget 60 --timeout 20 --out "$T/auto" >/dev/null 2>"$T/auto.log" || { cat "$T/auto.log"; fail "--reps auto"; }
+m=$(tr -d '\n\t ' <"$T/auto/meta.json")
+grep -qF '"reps_auto":true' <<<"$m" && grep -qF '"adaptive":{"target_pct":30' <<<"$m" || fail "meta.json lacks the adaptive record"
+csv_awk 'FNR > 1 { n[$col["allocator"] "|" $col["workload"]]++ } END { for (k in n) if (n[k] < 6) { print k, n[k]; bad = 1 }; exit bad }' \
+    "$T/auto/results.csv" || fail "--reps auto ran fewer than 6 rounds of a cell"
+grep -q "cells within +-30%" "$T/auto.log" || fail "--reps auto does not say how many cells converged"
+"$TB" compare "$T/auto" --baseline @base --alpha 0.05 --format csv | grep -q ',paired$' || fail "compare of an auto run is not paired"
+
 # 8. instruction counting: the same 1-thread cell counts the same instructions twice
 for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \

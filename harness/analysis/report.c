@@ -301,6 +301,16 @@ static void context(doc *d, const tb_plot *p)
             used += (size_t)snprintf(vs + used, used < sizeof vs ? sizeof vs - used : 0, "%s%s %s", used ? ", " : "",
                                      x->string, x->valuestring);
     ROW("baseline versions", "%s", vs);
+    const cJSON *ad = m ? cJSON_GetObjectItemCaseSensitive(m, "adaptive") : NULL;
+    if (ad) {
+        const cJSON *conv = cJSON_GetObjectItemCaseSensitive(ad, "converged"), *n = cJSON_GetObjectItemCaseSensitive(ad, "cells");
+        const cJSON *tg = cJSON_GetObjectItemCaseSensitive(ad, "target_pct"), *bu = cJSON_GetObjectItemCaseSensitive(ad, "budget_s");
+        const cJSON *xr = cJSON_GetObjectItemCaseSensitive(ad, "extra_rounds");
+        ROW("--reps auto", "%d of %d cells within +-%g%% (95%% interval), after %d more rounds in a budget of %g s",
+            cJSON_IsNumber(conv) ? conv->valueint : 0, cJSON_IsNumber(n) ? n->valueint : 0,
+            cJSON_IsNumber(tg) ? tg->valuedouble : 0, cJSON_IsNumber(xr) ? xr->valueint : 0,
+            cJSON_IsNumber(bu) ? bu->valuedouble : 0);
+    }
     size_t cells;
     if (tb_meta_complete(m, p->t.n, &cells))
         ROW("complete", "yes");
@@ -310,6 +320,26 @@ static void context(doc *d, const tb_plot *p)
             m && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "interrupted")) ? "interrupted" : "killed or is still running");
 #undef ROW
     table_end(d);
+    /* the cells --reps auto could not make clear: named, so that nobody reads them as settled */
+    const cJSON *per = ad ? cJSON_GetObjectItemCaseSensitive(ad, "per_cell") : NULL;
+    char open_cells[1200] = "";
+    size_t aused = 0, nopen = 0;
+    for (const cJSON *c = per ? per->child : NULL; c; c = c->next) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "converged")))
+            continue;
+        const cJSON *hw = cJSON_GetObjectItemCaseSensitive(c, "half_width_pct"), *nreps = cJSON_GetObjectItemCaseSensitive(c, "reps");
+        const cJSON *thr = cJSON_GetObjectItemCaseSensitive(c, "threads");
+        char hws[32] = "no 95% interval yet";
+        if (cJSON_IsNumber(hw))
+            snprintf(hws, sizeof hws, "+-%.1f%%", hw->valuedouble);
+        if (nopen++ < 24 && aused < sizeof open_cells)
+            aused += (size_t)snprintf(open_cells + aused, sizeof open_cells - aused, "%s%s %s t=%d (%d reps, %s)",
+                                     aused ? "; " : "", tb_json_str(c, "allocator", NULL), tb_json_str(c, "workload", NULL),
+                                     cJSON_IsNumber(thr) ? thr->valueint : 0, cJSON_IsNumber(nreps) ? nreps->valueint : 0, hws);
+    }
+    if (nopen)
+        para(d, "Not clear within the target when --reps auto stopped (%zu cells): %s%s.", nopen, open_cells,
+             nopen > 24 ? "; ..." : "");
     if (!m)
         para(d, "meta.json is missing or unreadable: the context above is unknown.");
 }

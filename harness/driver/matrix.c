@@ -176,7 +176,7 @@ static void valid_wls(char *buf, size_t len)
 }
 
 /* Fisher-Yates with a splitmix64 stream: the same seed gives the same order on any machine. */
-static uint64_t splitmix(uint64_t *s)
+uint64_t tb_splitmix(uint64_t *s)
 {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -195,7 +195,7 @@ static bool twins(const tb_cell *a, const tb_cell *b)
            strcmp(a->params, b->params) == 0 && strncmp(s, l, ls) == 0 && l[ls] == '@';
 }
 
-static void pair_twins(tb_cell *round, size_t n)
+void tb_matrix_pair_twins(tb_cell *round, size_t n)
 {
     for (size_t i = 0; i + 1 < n; i++)
         for (size_t j = i + 1; j < n; j++)
@@ -407,12 +407,12 @@ static void order_rounds(const tb_matrix_opts *o, tb_matrix *m, tb_cell *round, 
     size_t idx = 0;
     for (int rep = 0; rep < m->reps; rep++) {
         for (size_t i = per_round; i > 1; i--) {
-            size_t j = (size_t)(splitmix(&rng) % i);
+            size_t j = (size_t)(tb_splitmix(&rng) % i);
             tb_cell tmp = round[i - 1];
             round[i - 1] = round[j];
             round[j] = tmp;
         }
-        pair_twins(round, per_round);
+        tb_matrix_pair_twins(round, per_round);
         for (size_t i = 0; i < per_round; i++) {
             size_t global = (size_t)rep * per_round + i;
             if (o->shard_n > 1 && global % o->shard_n != o->shard_k - 1)

@@ -19,6 +19,7 @@ typedef struct tb_cell {
     size_t size;
     unsigned rep;
     bool variant; /* the run has this workload with other params too: progress lines name them */
+    bool done;    /* --resume: its row is there already */
 } tb_cell;
 
 typedef struct tb_matrix_opts {
@@ -55,6 +56,10 @@ int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, cha
 int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, char *out,
                     size_t outlen, char *err, size_t errlen);
 uint64_t tb_parse_ops(const char *s, bool *ok);
+/* The next value of a splitmix64 stream: the same seed gives the same order on any machine. */
+uint64_t tb_splitmix(uint64_t *state);
+/* Moves each X@tag (run --against) right after its X in a shuffled round. */
+void tb_matrix_pair_twins(tb_cell *round, size_t n);
 /* The presets, one line each, for `list` and `run --help`. */
 void tb_presets_print(FILE *f);
 

@@ -175,6 +175,11 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddNumberToObject(mat, "cells_unsharded", (double)m->total_unsharded);
     cJSON_AddNumberToObject(mat, "latency_sample_every", m->sample_every);
     cJSON_AddBoolToObject(mat, "pin", mr->pin);
+    if (mr->auto_reps) {
+        cJSON_AddBoolToObject(mat, "reps_auto", true);
+        cJSON_AddNumberToObject(mat, "target_pct", mr->target_pct);
+        cJSON_AddNumberToObject(mat, "budget_s", mr->budget_s);
+    }
     cJSON_AddNumberToObject(mat, "timeout", mr->timeout);
     if (mr->shard_n > 1) {
         char sh[32];
@@ -188,6 +193,9 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
         cJSON_AddStringToObject(mat, "against", mr->against);
     cJSON *vers = mr->versions_json ? cJSON_Parse(mr->versions_json) : NULL;
     cJSON_AddItemToObject(root, "allocator_versions", vers ? vers : cJSON_CreateObject());
+    cJSON *adapt = mr->adaptive_json ? cJSON_Parse(mr->adaptive_json) : NULL;
+    if (adapt)
+        cJSON_AddItemToObject(root, "adaptive", adapt);
     cJSON *warn = mr->warnings_json ? cJSON_Parse(mr->warnings_json) : NULL;
     cJSON_AddItemToObject(root, "worker_warnings", warn ? warn : cJSON_CreateArray());
     cJSON_AddStringToObject(root, "started", cJSON_IsString(pstart) ? pstart->valuestring : mr->started);

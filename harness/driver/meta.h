@@ -22,6 +22,9 @@ typedef struct tb_meta_run {
     bool complete;             /* every cell of the matrix has its row (false until the end) */
     const char *versions_json; /* allocator -> version, as a JSON object text */
     const char *warnings_json; /* what workers wrote to stderr, distinct lines, a JSON array text */
+    const char *adaptive_json; /* --reps auto: each cell's reps and whether it converged (JSON) */
+    bool auto_reps;
+    double target_pct, budget_s;
     const char *measure;       /* "time" or "instructions" */
     const char *count_method;  /* instructions: "perf" or "callgrind" */
     const char *against;       /* run --against: the other build's libtmempool */

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "adapt.h"
 #include "meta.h"
 #include "outdir.h"
 #include "run.h"
@@ -40,6 +42,10 @@ static void run_help(void)
            "  --threads 1,2,4|ncpu     thread counts\n"
            "  --sizes 16,64,256        object sizes in bytes\n"
            "  --reps N                 repetitions (the outer loop; cells shuffled inside each)\n"
+           "  --reps auto              6 rounds, then more rounds for the cells whose 95%% interval is\n"
+           "                           still wider than --target, while --budget lasts\n"
+           "  --target PCT             --reps auto: the interval half-width wanted (default 1)\n"
+           "  --budget SECONDS         --reps auto: the whole run's wall-clock budget (default 300)\n"
            "  --duration SECONDS       time each cell for this long, or\n"
            "  --ops N                  run N operations per cell (1e6, 2M; split over threads)\n"
            "  --timeout SECONDS        kill a cell after this long (default 60): status timeout\n"
@@ -96,119 +102,6 @@ static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size
     return -1;
 }
 
-/* What the flags asked for, beyond the matrix. */
-typedef struct run_opts {
-    tb_matrix_opts o;
-    const char *out, *resume, *measure, *against;
-    bool sample_set;
-} run_opts;
-
-static bool parse_shard(const char *s, unsigned *k, unsigned *n)
-{
-    const char *slash = strchr(s, '/');
-    if (!slash || slash == s)
-        return false;
-    char kb[24];
-    snprintf(kb, sizeof kb, "%.*s", (int)(slash - s < 23 ? slash - s : 23), s);
-    uint64_t kv, nv;
-    if (!tb_parse_u64(kb, 1, 100000, &kv) || !tb_parse_u64(slash + 1, 1, 100000, &nv) || kv > nv)
-        return false;
-    *k = (unsigned)kv;
-    *n = (unsigned)nv;
-    return true;
-}
-
-/* One required setting of a resumed matrix: a string, or a number within [lo, hi]. */
-static const char *meta_str(const cJSON *m, const char *key, char *err, size_t errlen)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(m, key);
-    if (cJSON_IsString(it) && it->valuestring[0])
-        return strdup(it->valuestring);
-    snprintf(err, errlen, "meta.json's matrix has no %s", key);
-    return NULL;
-}
-
-static bool meta_num(const cJSON *m, const char *key, double lo, double hi, double *out, char *err, size_t errlen)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(m, key);
-    if (cJSON_IsNumber(it) && it->valuedouble >= lo && it->valuedouble <= hi) {
-        *out = it->valuedouble;
-        return true;
-    }
-    snprintf(err, errlen, "meta.json's matrix.%s is %s (want a number from %g to %g)", key,
-             it ? "out of range or not a number" : "missing", lo, hi);
-    return false;
-}
-
-/* Loads the recorded run of DIR's meta.json into the options (resume): the matrix and every
- * setting that shaped its cells, so that the rest of the run is run as the start was. A meta.json
- * whose matrix is missing or absurd is an error, never the default preset. The meta is kept in
- * *prev, for the original command line and start time. */
-static int resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, cJSON **prev, char *err, size_t errlen)
-{
-    char why[512];
-    cJSON *root = tb_meta_read(dir, why, sizeof why);
-    if (!root) {
-        snprintf(err, errlen, "--resume %s: %s", dir, why);
-        return -1;
-    }
-    why[0] = '\0';
-    cJSON *m = cJSON_GetObjectItem(root, "matrix");
-    tb_matrix_opts *o = &ro->o;
-    double reps, ops = 0, duration = 0, sample = 1024, timeout = rc->timeout;
-    bool ok = cJSON_IsObject(m) && (o->allocators = meta_str(m, "allocators", why, sizeof why)) &&
-              (o->workloads = meta_str(m, "workloads", why, sizeof why)) &&
-              (o->threads = meta_str(m, "threads", why, sizeof why)) &&
-              (o->sizes = meta_str(m, "sizes", why, sizeof why)) &&
-              meta_num(m, "reps", 1, 10000, &reps, why, sizeof why) &&
-              meta_num(m, "ops", 0, 1e15, &ops, why, sizeof why) &&
-              meta_num(m, "duration", 0, 86400, &duration, why, sizeof why) &&
-              (ops > 0) != (duration > 0) &&
-              meta_num(m, "latency_sample_every", 0, 1u << 30, &sample, why, sizeof why);
-    if (!cJSON_IsObject(m))
-        snprintf(why, sizeof why, "it has no matrix: not a tmbench meta file");
-    else if (ok == false && !why[0])
-        snprintf(why, sizeof why, "its matrix has both or neither of ops and duration");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(m, "seed");
-    if (ok && !(cJSON_IsString(seed) && tb_parse_u64(seed->valuestring, 0, UINT64_MAX, &o->seed))) {
-        snprintf(why, sizeof why, "meta.json's matrix.seed is missing or not a whole number");
-        ok = false;
-    }
-    if (!ok) {
-        snprintf(err, errlen, "--resume %s: %s; nothing was run", dir, why);
-        cJSON_Delete(root);
-        return -1;
-    }
-    o->seed_set = true;
-    o->reps = (int)reps;
-    o->ops = (uint64_t)ops;
-    o->duration = duration;
-    rc->sample = (unsigned)sample;
-    ro->sample_set = true;
-    if (cJSON_GetObjectItemCaseSensitive(m, "timeout") && meta_num(m, "timeout", 1e-9, 7 * 86400, &timeout, why, sizeof why))
-        rc->timeout = timeout;
-    rc->pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "pin"));
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(m, "shard");
-    if (cJSON_IsString(sh) && !parse_shard(sh->valuestring, &o->shard_k, &o->shard_n)) {
-        snprintf(err, errlen, "--resume %s: meta.json's matrix.shard '%s' is not K/N; nothing was run", dir, sh->valuestring);
-        cJSON_Delete(root);
-        return -1;
-    }
-    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(m, "params"), *it;
-    o->npset = 0;
-    o->pset_no_preset = true;
-    for (int i = 0; i < cJSON_GetArraySize(ps) && o->npset < 32; i++) {
-        const cJSON *x = cJSON_GetArrayItem(ps, i);
-        if (cJSON_IsString(x))
-            o->pset[o->npset++] = strdup(x->valuestring);
-    }
-    if ((it = cJSON_GetObjectItemCaseSensitive(m, "measure")) && cJSON_IsString(it))
-        ro->measure = strdup(it->valuestring);
-    if ((it = cJSON_GetObjectItemCaseSensitive(m, "against")) && cJSON_IsString(it))
-        ro->against = strdup(it->valuestring);
-    *prev = root;
-    return 0;
-}
 
 /* Parses run's flags into ro and rc. -1 to go on, else the exit code to return. */
 static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
@@ -220,6 +113,7 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         {"pin", 0, 0, 'n'},     {"out", 1, 0, 'O'},        {"resume", 1, 0, 'R'},
         {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
         {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
+        {"target", 1, 0, 'G'},  {"budget", 1, 0, 'B'},
         {0, 0, 0, 0}};
     tb_matrix_opts *o = &ro->o;
     int c;
@@ -233,11 +127,24 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         case 's': o->sizes = optarg; break;
         case 'r': {
             uint64_t v;
+            if (strcmp(optarg, "auto") == 0) {
+                ro->auto_reps = true;
+                o->reps = TB_AUTO_FIRST_REPS;
+                break;
+            }
             if (!tb_parse_u64(optarg, 1, 10000, &v))
-                return tb_usage_error("run", "--reps '%s': want a whole number from 1 to 10000", optarg);
+                return tb_usage_error("run", "--reps '%s': want a whole number from 1 to 10000, or auto", optarg);
             o->reps = (int)v;
             break;
         }
+        case 'G':
+            if (!tb_parse_seconds(optarg, 0, 99.999999, &ro->target_pct))
+                return tb_usage_error("run", "--target '%s': want a percentage above 0 and below 100 (e.g. 1)", optarg);
+            break;
+        case 'B':
+            if (!tb_parse_seconds(optarg, 0, 7 * 86400, &ro->budget_s))
+                return tb_usage_error("run", "--budget '%s': want seconds, more than 0 (e.g. 90)", optarg);
+            break;
         case 'd':
             if (!tb_parse_seconds(optarg, 0, 86400, &o->duration))
                 return tb_usage_error("run", "--duration '%s': want seconds, more than 0 and at most 86400 (e.g. 0.5)", optarg);
@@ -257,7 +164,7 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         case 'O': ro->out = optarg; break;
         case 'R': ro->resume = optarg; break;
         case 'S':
-            if (!parse_shard(optarg, &o->shard_k, &o->shard_n))
+            if (!tb_parse_shard(optarg, &o->shard_k, &o->shard_n))
                 return tb_usage_error("run", "--shard '%s': want K/N with 1 <= K <= N <= 100000 (e.g. 2/8)", optarg);
             break;
         case 'x':
@@ -298,6 +205,11 @@ static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
                               o->duration * 2 + 10);
     if (o->shard_n > 1 && !o->seed_set && !ro->resume)
         return tb_usage_error("run", "--shard needs --seed, so that every shard slices the same order");
+    if ((ro->target_pct > 0 || ro->budget_s > 0) && !ro->auto_reps)
+        return tb_usage_error("run", "--target and --budget go with --reps auto: want --reps auto too, or leave them out");
+    if (ro->auto_reps && o->shard_n > 1)
+        return tb_usage_error("run", "--reps auto decides rounds from every cell's rows: it cannot be sharded "
+                              "(want --reps N with --shard)");
     return -1;
 }
 
@@ -360,7 +272,7 @@ static int setup_measure(const run_opts *ro, tb_run_ctx *rc)
     return -1;
 }
 
-/* Resume: marks the cells that DIR's results.csv holds already (threads = 0) and takes the
+/* Resume: marks the cells that DIR's results.csv holds already (done) and takes the
  * run id of its rows. Returns how many cells are left to run, or -1 with a message when the
  * file cannot be read or holds a row tmbench would not write (a malformed row must not make
  * every cell run again). */
@@ -405,7 +317,7 @@ static long skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run
         for (size_t d = 0; d < ndone && !skip; d++)
             skip = strcmp(done[d], key) == 0;
         if (skip)
-            m->cells[i].threads = 0; /* marks done */
+            m->cells[i].done = true;
         else
             todo++;
     }
@@ -446,7 +358,7 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
     uint64_t t_start = tb_now_ns();
     for (size_t i = 0; i < m->n && !interrupted; i++) {
         const tb_cell *cell = &m->cells[i];
-        if (cell->threads == 0)
+        if (cell->done)
             continue;
         double el = (double)(tb_now_ns() - t_start) / 1e9;
         char e1[16], e2[16];
@@ -490,6 +402,43 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         fprintf(stderr, "\r\033[K");
 }
 
+/* --reps auto, after the first rounds: round after round of the cells still open, until every
+ * cell is closed, the budget would be passed, or the run is stopped. Returns the rounds run. */
+static unsigned run_auto(const tb_run_ctx *rc, const tb_matrix *m, const tb_adapt *ad, FILE *csv, const char *csv_path,
+                         const char *run_id, cJSON *versions, cJSON *warnings, loop_out *lo, uint64_t t0)
+{
+    tb_cell *round = malloc((m->n ? m->n : 1) * sizeof *round);
+    uint64_t rng = m->seed ^ 0x9E3779B97F4A7C15ull;
+    unsigned rounds = 0;
+    while (round && !interrupted && !lo->io_failed) {
+        size_t k = tb_adapt_round(ad, m, csv_path, &rng, round);
+        if (!k)
+            break;
+        double used = (double)(tb_now_ns() - t0) / 1e9, per_cell = lo->ran ? used / (double)lo->ran : 0;
+        if (used + per_cell * (double)k > ad->budget_s) {
+            fprintf(stderr, "tmbench run: --reps auto: %zu cells are still wider than +-%g%%, but another round "
+                            "(about %.0f s) would pass the budget of %.0f s\n", k, ad->target_pct,
+                    per_cell * (double)k, ad->budget_s);
+            break;
+        }
+        fprintf(stderr, "tmbench run: --reps auto, round %u: %zu cells not yet within +-%g%% (%.0f of %.0f s used)\n",
+                TB_AUTO_FIRST_REPS + rounds + 1, k, ad->target_pct, used, ad->budget_s);
+        tb_matrix r = *m;
+        r.cells = round;
+        r.n = k;
+        loop_out one = {0};
+        run_cells(rc, &r, k, csv, csv_path, run_id, versions, warnings, &one);
+        lo->ran += one.ran;
+        lo->bad += one.bad;
+        lo->io_failed |= one.io_failed;
+        if (!one.ran)
+            break;
+        rounds++;
+    }
+    free(round);
+    return rounds;
+}
+
 int tb_cmd_run(int argc, char **argv)
 {
     run_opts ro = {.o = {.reps = -1}};
@@ -502,7 +451,7 @@ int tb_cmd_run(int argc, char **argv)
     if (ro.resume) {
         if (ro.out)
             return tb_usage_error("run", "--resume DIR writes into DIR: leave out --out");
-        if (resume_opts(ro.resume, &ro, &rc, &prev, err, sizeof err) != 0)
+        if (tb_resume_opts(ro.resume, &ro, &rc, &prev, err, sizeof err) != 0)
             return tb_usage_error("run", "%s", err);
         ro.out = ro.resume;
     }
@@ -515,6 +464,15 @@ int tb_cmd_run(int argc, char **argv)
         return tb_usage_error("run", "%s", err);
     rc.seed = m.seed;
     m.sample_every = rc.sample;
+    tb_adapt ad = {ro.target_pct > 0 ? ro.target_pct : 1.0, ro.budget_s > 0 ? ro.budget_s : 300};
+    if (ro.auto_reps) {
+        /* a cell costs its length plus about 0.15 s of worker start-up and calibration */
+        double first = (double)m.n * (m.duration > 0 ? m.duration + 0.15 : 0.3);
+        if (first > ad.budget_s)
+            return tb_usage_error("run", "--budget %g: the first %d rounds (%zu cells) take about %.0f s: want "
+                                  "--budget %.0f or more, or fewer cells", ad.budget_s, TB_AUTO_FIRST_REPS, m.n, first,
+                                  ceil(first * 1.5));
+    }
 
     char self[4096];
     if (!tb_self_exe(self, sizeof self))
@@ -549,7 +507,8 @@ int tb_cmd_run(int argc, char **argv)
                       .measure = rc.instructions ? "instructions" : "time",
                       .count_method = rc.instructions ? (rc.perf ? "perf" : "callgrind") : NULL,
                       .against = ro.against ? against_lib : NULL, .prev = prev, .pin = rc.pin,
-                      .timeout = rc.timeout, .shard_k = ro.o.shard_k, .shard_n = ro.o.shard_n};
+                      .timeout = rc.timeout, .shard_k = ro.o.shard_k, .shard_n = ro.o.shard_n,
+                      .auto_reps = ro.auto_reps, .target_pct = ad.target_pct, .budget_s = ad.budget_s};
     tb_utc_now(mr.started, sizeof mr.started, false);
     loadavg(mr.load_before);
     tb_cpu_times(mr.cpu_before);
@@ -567,12 +526,26 @@ int tb_cmd_run(int argc, char **argv)
 
     cJSON *versions = cJSON_CreateObject(), *warnings = cJSON_CreateArray();
     loop_out lo = {0};
+    uint64_t t_run0 = tb_now_ns();
     run_cells(&rc, &m, todo, csv, csv_path, run_id, versions, warnings, &lo);
+    bool first_done = !interrupted && !lo.io_failed && lo.ran == todo;
+    char *atext = NULL;
+    if (ro.auto_reps) {
+        unsigned rounds = first_done ? run_auto(&rc, &m, &ad, csv, csv_path, run_id, versions, warnings, &lo, t_run0) : 0;
+        cJSON *summary = tb_adapt_summary(&ad, &m, csv_path, rounds);
+        const cJSON *conv = cJSON_GetObjectItemCaseSensitive(summary, "converged"),
+                    *cells = cJSON_GetObjectItemCaseSensitive(summary, "cells");
+        fprintf(stderr, "tmbench run: --reps auto: %d of %d cells within +-%g%% after %u more rounds\n",
+                conv ? conv->valueint : 0, cells ? cells->valueint : 0, ad.target_pct, rounds);
+        atext = cJSON_PrintUnformatted(summary);
+        cJSON_Delete(summary);
+        mr.adaptive_json = atext;
+    }
     fclose(csv);
     if (rc.tmpdir)
         rmdir(rc.tmpdir);
     mr.interrupted = interrupted;
-    mr.complete = !interrupted && !lo.io_failed && lo.ran == todo;
+    mr.complete = first_done && !interrupted && !lo.io_failed;
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
     tb_cpu_times(mr.cpu_after);
@@ -584,11 +557,17 @@ int tb_cmd_run(int argc, char **argv)
         fprintf(stderr, "tmbench run: %s\n", err);
     free(vtext);
     free(wtext);
+    free(atext);
     cJSON_Delete(versions);
     cJSON_Delete(warnings);
     bool io = lo.io_failed || !meta_ok;
-    fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, todo, lo.bad,
-            io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
+    if (lo.ran > todo)
+        fprintf(stderr, "tmbench run: %zu cells run (%zu in the first rounds, %zu more for --reps auto), %zu not ok, "
+                        "%s; results in %s\n", lo.ran, todo, lo.ran - todo, lo.bad,
+                io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
+    else
+        fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, todo, lo.bad,
+                io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
     printf("%s\n", ro.out);
     if (io)
         return TB_EXIT_IO;

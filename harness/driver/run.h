@@ -29,6 +29,22 @@ typedef struct tb_run_ctx {
     volatile pid_t *child;
 } tb_run_ctx;
 
+/* What run's flags asked for, beyond the matrix. */
+typedef struct run_opts {
+    tb_matrix_opts o;
+    const char *out, *resume, *measure, *against;
+    bool sample_set;
+    bool auto_reps;            /* --reps auto */
+    double target_pct, budget_s; /* --target, --budget (0: not given) */
+} run_opts;
+
+/* "K/N" with 1 <= K <= N <= 100000. */
+bool tb_parse_shard(const char *s, unsigned *k, unsigned *n);
+/* --resume DIR: the recorded run into ro and rc, and DIR's meta.json into *prev. 0, or -1 with
+ * a message (a missing or absurd matrix is an error, never the default preset). */
+struct cJSON;
+int tb_resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, struct cJSON **prev, char *err, size_t errlen);
+
 /* Runs one cell repetition in a fresh worker and fills row with everything but run_id: the
  * cell's identity, the worker's figures, the status and, for a failure, the error. Returns
  * the status; TB_ST_interrupted when *stop cut it short (then the row is not to be written). */
