@@ -11,6 +11,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'echo "test_faults: a command failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 fail() { echo "FAIL: $*" >&2; exit 1; }
 . "$(dirname "$0")/csv.sh"
 
@@ -30,7 +31,7 @@ workers() { pgrep -f "__worker.*live=$1" >/dev/null; }
     -p live=7001 --out "$T/long" >/dev/null 2>&1 &
 drv=$!
 wait_for 10 workers 7001 || fail "no worker started"
-kill -KILL $drv
+kill -KILL $drv 2>/dev/null || true
 wait $drv 2>/dev/null || true
 wait_for 10 no_workers 7001 || fail "a worker outlived its kill -9'ed driver"
 # ... and the killed run reads back as incomplete
@@ -38,7 +39,7 @@ wait_for 10 no_workers 7001 || fail "a worker outlived its kill -9'ed driver"
     -p live=7003 --out "$T/k" >/dev/null 2>&1 &
 drv=$!
 wait_for 20 has_rows "$T/k" 1 || fail "the run made no row"
-kill -KILL $drv
+kill -KILL $drv 2>/dev/null || true
 wait $drv 2>/dev/null || true
 grep -qE '"complete":[[:space:]]*false' "$T/k/meta.json" || fail "a killed run's meta.json does not say incomplete"
 "$TB" plot "$T/k" >/dev/null 2>&1 || fail "plot of a killed run"
@@ -63,7 +64,7 @@ drv=$!
 wait_for 10 workers 7004 || fail "no worker started"
 rc=0; "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/c" >/dev/null 2>"$T/c.err" || rc=$?
 [ $rc -eq 2 ] && grep -q "being written by another tmbench (pid $drv" "$T/c.err" || fail "second writer: exit $rc, $(cat "$T/c.err")"
-kill -TERM $drv; wait $drv 2>/dev/null || true
+kill -TERM $drv 2>/dev/null || true; wait $drv 2>/dev/null || true
 "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/done" >/dev/null 2>&1 || fail "a small run"
 sum=$(md5sum <"$T/done/results.csv")
 rc=0; "$TB" run --allocators glibc --workloads churn --threads 1 --ops 1000 --reps 1 --out "$T/done" >/dev/null 2>"$T/d.err" || rc=$?
