@@ -5,8 +5,9 @@
 #              libcjson-dev (meta.json), valgrind (memcheck hooks and tests, callgrind counts)
 #   baselines: libmimalloc-dev, libgoogle-perftools-dev (tcmalloc), libjemalloc-dev
 #   plots:     gnuplot-nox
+#   tests:     procps (pgrep: the fault tests look for workers left behind)
 TMP_DEB_PACKAGES=(cmake gcc make pkg-config libhwloc-dev libcjson-dev valgrind
-                  libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox)
+                  libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox procps)
 
 tmp_install_deps() {
   local missing=()
