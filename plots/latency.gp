@@ -3,7 +3,8 @@
 # (docs/BENCHMARKING.md, "Method"). A percentile below the timer's resolution (two steps) is no
 # value: it is drawn as a downward triangle at that bound.
 # Data: two files (alloc, free): index, allocator, p50, p99, p99.9 (NaN when below the bound),
-# then the three bounds (NaN when resolved).
+# then the three bounds (NaN when resolved), then the batch mean (64 calls back to back, timed
+# whole: a mean per call, not a single call's latency).
 # Extra variables: allocfile, freefile.
 load plotsdir."/common.gp"
 set multiplot layout 1,2 title title_text."\n".subtitle font ",13"
@@ -24,6 +25,7 @@ do for [panel = 1:2] {
          '' using ($1 + 0.2):5 with points pt 13 ps 1.6 lc rgb c999 title "p99.9", \
          '' using ($1 - 0.2):6 with points pt 11 ps 1.6 lc rgb c50 title "below resolution (bound)", \
          '' using 1:7 with points pt 11 ps 1.6 lc rgb c99 notitle, \
-         '' using ($1 + 0.2):8 with points pt 11 ps 1.6 lc rgb c999 notitle
+         '' using ($1 + 0.2):8 with points pt 11 ps 1.6 lc rgb c999 notitle, \
+         '' using ($1 - 0.4):9 with points pt 3 ps 1.6 lw 1.5 lc rgb "#333333" title "mean of 64 calls in a row"
 }
 unset multiplot

@@ -521,13 +521,13 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
 /* The latency chart: a dot per percentile and allocator, on a log axis; a percentile below the
  * timer's resolution is drawn as a downward triangle at its bound (lat_bound_ns), never as a
  * value. Columns: index, allocator, p50, p99, p99.9, then the three bounds (NaN where resolved). */
-static int latency_file(tb_plot *p, const tb_plot_wl *w, const int cols[3], const char *name, const char *what,
-                        const bool *use, char *path, size_t pathlen, char *err, size_t errlen)
+static int latency_file(tb_plot *p, const tb_plot_wl *w, const int cols[3], int batch_col, const char *name,
+                        const char *what, const bool *use, char *path, size_t pathlen, char *err, size_t errlen)
 {
     FILE *f = titled_data(p, name, what, path, pathlen, err, errlen);
     if (!f)
         return -1;
-    fputs("# index\tallocator\tp50\tp99\tp99.9\tp50_bound\tp99_bound\tp99.9_bound\n", f);
+    fputs("# index\tallocator\tp50\tp99\tp99.9\tp50_bound\tp99_bound\tp99.9_bound\tbatch_mean\n", f);
     size_t i = 0;
     for (size_t k = 0; k < p->nalloc; k++) {
         if (!use[k])
@@ -543,7 +543,8 @@ static int latency_file(tb_plot *p, const tb_plot_wl *w, const int cols[3], cons
         }
         for (int q = 0; q < 3; q++)
             fprintf(f, isnan(v[q]) && !isnan(bound) ? "\t%.1f" : "\tNaN", bound);
-        fputc('\n', f);
+        double bm = tb_group_median(g, batch_col);
+        fprintf(f, isnan(bm) ? "\tNaN\n" : "\t%.2f\n", bm);
     }
     return close_data(p, f, path, err, errlen) ? 0 : -1;
 }
@@ -574,10 +575,10 @@ static int chart_latency(tb_plot *p, char *err, size_t errlen)
         return 0; /* sampling was off (--sample 0 or --measure instructions) */
     char pa[4300], pf[4300], what[256];
     snprintf(what, sizeof what, "%s at t=%u: allocation latency in ns (median over repetitions)", w->label, w->top);
-    if (latency_file(p, w, ca, "latency_alloc.dat", what, use, pa, sizeof pa, err, errlen))
+    if (latency_file(p, w, ca, TB_COL_alloc_batch_ns, "latency_alloc.dat", what, use, pa, sizeof pa, err, errlen))
         return -1;
     snprintf(what, sizeof what, "%s at t=%u: free latency in ns (median over repetitions)", w->label, w->top);
-    if (latency_file(p, w, cf, "latency_free.dat", what, use, pf, sizeof pf, err, errlen))
+    if (latency_file(p, w, cf, TB_COL_free_batch_ns, "latency_free.dat", what, use, pf, sizeof pf, err, errlen))
         return -1;
     gp_vars v = {.used = 0};
     char title[300], failed[1500], resol[128] = "";
