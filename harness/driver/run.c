@@ -1,7 +1,8 @@
 /* tmbench run: the driver. Builds the matrix, runs each cell repetition in a fresh worker
  * process (cell.c), and appends one synced CSV row per cell as it ends. Crashes, timeouts and
- * Ctrl-C cost one cell at most. This file is the command: its flags, the allocators they add,
- * the output directory and resume, the loop with its progress lines, and meta.json. */
+ * Ctrl-C cost one cell at most. This file is the command's course: the output directory and
+ * resume, the loop with its progress lines (and --reps auto's further rounds), and meta.json;
+ * its flags are runopts.c's. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -31,45 +32,6 @@ static void on_sigint(int sig)
         kill(-current_child, SIGKILL); /* the worker's process group (spawn.c) */
 }
 
-static void run_help(void)
-{
-    printf("usage: tmbench run [options]\n"
-           "Runs every cell (allocator x workload x threads x size x rep) in its own worker process\n"
-           "and appends one row per cell to DIR/results.csv; meta.json records the context.\n\n"
-           "  --preset quick|ci|full   the matrix to start from (default quick)\n"
-           "  --allocators A,B|all     names from `tmbench list`, or NAME=/path/lib.so for your own\n"
-           "  --workloads W,X|all      workloads from `tmbench list`\n"
-           "  --threads 1,2,4|ncpu     thread counts\n"
-           "  --sizes 16,64,256        object sizes in bytes\n"
-           "  --reps N                 repetitions (the outer loop; cells shuffled inside each)\n"
-           "  --reps auto              6 rounds, then more rounds for the cells whose 95%% interval is\n"
-           "                           still wider than --target, while --budget lasts\n"
-           "  --target PCT             --reps auto: the interval half-width wanted (default 1)\n"
-           "  --budget SECONDS         --reps auto: the whole run's wall-clock budget (default 300)\n"
-           "  --duration SECONDS       time each cell for this long, or\n"
-           "  --ops N                  run N operations per cell (1e6, 2M; split over threads)\n"
-           "  --timeout SECONDS        kill a cell after this long (default 60): status timeout\n"
-           "  --pin                    pin threads to PUs with hwloc, spread over NUMA nodes\n"
-           "  --out DIR                results directory (default results/<UTC time>-<host>)\n"
-           "  --resume DIR             continue the run in DIR with its recorded matrix\n"
-           "  --shard K/N              run the K-th of N slices of the matrix (needs --seed)\n"
-           "  --seed N                 seed of the cell order (recorded in meta.json)\n"
-           "  --sample N               time one alloc and one free in N (default 1024, 0 = off)\n"
-           "  --measure time|instructions\n"
-           "                           instructions: also count instructions per op in the timed\n"
-           "                           region (perf counters, else callgrind on 1-thread cells);\n"
-           "                           latency sampling is off in this mode unless --sample\n"
-           "                           is given\n"
-           "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
-           "                           cell next to its twin (then: compare DIR --baseline @base)\n"
-           "  -p key=value             workload parameter (repeatable); key=v1,v2 runs each value\n"
-           "                           (a sweep: every combination of a workload's listed keys)\n\n"
-           "presets:\n");
-    tb_presets_print(stdout);
-    printf("\nexit: 0 every cell ok or skipped, 1 some cell not, 2 usage or input error (nothing run),\n"
-           "      4 an output file could not be written (the rows before are whole), 130 interrupted\n");
-}
-
 static void loadavg(double out[3])
 {
     if (getloadavg(out, 3) != 3)
@@ -80,196 +42,6 @@ static void fmt_hms(char *b, size_t n, double s)
 {
     int t = (int)s;
     snprintf(b, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
-}
-
-/* The libtmempool of another build: BUILD_DIR/allocators/libtmempool.so, or a path to the .so.
- * Made absolute, since workers resolve it from their own working directory. */
-static int find_pool_lib(const char *arg, char *out, size_t len, char *err, size_t errlen)
-{
-    static const char *const tries[] = {"/allocators/libtmempool.so", "/libtmempool.so",
-                                        "/lib/libtmempool.so", ""};
-    for (size_t i = 0; i < sizeof tries / sizeof *tries; i++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s%s", arg, tries[i]);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, out)) {
-            (void)len;
-            return 0;
-        }
-    }
-    snprintf(err, errlen, "no libtmempool.so under it (looked for %s/allocators/libtmempool.so): "
-                          "give the build directory of another checkout, e.g. ../base/build-release", arg);
-    return -1;
-}
-
-
-/* Parses run's flags into ro and rc. -1 to go on, else the exit code to return. */
-static int parse_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
-{
-    static const struct option opts[] = {
-        {"preset", 1, 0, 'P'},  {"allocators", 1, 0, 'a'}, {"workloads", 1, 0, 'w'},
-        {"threads", 1, 0, 't'}, {"sizes", 1, 0, 's'},      {"reps", 1, 0, 'r'},
-        {"duration", 1, 0, 'd'}, {"ops", 1, 0, 'o'},        {"timeout", 1, 0, 'T'},
-        {"pin", 0, 0, 'n'},     {"out", 1, 0, 'O'},        {"resume", 1, 0, 'R'},
-        {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
-        {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
-        {"target", 1, 0, 'G'},  {"budget", 1, 0, 'B'},
-        {0, 0, 0, 0}};
-    tb_matrix_opts *o = &ro->o;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'P': o->preset = optarg; break;
-        case 'a': o->allocators = optarg; break;
-        case 'w': o->workloads = optarg; break;
-        case 't': o->threads = optarg; break;
-        case 's': o->sizes = optarg; break;
-        case 'r': {
-            uint64_t v;
-            if (strcmp(optarg, "auto") == 0) {
-                ro->auto_reps = true;
-                o->reps = TB_AUTO_FIRST_REPS;
-                break;
-            }
-            if (!tb_parse_u64(optarg, 1, 10000, &v))
-                return tb_usage_error("run", "--reps '%s': want a whole number from 1 to 10000, or auto", optarg);
-            o->reps = (int)v;
-            break;
-        }
-        case 'G':
-            if (!tb_parse_seconds(optarg, 0, 99.999999, &ro->target_pct))
-                return tb_usage_error("run", "--target '%s': want a percentage above 0 and below 100 (e.g. 1)", optarg);
-            break;
-        case 'B':
-            if (!tb_parse_seconds(optarg, 0, 7 * 86400, &ro->budget_s))
-                return tb_usage_error("run", "--budget '%s': want seconds, more than 0 (e.g. 90)", optarg);
-            break;
-        case 'd':
-            if (!tb_parse_seconds(optarg, 0, 86400, &o->duration))
-                return tb_usage_error("run", "--duration '%s': want seconds, more than 0 and at most 86400 (e.g. 0.5)", optarg);
-            break;
-        case 'o': {
-            bool ok;
-            o->ops = tb_parse_ops(optarg, &ok);
-            if (!ok)
-                return tb_usage_error("run", "--ops '%s': want a positive count below 1e15 (e.g. 1000000, 2M)", optarg);
-            break;
-        }
-        case 'T':
-            if (!tb_parse_seconds(optarg, 0, 7 * 86400, &rc->timeout))
-                return tb_usage_error("run", "--timeout '%s': want seconds, more than 0 and at most 604800", optarg);
-            break;
-        case 'n': rc->pin = true; break;
-        case 'O': ro->out = optarg; break;
-        case 'R': ro->resume = optarg; break;
-        case 'S':
-            if (!tb_parse_shard(optarg, &o->shard_k, &o->shard_n))
-                return tb_usage_error("run", "--shard '%s': want K/N with 1 <= K <= N <= 100000 (e.g. 2/8)", optarg);
-            break;
-        case 'x':
-            if (!tb_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
-                return tb_usage_error("run", "--seed '%s': want a whole number from 0 to 18446744073709551615", optarg);
-            o->seed_set = true;
-            break;
-        case 'L': {
-            uint64_t v;
-            if (!tb_parse_u64(optarg, 0, 1u << 30, &v))
-                return tb_usage_error("run", "--sample '%s': want a whole number from 0 (off) to 1073741824", optarg);
-            rc->sample = (unsigned)v;
-            ro->sample_set = true;
-            break;
-        }
-        case 'p':
-            if (o->npset == 32)
-                return tb_usage_error("run", "too many -p settings (at most 32)");
-            o->pset[o->npset++] = optarg;
-            break;
-        case 'M':
-            if (strcmp(optarg, "time") != 0 && strcmp(optarg, "instructions") != 0)
-                return tb_usage_error("run", "--measure '%s': want time or instructions", optarg);
-            ro->measure = optarg;
-            break;
-        case 'A': ro->against = optarg; break;
-        case 'h': run_help(); return 0;
-        default: return tb_usage_error("run", "see `tmbench run --help`");
-        }
-    }
-    if (optind < argc)
-        return tb_usage_error("run", "unexpected argument '%s'", argv[optind]);
-    if (o->duration > 0 && o->ops)
-        return tb_usage_error("run", "--duration and --ops exclude each other: pick one");
-    if (o->duration > 0 && rc->timeout <= o->duration)
-        return tb_usage_error("run", "--timeout %g is not longer than --duration %g: every cell would be killed "
-                              "(want a timeout well above the duration, e.g. %g)", rc->timeout, o->duration,
-                              o->duration * 2 + 10);
-    if (o->shard_n > 1 && !o->seed_set && !ro->resume)
-        return tb_usage_error("run", "--shard needs --seed, so that every shard slices the same order");
-    if ((ro->target_pct > 0 || ro->budget_s > 0) && !ro->auto_reps)
-        return tb_usage_error("run", "--target and --budget go with --reps auto: want --reps auto too, or leave them out");
-    if (ro->auto_reps && o->shard_n > 1)
-        return tb_usage_error("run", "--reps auto decides rounds from every cell's rows: it cannot be sharded "
-                              "(want --reps N with --shard)");
-    return -1;
-}
-
-/* NAME=/path entries in --allocators are user libraries: registered here, and named by NAME in
- * the matrix. --against registers the other build's strategies as X@base. */
-static int add_allocators(run_opts *ro, tb_run_ctx *rc, char *against_lib, size_t liblen)
-{
-    static char alloc_list[1024];
-    char err[1024];
-    tb_matrix_opts *o = &ro->o;
-    if (o->allocators && strchr(o->allocators, '=')) {
-        char *dup = strdup(o->allocators), *save = NULL;
-        size_t used = 0;
-        alloc_list[0] = '\0';
-        for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            if (strchr(t, '=')) {
-                if (tb_alloc_add_user(t, err, sizeof err) != 0)
-                    return tb_usage_error("run", "--allocators: %s", err);
-                if (rc->nusers < 16)
-                    rc->users[rc->nusers++] = strdup(t);
-                *strchr(t, '=') = '\0';
-            }
-            used += (size_t)snprintf(alloc_list + used, sizeof alloc_list - used, "%s%s", used ? "," : "", t);
-        }
-        free(dup);
-        o->allocators = alloc_list;
-    }
-    static char against_spec[4200];
-    if (ro->against) {
-        if (find_pool_lib(ro->against, against_lib, liblen, err, sizeof err) != 0 ||
-            tb_alloc_add_against(against_lib, "base", err, sizeof err) != 0)
-            return tb_usage_error("run", "--against %s: %s", ro->against, err);
-        snprintf(against_spec, sizeof against_spec, "%s@base", against_lib);
-        rc->against = against_spec;
-    }
-    return -1;
-}
-
-/* --measure instructions: perf counters where the kernel allows them, else callgrind. */
-static int setup_measure(const run_opts *ro, tb_run_ctx *rc)
-{
-    if (!ro->measure || strcmp(ro->measure, "instructions") != 0)
-        return -1;
-    rc->instructions = true;
-    if (!ro->sample_set)
-        rc->sample = 0; /* sampling adds timing code to the counted region; --sample N counts it */
-    rc->perf = tb_count_perf_works();
-    if (rc->perf)
-        return -1;
-    rc->valgrind = tb_find_in_path("valgrind");
-    if (!rc->valgrind)
-        return tb_usage_error("run", "--measure instructions: this kernel does not allow perf counters "
-                              "and valgrind is not installed (Debian package valgrind)");
-    static char tmpl[] = "/tmp/tmbench-cg-XXXXXX";
-    rc->tmpdir = mkdtemp(tmpl);
-    if (!rc->tmpdir)
-        return tb_usage_error("run", "cannot create a temporary directory: %s", strerror(errno));
-    fprintf(stderr, "tmbench run: perf counters are not available here: counting instructions "
-                    "with callgrind, for 1-thread cells only\n");
-    return -1;
 }
 
 /* Resume: marks the cells that DIR's results.csv holds already (done) and takes the
@@ -439,6 +211,37 @@ static unsigned run_auto(const tb_run_ctx *rc, const tb_matrix *m, const tb_adap
     return rounds;
 }
 
+/* --reps auto's record for meta.json (a JSON text to free), said in one line too. */
+static char *auto_summary(const tb_adapt *ad, const tb_matrix *m, const char *csv_path, unsigned rounds)
+{
+    cJSON *summary = tb_adapt_summary(ad, m, csv_path, rounds);
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(summary, "converged"),
+                *cells = cJSON_GetObjectItemCaseSensitive(summary, "cells");
+    fprintf(stderr, "tmbench run: --reps auto: %d of %d cells within +-%g%% after %u more rounds\n",
+            conv ? conv->valueint : 0, cells ? cells->valueint : 0, ad->target_pct, rounds);
+    char *text = cJSON_PrintUnformatted(summary);
+    cJSON_Delete(summary);
+    return text;
+}
+
+/* The run's last line, its directory on stdout, and its exit code. */
+static int last_words(const loop_out *lo, size_t todo, bool io, const char *out)
+{
+    const char *how = io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done";
+    if (lo->ran > todo)
+        fprintf(stderr, "tmbench run: %zu cells run (%zu in the first rounds, %zu more for --reps auto), %zu not ok, "
+                        "%s; results in %s\n", lo->ran, todo, lo->ran - todo, lo->bad, how, out);
+    else
+        fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo->ran, todo, lo->bad,
+                how, out);
+    printf("%s\n", out);
+    if (io)
+        return TB_EXIT_IO;
+    if (interrupted)
+        return TB_EXIT_INTERRUPTED;
+    return lo->bad ? TB_EXIT_CELLS : TB_EXIT_OK;
+}
+
 int tb_cmd_run(int argc, char **argv)
 {
     run_opts ro = {.o = {.reps = -1}};
@@ -446,7 +249,7 @@ int tb_cmd_run(int argc, char **argv)
     tb_run_ctx rc = {.timeout = 60, .sample = 1024, .stop = &interrupted, .child = &current_child};
     char err[1024];
     int code;
-    if ((code = parse_flags(argc, argv, &ro, &rc)) >= 0)
+    if ((code = tb_run_flags(argc, argv, &ro, &rc)) >= 0)
         return code;
     if (ro.resume) {
         if (ro.out)
@@ -456,8 +259,8 @@ int tb_cmd_run(int argc, char **argv)
         ro.out = ro.resume;
     }
     static char against_lib[4096];
-    if ((code = add_allocators(&ro, &rc, against_lib, sizeof against_lib)) >= 0 ||
-        (code = setup_measure(&ro, &rc)) >= 0)
+    if ((code = tb_run_allocators(&ro, &rc, against_lib, sizeof against_lib)) >= 0 ||
+        (code = tb_run_measure(&ro, &rc)) >= 0)
         return code;
     tb_matrix m;
     if (tb_matrix_build(&ro.o, &m, err, sizeof err) != 0)
@@ -532,14 +335,7 @@ int tb_cmd_run(int argc, char **argv)
     char *atext = NULL;
     if (ro.auto_reps) {
         unsigned rounds = first_done ? run_auto(&rc, &m, &ad, csv, csv_path, run_id, versions, warnings, &lo, t_run0) : 0;
-        cJSON *summary = tb_adapt_summary(&ad, &m, csv_path, rounds);
-        const cJSON *conv = cJSON_GetObjectItemCaseSensitive(summary, "converged"),
-                    *cells = cJSON_GetObjectItemCaseSensitive(summary, "cells");
-        fprintf(stderr, "tmbench run: --reps auto: %d of %d cells within +-%g%% after %u more rounds\n",
-                conv ? conv->valueint : 0, cells ? cells->valueint : 0, ad.target_pct, rounds);
-        atext = cJSON_PrintUnformatted(summary);
-        cJSON_Delete(summary);
-        mr.adaptive_json = atext;
+        mr.adaptive_json = atext = auto_summary(&ad, &m, csv_path, rounds);
     }
     fclose(csv);
     if (rc.tmpdir)
@@ -560,18 +356,5 @@ int tb_cmd_run(int argc, char **argv)
     free(atext);
     cJSON_Delete(versions);
     cJSON_Delete(warnings);
-    bool io = lo.io_failed || !meta_ok;
-    if (lo.ran > todo)
-        fprintf(stderr, "tmbench run: %zu cells run (%zu in the first rounds, %zu more for --reps auto), %zu not ok, "
-                        "%s; results in %s\n", lo.ran, todo, lo.ran - todo, lo.bad,
-                io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
-    else
-        fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo.ran, todo, lo.bad,
-                io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done", ro.out);
-    printf("%s\n", ro.out);
-    if (io)
-        return TB_EXIT_IO;
-    if (interrupted)
-        return TB_EXIT_INTERRUPTED;
-    return lo.bad ? TB_EXIT_CELLS : TB_EXIT_OK;
+    return last_words(&lo, todo, lo.io_failed || !meta_ok, ro.out);
 }

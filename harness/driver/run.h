@@ -38,6 +38,11 @@ typedef struct run_opts {
     double target_pct, budget_s; /* --target, --budget (0: not given) */
 } run_opts;
 
+/* runopts.c. Each returns -1 to go on, else the exit code to return. */
+int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc);  /* the flags; --help */
+int tb_run_allocators(run_opts *ro, tb_run_ctx *rc, char *against_lib, size_t liblen);
+int tb_run_measure(const run_opts *ro, tb_run_ctx *rc);                 /* --measure instructions */
+
 /* "K/N" with 1 <= K <= N <= 100000. */
 bool tb_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* --resume DIR: the recorded run into ro and rc, and DIR's meta.json into *prev. 0, or -1 with
