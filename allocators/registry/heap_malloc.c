@@ -109,44 +109,51 @@ int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *er
     return 0;
 }
 
-void tb_version_malloc(const tb_allocator *a, char *buf, size_t len)
+/* Each baseline's version, as it reports itself inside the worker (after the preload took). */
+void tb_version_glibc(const tb_allocator *a, char *buf, size_t len)
 {
+    (void)a;
+    snprintf(buf, len, "%s", gnu_get_libc_version());
+}
+
+void tb_version_mimalloc(const tb_allocator *a, char *buf, size_t len)
+{
+    int (*mi_version)(void);
+    *(void **)&mi_version = dlsym(RTLD_DEFAULT, a->probe);
     buf[0] = '\0';
-    if (!a->libs[0]) {
-        snprintf(buf, len, "%s", gnu_get_libc_version());
-        return;
-    }
-    if (!a->probe)
-        return;
-    void *sym = dlsym(RTLD_DEFAULT, a->probe);
-    if (!sym)
-        return;
-    if (strcmp(a->probe, "mi_version") == 0) {
-        int (*mi_version)(void);
-        *(void **)&mi_version = sym;
+    if (mi_version) {
         int v = mi_version(); /* 212 means 2.1.2 */
         snprintf(buf, len, "%d.%d.%d", v / 100, (v / 10) % 10, v % 10);
-    } else if (strcmp(a->probe, "tc_version") == 0) {
-        const char *(*tc_version)(int *, int *, const char **);
-        *(void **)&tc_version = sym;
-        int major, minor;
-        const char *patch;
-        const char *s = tc_version(&major, &minor, &patch);
-        snprintf(buf, len, "%s", s ? s : "");
-        /* "gperftools 2.10": keep the number only */
-        char *sp = strrchr(buf, ' ');
-        if (sp)
-            memmove(buf, sp + 1, strlen(sp + 1) + 1);
-    } else if (strcmp(a->probe, "mallctl") == 0) {
-        int (*mallctl)(const char *, void *, size_t *, void *, size_t);
-        *(void **)&mallctl = sym;
-        const char *v = NULL;
-        size_t sz = sizeof v;
-        if (mallctl("version", &v, &sz, NULL, 0) == 0 && v) {
-            snprintf(buf, len, "%s", v);
-            char *dash = strchr(buf, '-');
-            if (dash)
-                *dash = '\0';
-        }
+    }
+}
+
+void tb_version_tcmalloc(const tb_allocator *a, char *buf, size_t len)
+{
+    const char *(*tc_version)(int *, int *, const char **);
+    *(void **)&tc_version = dlsym(RTLD_DEFAULT, a->probe);
+    buf[0] = '\0';
+    if (!tc_version)
+        return;
+    int major, minor;
+    const char *patch;
+    const char *s = tc_version(&major, &minor, &patch);
+    snprintf(buf, len, "%s", s ? s : "");
+    char *sp = strrchr(buf, ' '); /* "gperftools 2.10": keep the number only */
+    if (sp)
+        memmove(buf, sp + 1, strlen(sp + 1) + 1);
+}
+
+void tb_version_jemalloc(const tb_allocator *a, char *buf, size_t len)
+{
+    int (*mallctl)(const char *, void *, size_t *, void *, size_t);
+    *(void **)&mallctl = dlsym(RTLD_DEFAULT, a->probe);
+    buf[0] = '\0';
+    const char *v = NULL;
+    size_t sz = sizeof v;
+    if (mallctl && mallctl("version", &v, &sz, NULL, 0) == 0 && v) {
+        snprintf(buf, len, "%s", v);
+        char *dash = strchr(buf, '-');
+        if (dash)
+            *dash = '\0';
     }
 }

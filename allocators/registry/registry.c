@@ -14,7 +14,7 @@
 
 /* The adapter of each kind of allocator (heap_pool.c, heap_malloc.c). */
 #define POOL .role = TB_ROLE_POOL, .open = tb_heap_open_pool, .version = tb_version_pool
-#define MALLOC .role = TB_ROLE_BASELINE, .open = tb_heap_open_malloc, .version = tb_version_malloc
+#define MALLOC .role = TB_ROLE_BASELINE, .open = tb_heap_open_malloc
 
 const tb_allocator tb_allocators[] = {
     {.name = "tmempool-global", .desc = "tmempool, one free store behind one lock", POOL,
@@ -26,13 +26,16 @@ const tb_allocator tb_allocators[] = {
     {.name = "tmempool-numa", .desc = "tmempool, per-node arenas (hwloc) behind per-thread caches", POOL,
      .strategy = TMP_NUMA},
     {.name = "glibc", .desc = "glibc malloc/free (ptmalloc2), nothing preloaded", MALLOC,
-     .probe = "gnu_get_libc_version"},
+     .version = tb_version_glibc, .probe = "gnu_get_libc_version"},
     {.name = "mimalloc", .desc = "mimalloc, preloaded (Debian libmimalloc-dev)", MALLOC,
-     .libs = {LIBDIR "libmimalloc.so.2", LIBDIR "libmimalloc.so"}, .probe = "mi_version"},
+     .libs = {LIBDIR "libmimalloc.so.2", LIBDIR "libmimalloc.so"}, .probe = "mi_version",
+     .version = tb_version_mimalloc},
     {.name = "tcmalloc", .desc = "gperftools tcmalloc_minimal, preloaded (libgoogle-perftools-dev)", MALLOC,
-     .libs = {LIBDIR "libtcmalloc_minimal.so.4", LIBDIR "libtcmalloc_minimal.so"}, .probe = "tc_version"},
+     .libs = {LIBDIR "libtcmalloc_minimal.so.4", LIBDIR "libtcmalloc_minimal.so"}, .probe = "tc_version",
+     .version = tb_version_tcmalloc},
     {.name = "jemalloc", .desc = "jemalloc, preloaded (libjemalloc-dev)", MALLOC,
-     .libs = {LIBDIR "libjemalloc.so.2", LIBDIR "libjemalloc.so"}, .probe = "mallctl"},
+     .libs = {LIBDIR "libjemalloc.so.2", LIBDIR "libjemalloc.so"}, .probe = "mallctl",
+     .version = tb_version_jemalloc},
     {.name = "floor", .desc = "unsynchronized thread-local free list: the floor any allocator reaches through a call",
      .role = TB_ROLE_FLOOR, .open = tb_heap_open_floor, .same_thread_only = true},
     {.name = "test-overlap", .desc = "test only: hands out overlapping objects", .role = TB_ROLE_TEST,

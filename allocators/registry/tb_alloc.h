@@ -59,7 +59,10 @@ struct tb_allocator {
 int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
 void tb_version_pool(const tb_allocator *a, char *buf, size_t len);
 int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
-void tb_version_malloc(const tb_allocator *a, char *buf, size_t len);
+void tb_version_glibc(const tb_allocator *a, char *buf, size_t len);
+void tb_version_mimalloc(const tb_allocator *a, char *buf, size_t len);
+void tb_version_tcmalloc(const tb_allocator *a, char *buf, size_t len);
+void tb_version_jemalloc(const tb_allocator *a, char *buf, size_t len);
 int tb_heap_open_floor(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
 int tb_heap_open_overlap(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
 
