@@ -79,9 +79,20 @@ static void keep_tail(char *buf, size_t cap, size_t *got, const char *in, size_t
     *got += take;
 }
 
-int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
+/* One running worker: its pipes and what it has said so far. */
+typedef struct running {
+    pid_t pid;
+    struct pollfd pf[2];
+    int open_fds;
+    size_t got, egot;
+    char ebuf[4096];
+    bool live;
+} running;
+
+static int start(const tb_spawn *s, tb_spawn_result *r, running *w)
 {
     memset(r, 0, sizeof *r);
+    memset(w, 0, sizeof *w);
     int res[2], errp[2];
     if (pipe2(res, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
         snprintf(r->why, sizeof r->why, "pipe: %s", strerror(errno));
@@ -103,55 +114,113 @@ int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
     }
     if (s->child)
         *s->child = pid;
-    size_t got = 0, egot = 0;
-    char ebuf[4096];
-    uint64_t deadline = s->timeout > 0 ? now_ns() + (uint64_t)(s->timeout * 1e9) : UINT64_MAX;
-    struct pollfd pf[2] = {{res[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0 && !(s->stop && *s->stop)) {
+    w->pid = pid;
+    w->pf[0] = (struct pollfd){res[0], POLLIN, 0};
+    w->pf[1] = (struct pollfd){errp[0], POLLIN, 0};
+    w->open_fds = 2;
+    w->live = true;
+    return 0;
+}
+
+static void drain(running *w, tb_spawn_result *r)
+{
+    for (int i = 0; i < 2; i++) {
+        if (w->pf[i].fd < 0 || !(w->pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        char tmp[4096];
+        ssize_t n = read(w->pf[i].fd, tmp, sizeof tmp);
+        if (n <= 0) {
+            close(w->pf[i].fd);
+            w->pf[i].fd = -1;
+            w->open_fds--;
+        } else if (i == 0) {
+            size_t take = (size_t)n < sizeof r->reply - 1 - w->got ? (size_t)n : sizeof r->reply - 1 - w->got;
+            memcpy(r->reply + w->got, tmp, take);
+            w->got += take;
+        } else {
+            keep_tail(w->ebuf, sizeof w->ebuf, &w->egot, tmp, (size_t)n);
+        }
+    }
+}
+
+static void finish(const tb_spawn *s, tb_spawn_result *r, running *w)
+{
+    for (int i = 0; i < 2; i++)
+        if (w->pf[i].fd >= 0)
+            close(w->pf[i].fd);
+    waitpid(w->pid, &r->wait_status, 0);
+    if (s->child)
+        *s->child = 0;
+    r->reply[w->got] = '\0';
+    size_t k = 0;
+    for (size_t i = w->egot > 300 ? w->egot - 300 : 0; i < w->egot && k < sizeof r->stderr_tail - 1; i++)
+        r->stderr_tail[k++] = w->ebuf[i] == '\n' || w->ebuf[i] == ',' ? ' ' : w->ebuf[i];
+    r->stderr_tail[k] = '\0';
+    size_t keep = w->egot < sizeof r->stderr_text - 1 ? w->egot : sizeof r->stderr_text - 1;
+    memcpy(r->stderr_text, w->ebuf, keep);
+    r->stderr_text[keep] = '\0';
+}
+
+int tb_spawn_workers(const tb_spawn *const *s, tb_spawn_result *const *r, size_t n)
+{
+    running w[TB_SPAWN_MAX];
+    if (n > TB_SPAWN_MAX)
+        return -1;
+    size_t started = 0;
+    for (; started < n; started++)
+        if (start(s[started], r[started], &w[started]) != 0)
+            break;
+    if (started < n) { /* could not start them all: the ones running are stopped, every side fails */
+        for (size_t i = 0; i < started; i++) {
+            kill(-w[i].pid, SIGKILL);
+            finish(s[i], r[i], &w[i]);
+            snprintf(r[i]->why, sizeof r[i]->why, "%s", r[started]->why);
+        }
+        return -1;
+    }
+    const tb_spawn *s0 = s[0]; /* timeout and stop are the same for all */
+    uint64_t deadline = s0->timeout > 0 ? now_ns() + (uint64_t)(s0->timeout * 1e9) : UINT64_MAX;
+    for (;;) {
+        struct pollfd pf[TB_SPAWN_MAX * 2];
+        int np = 0, open_fds = 0;
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < 2; j++, np++) {
+                pf[np] = w[i].pf[j];
+                open_fds += w[i].pf[j].fd >= 0;
+            }
+        if (open_fds == 0 || (s0->stop && *s0->stop))
+            break;
         uint64_t now = now_ns();
         if (now >= deadline) {
-            r->timed_out = true;
-            kill(-pid, SIGKILL);
+            for (size_t i = 0; i < n; i++)
+                if (w[i].open_fds) {
+                    r[i]->timed_out = true;
+                    kill(-w[i].pid, SIGKILL);
+                }
             break;
         }
         uint64_t left_ms = (deadline - now) / 1000000 + 1;
-        if (poll(pf, 2, left_ms > 200 ? 200 : (int)left_ms) < 0 && errno != EINTR)
+        if (poll(pf, (nfds_t)np, left_ms > 200 ? 200 : (int)left_ms) < 0 && errno != EINTR)
             break;
-        for (int i = 0; i < 2; i++) {
-            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char tmp[4096];
-            ssize_t n = read(pf[i].fd, tmp, sizeof tmp);
-            if (n <= 0) {
-                close(pf[i].fd);
-                pf[i].fd = -1;
-                open_fds--;
-            } else if (i == 0) {
-                size_t take = (size_t)n < sizeof r->reply - 1 - got ? (size_t)n : sizeof r->reply - 1 - got;
-                memcpy(r->reply + got, tmp, take);
-                got += take;
-            } else {
-                keep_tail(ebuf, sizeof ebuf, &egot, tmp, (size_t)n);
-            }
+        for (size_t i = 0; i < n; i++) {
+            w[i].pf[0].revents = pf[2 * i].revents;
+            w[i].pf[1].revents = pf[2 * i + 1].revents;
+            drain(&w[i], r[i]);
         }
     }
-    if (s->stop && *s->stop) {
-        r->stopped = true;
-        kill(-pid, SIGKILL);
+    for (size_t i = 0; i < n; i++) {
+        if (s0->stop && *s0->stop) {
+            r[i]->stopped = true;
+            kill(-w[i].pid, SIGKILL);
+        }
+        finish(s[i], r[i], &w[i]);
     }
-    for (int i = 0; i < 2; i++)
-        if (pf[i].fd >= 0)
-            close(pf[i].fd);
-    waitpid(pid, &r->wait_status, 0);
-    if (s->child)
-        *s->child = 0;
-    r->reply[got] = '\0';
-    size_t k = 0;
-    for (size_t i = egot > 300 ? egot - 300 : 0; i < egot && k < sizeof r->stderr_tail - 1; i++)
-        r->stderr_tail[k++] = ebuf[i] == '\n' || ebuf[i] == ',' ? ' ' : ebuf[i];
-    r->stderr_tail[k] = '\0';
-    memcpy(r->stderr_text, ebuf, egot < sizeof r->stderr_text - 1 ? egot : sizeof r->stderr_text - 1);
-    r->stderr_text[egot < sizeof r->stderr_text - 1 ? egot : sizeof r->stderr_text - 1] = '\0';
     return 0;
+}
+
+int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r)
+{
+    const tb_spawn *ss[1] = {s};
+    tb_spawn_result *rr[1] = {r};
+    return tb_spawn_workers(ss, rr, 1);
 }

@@ -31,6 +31,11 @@ typedef struct tb_spawn_result {
  * started (pipe or fork failed; why says which). */
 int tb_spawn_worker(const tb_spawn *s, tb_spawn_result *r);
 
+/* Runs n workers at once (a duet: both sides of a pair at the same time), to the end of all, the
+ * timeout of s[0], or *s[0]->stop. 0, or -1 when one could not be started (then none runs on). */
+#define TB_SPAWN_MAX 2
+int tb_spawn_workers(const tb_spawn *const *s, tb_spawn_result *const *r, size_t n);
+
 /* This executable's path (for re-executing it as a worker); false when /proc cannot say. */
 bool tb_self_exe(char *buf, size_t len);
 
