@@ -240,6 +240,10 @@ done <<'CASES'
 --budget 60
 --reps auto --shard 1/2 --seed 1
 --reps sometimes
+--duet --allocators glibc,jemalloc --threads 4097
+--duet --allocators glibc,jemalloc,mimalloc --threads 1
+--duet --allocators glibc --threads 1
+--duet --allocators glibc,jemalloc --threads 1 --measure instructions
 CASES
 
 # 3. a failed write is a failure: a disk that fills mid-run stops the run with exit 4 and a

@@ -136,6 +136,15 @@ csv_awk 'FNR > 1 { n[$col["allocator"] "|" $col["workload"]]++ } END { for (k in
 grep -q "cells within +-30%" "$T/auto.log" || fail "--reps auto does not say how many cells converged"
 "$TB" compare "$T/auto" --baseline @base --alpha 0.05 --format csv | grep -q ',paired$' || fail "compare of an auto run is not paired"
 
+# 7c. --duet: the two allocators' cells run at once, each on its own CPU; each row names its
+# partner, and the pairs share their repetition numbers, so compare judges them paired
+"$TB" run --duet --allocators glibc,floor --workloads churn,batch --threads 1 --duration 0.05 --reps 3 \
+    --out "$T/duet" >/dev/null 2>"$T/duet.log" || { cat "$T/duet.log"; fail "--duet run"; }
+csv_awk 'FNR > 1 { if ($col["status"] != "ok" || $col["duet"] == "" || $col["duet"] == $col["allocator"]) { print; bad = 1 }
+                   n[$col["workload"] "|" $col["rep"]]++ }
+         END { for (k in n) if (n[k] != 2) { print "pair " k " has " n[k] " rows"; bad = 1 }; exit bad }' \
+    "$T/duet/results.csv" || fail "--duet rows"
+
 # 8. instruction counting: the same 1-thread cell counts the same instructions twice
 for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \

@@ -138,7 +138,7 @@ size_t tb_adapt_round(const tb_adapt *ad, const tb_matrix *m, const char *csv_pa
         out[i - 1] = out[j];
         out[j] = tmp;
     }
-    tb_matrix_pair_twins(out, k);
+    tb_matrix_pair_twins(out, k, m->duet_pairs);
     return k;
 }
 

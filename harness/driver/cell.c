@@ -106,56 +106,124 @@ static void identity(tb_row *row, const tb_run_ctx *rc, const tb_cell *c)
     tb_row_set(row, TB_COL_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
 }
 
-tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row,
-                      char *said, size_t saidlen)
-{
-    said[0] = '\0';
-    bool callgrind = rc->instructions && !rc->perf && c->threads == 1;
+/* One worker about to run: its arguments, and what spawning it takes. */
+typedef struct job {
     tb_wargs a;
-    worker_args(rc, m, c, callgrind, &a);
-    /* callgrind: the worker under valgrind, instrumentation off until a timed region starts;
-     * one output file per thread so that only the workload's threads are summed. */
+    bool callgrind;
     char cgout[4200], cgopt[4300];
     const char *cgargv[120];
-    snprintf(cgout, sizeof cgout, "%s/cg.out", rc->tmpdir ? rc->tmpdir : "/tmp");
-    if (callgrind) {
-        snprintf(cgopt, sizeof cgopt, "--callgrind-out-file=%s", cgout);
+    tb_spawn sp;
+} job;
+
+/* Builds the worker's command for cell c; cpus ("0" or "0,1"), when given, is the duet side's
+ * CPU set. */
+static void prepare(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, const char *cpus,
+                    volatile pid_t *child, job *j)
+{
+    j->callgrind = rc->instructions && !rc->perf && c->threads == 1;
+    worker_args(rc, m, c, j->callgrind, &j->a);
+    if (cpus)
+        tb_wargs_add(&j->a, TB_WOPT_cpus, cpus);
+    /* callgrind: the worker under valgrind, instrumentation off until a timed region starts;
+     * one output file per thread so that only the workload's threads are summed. */
+    snprintf(j->cgout, sizeof j->cgout, "%s/cg.out", rc->tmpdir ? rc->tmpdir : "/tmp");
+    if (j->callgrind) {
+        snprintf(j->cgopt, sizeof j->cgopt, "--callgrind-out-file=%s", j->cgout);
         int k = 0;
         static const char *const pre[] = {"valgrind", "--tool=callgrind", "--quiet", "--instr-atstart=no",
                                           "--separate-threads=yes"};
         for (size_t i = 0; i < sizeof pre / sizeof *pre; i++)
-            cgargv[k++] = pre[i];
-        cgargv[k++] = cgopt;
-        cgargv[k++] = rc->self;
-        for (int i = 1; i <= a.n; i++) /* the worker's argv less its argv[0], and the NULL */
-            cgargv[k++] = a.argv[i];
+            j->cgargv[k++] = pre[i];
+        j->cgargv[k++] = j->cgopt;
+        j->cgargv[k++] = rc->self;
+        for (int i = 1; i <= j->a.n; i++) /* the worker's argv less its argv[0], and the NULL */
+            j->cgargv[k++] = j->a.argv[i];
     }
     static const char *const cg_env[] = {"TMEMPOOL_VALGRIND=0", NULL}; /* count the pool's fast path, not its checks */
-    tb_spawn sp = {.path = callgrind ? rc->valgrind : rc->self,
-                   .argv = callgrind ? cgargv : a.argv,
-                   .preload = tb_alloc_library(c->alloc),
-                   .env = callgrind ? cg_env : NULL,
-                   .timeout = rc->timeout,
-                   .stop = rc->stop,
-                   .child = rc->child};
-    identity(row, rc, c);
-    tb_spawn_result *sr = malloc(sizeof *sr);
+    j->sp = (tb_spawn){.path = j->callgrind ? rc->valgrind : rc->self,
+                       .argv = j->callgrind ? j->cgargv : j->a.argv,
+                       .preload = tb_alloc_library(c->alloc),
+                       .env = j->callgrind ? cg_env : NULL,
+                       .timeout = rc->timeout,
+                       .stop = rc->stop,
+                       .child = child};
+}
+
+/* The row of a worker that ran (or could not start: started false). */
+static tb_status conclude(const tb_run_ctx *rc, const job *j, const tb_spawn_result *sr, bool started, tb_row *row,
+                          char *said, size_t saidlen)
+{
     tb_status st;
-    if (!sr || tb_spawn_worker(&sp, sr) != 0) {
-        tb_row_set(row, TB_COL_error, "%s", sr ? sr->why : "out of memory");
+    said[0] = '\0';
+    if (!started) {
+        tb_row_set(row, TB_COL_error, "%s", sr->why);
         st = TB_ST_failed;
     } else {
-        tb_reply_parse(sr->reply, row);
+        char *reply = strdup(sr->reply);
+        if (reply)
+            tb_reply_parse(reply, row);
+        free(reply);
         st = classify(rc, sr, tb_row_status(row), row);
         snprintf(said, saidlen, "%s", sr->stderr_text);
     }
-    free(sr);
-    if (callgrind)
-        callgrind_result(cgout, st, row);
+    if (j->callgrind)
+        callgrind_result(j->cgout, st, row);
     tb_row_set(row, TB_COL_status, "%s", tb_status_name(st));
     if (st != TB_ST_ok) { /* a failed cell has no trustworthy figures */
         tb_row_set(row, TB_COL_ops_per_sec, "%s", "");
         tb_row_set(row, TB_COL_ns_per_op, "%s", "");
     }
     return st;
+}
+
+tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row,
+                      char *said, size_t saidlen)
+{
+    job *j = malloc(sizeof *j);
+    tb_spawn_result *sr = malloc(sizeof *sr);
+    identity(row, rc, c);
+    if (!j || !sr) {
+        free(j);
+        free(sr);
+        tb_row_set(row, TB_COL_error, "out of memory");
+        tb_row_set(row, TB_COL_status, "%s", tb_status_name(TB_ST_failed));
+        said[0] = '\0';
+        return TB_ST_failed;
+    }
+    prepare(rc, m, c, NULL, rc->child, j);
+    bool started = tb_spawn_worker(&j->sp, sr) == 0;
+    tb_status st = conclude(rc, j, sr, started, row, said, saidlen);
+    free(j);
+    free(sr);
+    return st;
+}
+
+void tb_run_duet(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], const char *const cpus[2],
+                 tb_row *row[2], char *said[2], size_t saidlen, tb_status st[2])
+{
+    job *j = calloc(2, sizeof *j);
+    tb_spawn_result *sr = calloc(2, sizeof *sr);
+    for (int i = 0; i < 2; i++) {
+        identity(row[i], rc, c[i]);
+        tb_row_set(row[i], TB_COL_duet, "%s", c[1 - i]->alloc->name);
+    }
+    if (!j || !sr) {
+        for (int i = 0; i < 2; i++) {
+            tb_row_set(row[i], TB_COL_error, "out of memory");
+            tb_row_set(row[i], TB_COL_status, "%s", tb_status_name(st[i] = TB_ST_failed));
+            said[i][0] = '\0';
+        }
+        free(j);
+        free(sr);
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        prepare(rc, m, c[i], cpus[i], i == 0 ? rc->child : rc->child2, &j[i]);
+    const tb_spawn *ss[2] = {&j[0].sp, &j[1].sp};
+    tb_spawn_result *rr[2] = {&sr[0], &sr[1]};
+    bool started = tb_spawn_workers(ss, rr, 2) == 0;
+    for (int i = 0; i < 2; i++)
+        st[i] = conclude(rc, &j[i], &sr[i], started, row[i], said[i], saidlen);
+    free(j);
+    free(sr);
 }

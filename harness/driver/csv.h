@@ -29,7 +29,8 @@
     X(remote_frees, WORKER, WHOLE) X(instructions_per_op, WORKER, RATE)                          \
     X(count_method, WORKER, TEXT) X(seed, CELL, WHOLE) X(timer_resolution_ns, WORKER, REAL)       \
     X(lat_bound_ns, WORKER, REAL) X(invol_switches, WORKER, WHOLE) X(cpu_migrations, WORKER, WHOLE)     \
-    X(steal_pct, WORKER, REAL) X(alloc_batch_ns, WORKER, REAL) X(free_batch_ns, WORKER, REAL)
+    X(steal_pct, WORKER, REAL) X(alloc_batch_ns, WORKER, REAL) X(free_batch_ns, WORKER, REAL)    \
+    X(duet, CELL, TEXT)
 
 enum {
 #define X(c, who, kind) TB_COL_##c,

@@ -186,20 +186,22 @@ uint64_t tb_splitmix(uint64_t *s)
 
 /* X and X@tag (run --against) run back to back, in the shuffled order of whichever came first,
  * so that the machine's drift between the two builds' measurements is as small as it can be. */
-static bool twins(const tb_cell *a, const tb_cell *b)
+/* Partners run side by side: X and X@tag (run --against), or, with any_pair (--duet with two
+ * allocators), the two allocators' cells of the same workload, params, threads and size. */
+static bool twins(const tb_cell *a, const tb_cell *b, bool any_pair)
 {
     size_t la = strlen(a->alloc->name), lb = strlen(b->alloc->name);
     const char *s = la < lb ? a->alloc->name : b->alloc->name, *l = la < lb ? b->alloc->name : a->alloc->name;
     size_t ls = la < lb ? la : lb;
-    return a->wl == b->wl && a->threads == b->threads && a->size == b->size &&
-           strcmp(a->params, b->params) == 0 && strncmp(s, l, ls) == 0 && l[ls] == '@';
+    bool same = a->wl == b->wl && a->threads == b->threads && a->size == b->size && strcmp(a->params, b->params) == 0;
+    return same && (any_pair ? a->alloc != b->alloc : strncmp(s, l, ls) == 0 && l[ls] == '@');
 }
 
-void tb_matrix_pair_twins(tb_cell *round, size_t n)
+void tb_matrix_pair_twins(tb_cell *round, size_t n, bool any_pair)
 {
     for (size_t i = 0; i + 1 < n; i++)
         for (size_t j = i + 1; j < n; j++)
-            if (twins(&round[i], &round[j])) {
+            if (twins(&round[i], &round[j], any_pair)) {
                 tb_cell t = round[j];
                 memmove(&round[i + 2], &round[i + 1], (j - i - 1) * sizeof *round);
                 round[i + 1] = t;
@@ -412,7 +414,7 @@ static void order_rounds(const tb_matrix_opts *o, tb_matrix *m, tb_cell *round, 
             round[i - 1] = round[j];
             round[j] = tmp;
         }
-        tb_matrix_pair_twins(round, per_round);
+        tb_matrix_pair_twins(round, per_round, o->duet_pairs);
         for (size_t i = 0; i < per_round; i++) {
             size_t global = (size_t)rep * per_round + i;
             if (o->shard_n > 1 && global % o->shard_n != o->shard_k - 1)
@@ -449,6 +451,7 @@ static const preset *take_preset(const tb_matrix_opts *o, tb_matrix *m, char *er
     m->sample_every = 1024;
     m->pset = o->pset;
     m->npset = o->npset;
+    m->duet_pairs = o->duet_pairs;
     return p;
 }
 

@@ -34,6 +34,7 @@ typedef struct tb_matrix_opts {
     const char *pset[32];     /* -p key=value */
     int npset;
     bool pset_no_preset;      /* --resume: pset already holds what the preset added */
+    bool duet_pairs;          /* --duet without --against: pair the two allocators' cells */
 } tb_matrix_opts;
 
 typedef struct tb_matrix {
@@ -48,6 +49,7 @@ typedef struct tb_matrix {
     const char *const *pset; /* -p settings, recorded so that --resume rebuilds the same cells */
     int npset;
     char allocators[1024], workloads[512], threads[128], sizes[128];
+    bool duet_pairs;
 } tb_matrix;
 
 int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen);
@@ -58,8 +60,9 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
 uint64_t tb_parse_ops(const char *s, bool *ok);
 /* The next value of a splitmix64 stream: the same seed gives the same order on any machine. */
 uint64_t tb_splitmix(uint64_t *state);
-/* Moves each X@tag (run --against) right after its X in a shuffled round. */
-void tb_matrix_pair_twins(tb_cell *round, size_t n);
+/* Moves each X@tag (run --against) right after its X in a shuffled round; with any_pair, the
+ * other allocator's cell of the same workload, params, threads and size (--duet with two). */
+void tb_matrix_pair_twins(tb_cell *round, size_t n, bool any_pair);
 /* The presets, one line each, for `list` and `run --help`. */
 void tb_presets_print(FILE *f);
 

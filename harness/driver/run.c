@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include "spawn.h"
 
 static volatile sig_atomic_t interrupted;
-static volatile pid_t current_child;
+static volatile pid_t current_child, current_child2;
 
 static void on_sigint(int sig)
 {
@@ -30,6 +31,8 @@ static void on_sigint(int sig)
     interrupted = 1;
     if (current_child > 0)
         kill(-current_child, SIGKILL); /* the worker's process group (spawn.c) */
+    if (current_child2 > 0)
+        kill(-current_child2, SIGKILL); /* a duet's other side */
 }
 
 static void loadavg(double out[3])
@@ -122,13 +125,67 @@ typedef struct loop_out {
     bool io_failed; /* a row could not be written: the run stopped there */
 } loop_out;
 
+/* Appends one cell's row and says how it went; false when the row could not be written. */
+static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_status st, size_t todo, FILE *csv,
+                   const char *csv_path, const char *run_id, cJSON *versions, loop_out *lo, bool tty)
+{
+    tb_row_set(row, TB_COL_run_id, "%s", run_id);
+    if (tb_csv_append_row(csv, row) != 0) {
+        fprintf(stderr, "%stmbench run: cannot append to %s: %s; the run stops here, every row before "
+                        "this one is whole (tmbench run --resume %s continues once there is room)\n",
+                tty ? "\r\033[K" : "", csv_path, strerror(errno), rc->out_dir);
+        lo->io_failed = true;
+        return false;
+    }
+    const char *ver = tb_row_get(row, TB_COL_allocator_version);
+    if (*ver && !cJSON_GetObjectItem(versions, cell->alloc->name))
+        cJSON_AddStringToObject(versions, cell->alloc->name, ver);
+    lo->ran++;
+    bool ok = tb_status_good(st);
+    lo->bad += !ok;
+    if (!tty || !ok)
+        fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
+                lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
+                tb_status_name(st), ok ? tb_row_get(row, TB_COL_ops_per_sec) : "",
+                ok ? "ops/s" : tb_row_get(row, TB_COL_error), cell->variant ? "  [" : "",
+                cell->variant ? cell->params : "", cell->variant ? "]" : "");
+    return true;
+}
+
+/* --duet: cells i and i + 1 are a pair to run at once (the matrix put partners side by side). */
+static bool duet_pair(const tb_run_ctx *rc, const tb_matrix *m, size_t i)
+{
+    if (!rc->duet || i + 1 >= m->n)
+        return false;
+    const tb_cell *a = &m->cells[i], *b = &m->cells[i + 1];
+    return !a->done && !b->done && a->alloc != b->alloc && a->wl == b->wl && a->threads == b->threads &&
+           a->size == b->size && a->rep == b->rep && strcmp(a->params, b->params) == 0;
+}
+
+/* The CPU sets of a duet's two sides: the first `threads` allowed CPUs, and the next. */
+static void duet_cpus(unsigned threads, char cpus[2][128])
+{
+    cpu_set_t mine;
+    int list[CPU_SETSIZE], n = 0;
+    if (sched_getaffinity(0, sizeof mine, &mine) == 0)
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &mine))
+                list[n++] = c;
+    for (int side = 0; side < 2; side++) {
+        size_t used = 0;
+        cpus[side][0] = '\0';
+        for (unsigned t = 0; t < threads && (int)(side * threads + t) < n; t++)
+            used += (size_t)snprintf(cpus[side] + used, 128 - used, "%s%d", t ? "," : "", list[side * threads + t]);
+    }
+}
+
 /* Runs every cell not yet done, appending its row; stops early on Ctrl-C or a full disk. */
 static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FILE *csv, const char *csv_path,
                       const char *run_id, cJSON *versions, cJSON *warnings, loop_out *lo)
 {
     bool tty = isatty(2);
     uint64_t t_start = tb_now_ns();
-    for (size_t i = 0; i < m->n && !interrupted; i++) {
+    for (size_t i = 0; i < m->n && !interrupted && !lo->io_failed; i++) {
         const tb_cell *cell = &m->cells[i];
         if (cell->done)
             continue;
@@ -139,36 +196,32 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         if (tty)
             fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %zuB rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
                     cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep, e1, e2);
-        tb_row row = {0};
-        char said[4096];
-        tb_status st = tb_run_cell(rc, m, cell, &row, said, sizeof said);
-        note_warnings(said, warnings, tty);
-        if (st == TB_ST_interrupted) {
-            tb_row_clear(&row);
-            break;
+        tb_row row[2] = {{{0}}, {{0}}};
+        static char said[2][4096];
+        tb_status st[2];
+        size_t k = duet_pair(rc, m, i) ? 2 : 1;
+        if (k == 2) {
+            char cpus[2][128];
+            duet_cpus(cell->threads, cpus);
+            const tb_cell *cc[2] = {cell, &m->cells[i + 1]};
+            const char *cp[2] = {cpus[0], cpus[1]};
+            tb_row *rr[2] = {&row[0], &row[1]};
+            char *sd[2] = {said[0], said[1]};
+            tb_run_duet(rc, m, cc, cp, rr, sd, sizeof said[0], st);
+        } else {
+            st[0] = tb_run_cell(rc, m, cell, &row[0], said[0], sizeof said[0]);
         }
-        tb_row_set(&row, TB_COL_run_id, "%s", run_id);
-        if (tb_csv_append_row(csv, &row) != 0) {
-            fprintf(stderr, "%stmbench run: cannot append to %s: %s; the run stops here, every row before "
-                            "this one is whole (tmbench run --resume %s continues once there is room)\n",
-                    tty ? "\r\033[K" : "", csv_path, strerror(errno), rc->out_dir);
-            tb_row_clear(&row);
-            lo->io_failed = true;
+        for (size_t q = 0; q < k; q++)
+            note_warnings(said[q], warnings, tty);
+        bool stop = st[0] == TB_ST_interrupted || (k == 2 && st[1] == TB_ST_interrupted);
+        for (size_t q = 0; q < k && !stop; q++)
+            if (!record(rc, &m->cells[i + q], &row[q], st[q], todo, csv, csv_path, run_id, versions, lo, tty))
+                break;
+        for (size_t q = 0; q < k; q++)
+            tb_row_clear(&row[q]);
+        if (stop)
             break;
-        }
-        const char *ver = tb_row_get(&row, TB_COL_allocator_version);
-        if (*ver && !cJSON_GetObjectItem(versions, cell->alloc->name))
-            cJSON_AddStringToObject(versions, cell->alloc->name, ver);
-        lo->ran++;
-        bool ok = tb_status_good(st);
-        lo->bad += !ok;
-        if (!tty || !ok)
-            fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
-                    lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
-                    tb_status_name(st), ok ? tb_row_get(&row, TB_COL_ops_per_sec) : "",
-                    ok ? "ops/s" : tb_row_get(&row, TB_COL_error), cell->variant ? "  [" : "",
-                    cell->variant ? cell->params : "", cell->variant ? "]" : "");
-        tb_row_clear(&row);
+        i += k - 1;
     }
     if (tty)
         fprintf(stderr, "\r\033[K");
@@ -211,6 +264,41 @@ static unsigned run_auto(const tb_run_ctx *rc, const tb_matrix *m, const tb_adap
     return rounds;
 }
 
+/* --duet: what a duet needs, or exit 2 saying what would work. Without --against the two
+ * allocators' cells are paired, so the matrix is built again with that pairing. */
+static int check_duet(run_opts *ro, tb_matrix *m)
+{
+    char err[1024];
+    const tb_allocator *first = NULL, *second = NULL;
+    bool twins = false;
+    unsigned most = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const tb_allocator *a = m->cells[i].alloc;
+        twins |= a->pool_lib != NULL;
+        if (!first)
+            first = a;
+        else if (a != first && !second)
+            second = a;
+        else if (a != first && a != second && !twins)
+            return tb_usage_error("run", "--duet pairs two allocators (or each X with X@base under --against); "
+                                  "this run has more: want --allocators A,B");
+        most = m->cells[i].threads > most ? m->cells[i].threads : most;
+    }
+    cpu_set_t mine;
+    int cpus = sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) : 1;
+    if (2 * most > (unsigned)cpus)
+        return tb_usage_error("run", "--duet runs both sides on CPUs of their own: a cell of %u threads needs %u "
+                              "CPUs and %d are here; want --threads %d or fewer", most, 2 * most, cpus, cpus / 2);
+    if (!second)
+        return tb_usage_error("run", "--duet needs two sides: want --allocators A,B, or --against BUILD_DIR");
+    if (!twins) {
+        ro->o.duet_pairs = true;
+        if (tb_matrix_build(&ro->o, m, err, sizeof err) != 0)
+            return tb_usage_error("run", "%s", err);
+    }
+    return -1;
+}
+
 /* --reps auto's record for meta.json (a JSON text to free), said in one line too. */
 static char *auto_summary(const tb_adapt *ad, const tb_matrix *m, const char *csv_path, unsigned rounds)
 {
@@ -246,7 +334,8 @@ int tb_cmd_run(int argc, char **argv)
 {
     run_opts ro = {.o = {.reps = -1}};
     cJSON *prev = NULL; /* --resume: the run's meta.json as it was */
-    tb_run_ctx rc = {.timeout = 60, .sample = 1024, .stop = &interrupted, .child = &current_child};
+    tb_run_ctx rc = {.timeout = 60, .sample = 1024, .stop = &interrupted, .child = &current_child,
+                     .child2 = &current_child2};
     char err[1024];
     int code;
     if ((code = tb_run_flags(argc, argv, &ro, &rc)) >= 0)
@@ -265,6 +354,8 @@ int tb_cmd_run(int argc, char **argv)
     tb_matrix m;
     if (tb_matrix_build(&ro.o, &m, err, sizeof err) != 0)
         return tb_usage_error("run", "%s", err);
+    if (ro.duet && (code = check_duet(&ro, &m)) >= 0)
+        return code;
     rc.seed = m.seed;
     m.sample_every = rc.sample;
     tb_adapt ad = {ro.target_pct > 0 ? ro.target_pct : 1.0, ro.budget_s > 0 ? ro.budget_s : 300};

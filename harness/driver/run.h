@@ -27,6 +27,8 @@ typedef struct tb_run_ctx {
     const char *out_dir;     /* the results directory, for messages */
     volatile sig_atomic_t *stop;  /* set by SIGINT/SIGTERM */
     volatile pid_t *child;
+    volatile pid_t *child2;  /* a duet's second worker */
+    bool duet;               /* --duet: each pair of cells at once, on CPUs of their own */
 } tb_run_ctx;
 
 /* What run's flags asked for, beyond the matrix. */
@@ -35,6 +37,7 @@ typedef struct run_opts {
     const char *out, *resume, *measure, *against;
     bool sample_set;
     bool auto_reps;            /* --reps auto */
+    bool duet;                 /* --duet */
     double target_pct, budget_s; /* --target, --budget (0: not given) */
 } run_opts;
 
@@ -56,5 +59,11 @@ int tb_resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, struct cJSON *
 tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, tb_row *row,
                       char *said, size_t saidlen);
 /* said: what the worker wrote to stderr (its warnings; the last 4 KiB), "" when nothing. */
+
+/* --duet: the two cells of a pair at the same time, each worker's threads kept to its own CPUs
+ * (cpus[i], "0" or "0,1"), so that whatever else the machine does falls on both (Bulej et al.,
+ * ICPE 2020). Each row's duet column names the other side. */
+void tb_run_duet(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], const char *const cpus[2],
+                 tb_row *row[2], char *said[2], size_t saidlen, tb_status st[2]);
 
 #endif

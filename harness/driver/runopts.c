@@ -43,6 +43,9 @@ static void run_help(void)
            "                           is given\n"
            "  --against BUILD_DIR      also run that build's tmempool strategies, as X@base, each\n"
            "                           cell next to its twin (then: compare DIR --baseline @base)\n"
+           "  --duet                   run the two sides of each pair at the same time, each on CPUs of\n"
+           "                           its own: X and X@base with --against, else the two allocators\n"
+           "                           given (cells of up to half the CPUs' threads)\n"
            "  -p key=value             workload parameter (repeatable); key=v1,v2 runs each value\n"
            "                           (a sweep: every combination of a workload's listed keys)\n\n"
            "presets:\n");
@@ -82,7 +85,7 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         {"pin", 0, 0, 'n'},     {"out", 1, 0, 'O'},        {"resume", 1, 0, 'R'},
         {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
         {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
-        {"target", 1, 0, 'G'},  {"budget", 1, 0, 'B'},
+        {"target", 1, 0, 'G'},  {"budget", 1, 0, 'B'},    {"duet", 0, 0, 'U'},
         {0, 0, 0, 0}};
     tb_matrix_opts *o = &ro->o;
     int c;
@@ -130,6 +133,7 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
                 return tb_usage_error("run", "--timeout '%s': want seconds, more than 0 and at most 604800", optarg);
             break;
         case 'n': rc->pin = true; break;
+        case 'U': ro->duet = rc->duet = true; break;
         case 'O': ro->out = optarg; break;
         case 'R': ro->resume = optarg; break;
         case 'S':
@@ -174,6 +178,9 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
                               o->duration * 2 + 10);
     if (o->shard_n > 1 && !o->seed_set && !ro->resume)
         return tb_usage_error("run", "--shard needs --seed, so that every shard slices the same order");
+    if (ro->duet && ro->measure && strcmp(ro->measure, "instructions") == 0)
+        return tb_usage_error("run", "--duet with --measure instructions: counts do not depend on the "
+                              "neighbour, so there is nothing to pair; want one of them");
     if ((ro->target_pct > 0 || ro->budget_s > 0) && !ro->auto_reps)
         return tb_usage_error("run", "--target and --budget go with --reps auto: want --reps auto too, or leave them out");
     if (ro->auto_reps && o->shard_n > 1)

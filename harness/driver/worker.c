@@ -105,6 +105,7 @@ typedef struct thread_arg {
     tb_thread_out *me;
     hwloc_topology_t topo;
     hwloc_obj_t pu;
+    int cpu; /* --cpus: the OS CPU this thread keeps to, or -1 */
 } thread_arg;
 
 /* What disturbed a thread: involuntary context switches (another task took its CPU) and CPU
@@ -132,6 +133,12 @@ static void *thread_main(void *p)
     thread_arg *t = p;
     if (t->pu)
         hwloc_set_cpubind(t->topo, t->pu->cpuset, HWLOC_CPUBIND_THREAD);
+    if (t->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(t->cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
     t->wl->thread(t->r, t->me);
     thread_noise(t->me);
     return NULL;
@@ -164,6 +171,8 @@ typedef struct worker_opts {
     double duration;
     bool pin, probe_only;
     tb_count_mode count;
+    int cpus[64]; /* --cpus: thread i keeps to cpus[i % ncpus] (a duet's side) */
+    int ncpus;
 } worker_opts;
 
 static int parse_flags(int argc, char **argv, worker_opts *o)
@@ -194,6 +203,12 @@ static int parse_flags(int argc, char **argv, worker_opts *o)
             break;
         }
         case TB_WOPT_probe: o->probe_only = true; break;
+        case TB_WOPT_cpus:
+            for (char *q = optarg; *q && o->ncpus < 64;) {
+                o->cpus[o->ncpus++] = (int)strtol(q, &q, 10);
+                q += *q == ',';
+            }
+            break;
         case TB_WOPT_count:
             o->count = strcmp(optarg, "perf") == 0 ? TB_COUNT_PERF
                        : strcmp(optarg, "callgrind") == 0 ? TB_COUNT_CALLGRIND : TB_COUNT_NONE;
@@ -262,7 +277,8 @@ static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
     pthread_t *tids = calloc(o->threads, sizeof *tids);
     thread_arg *args = calloc(o->threads, sizeof *args);
     for (unsigned i = 0; i < o->threads; i++) {
-        args[i] = (thread_arg){r, wl, &r->out[i], topo, o->pin ? pin_pu(topo, i) : NULL};
+        args[i] = (thread_arg){r, wl, &r->out[i], topo, o->pin ? pin_pu(topo, i) : NULL,
+                               o->ncpus ? o->cpus[i % (unsigned)o->ncpus] : -1};
         if (pthread_create(&tids[i], NULL, thread_main, &args[i]) != 0)
             return false;
     }
