@@ -65,35 +65,26 @@ static const struct {
     {"free of an object never carved", never_handed_out, "never handed out"},
 };
 
+typedef struct misuse_arg {
+    tmp_strategy s;
+    unsigned c;
+} misuse_arg;
+
+static void misuse_child(void *arg)
+{
+    const misuse_arg *m = arg;
+    char addr[64] = {0};
+    tmp_pool *p = make_pool(m->s, 64, 64, 0, TMP_F_DEBUG);
+    tmp_pool *other = make_pool(m->s, 64, 64, 0, TMP_F_DEBUG);
+    cases[m->c].fn(p, other, addr, sizeof addr);
+    /* returning means the pool did not catch it: run_in_child exits 0 */
+}
+
 static void death_test(tmp_strategy s, unsigned c)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    char addr[64] = {0};
-    int afds[2];
-    CHECK(pipe(afds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(afds[0]);
-        tmp_pool *p = make_pool(s, 64, 64, 0, TMP_F_DEBUG);
-        tmp_pool *other = make_pool(s, 64, 64, 0, TMP_F_DEBUG);
-        cases[c].fn(p, other, addr, sizeof addr);
-        _exit(0); /* not reached if the pool caught it */
-    }
-    close(fds[1]);
-    close(afds[1]);
-    char out[2048] = {0};
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof out - 1 && (r = read(fds[0], out + got, sizeof out - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fds[0]);
-    close(afds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    char out[2048];
+    misuse_arg arg = {s, c};
+    int status = run_in_child(misuse_child, &arg, out, sizeof out);
     if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)) {
         fprintf(stderr, "%s/%s: child did not abort (status %d), stderr: %s\n",
                 tmp_strategy_name(s), cases[c].name, status, out);
