@@ -12,3 +12,8 @@ csv_awk() {
         '"$prog" "$@"
 }
 csv_count() { csv_awk "FNR > 1 && ($1) { n++ } END { print n + 0 }" "$2"; }
+
+# matches GREP-ARGS...: grep -q that reads its input to the end. grep -q exits at the first
+# match, and a writer still writing then dies of SIGPIPE, which set -o pipefail reports as a
+# failed pipeline: a flaky test whenever the writer prints more after the matching line.
+matches() { grep "$@" >/dev/null; }

@@ -39,7 +39,7 @@ verdict() { csv_awk -v a="$1" 'FNR > 1 && $col["allocator"] == a { print $col["v
 [ "$(verdict B)" = slower ] || fail "B (10% slower) is $(verdict B), want slower"
 [ "$(verdict C)" = noisy ] || fail "C (60% spread) is $(verdict C), want noisy"
 [ "$(verdict D)" = missing ] || fail "D (only in NEW) is $(verdict D), want missing"
-echo "$out" | head -1 | grep -q '^allocator,baseline,workload,params,threads,object_size,metric' || fail "csv header"
+echo "$out" | head -1 | matches '^allocator,baseline,workload,params,threads,object_size,metric' || fail "csv header"
 
 # the same run against itself: nothing flagged, exit 0; text and markdown tables
 "$tmbench" compare "$dir/base" "$dir/base" > "$dir/t.txt" || fail "a run against itself must exit 0"
@@ -102,7 +102,7 @@ grep -q ',noisy,.*,unpaired$' "$dir/pu.csv" || fail "unpaired: the 3% change sho
 # too few repetitions: say how many are needed
 head -4 "$dir/base/results.csv" > "$dir/few.csv"
 mkdir -p "$dir/few"; cp "$dir/few.csv" "$dir/few/results.csv"
-"$tmbench" compare "$dir/few" "$dir/few" | grep -q "Want at least 5 a side" || fail "too-few-reps note"
+"$tmbench" compare "$dir/few" "$dir/few" | matches "Want at least 5 a side" || fail "too-few-reps note"
 
 # bad input: exit 2, one message
 expect2() { local rc=0; "$@" >/dev/null 2>"$dir/err" || rc=$?; [ $rc -eq 2 ] || fail "exit $rc for: $* ($(cat "$dir/err"))"; [ -s "$dir/err" ] || fail "no message for: $*"; }

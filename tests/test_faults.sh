@@ -44,7 +44,7 @@ wait $drv 2>/dev/null || true
 grep -qE '"complete":[[:space:]]*false' "$T/k/meta.json" || fail "a killed run's meta.json does not say incomplete"
 "$TB" plot "$T/k" >/dev/null 2>&1 || fail "plot of a killed run"
 grep -q "complete | NO: $(rows "$T/k") of 4 cell repetitions" "$T/k/plots/report.md" || fail "report does not say the run is incomplete"
-"$TB" compare "$T/k" "$T/k" 2>&1 >/dev/null | grep -q "incomplete run" || fail "compare does not say the run is incomplete"
+"$TB" compare "$T/k" "$T/k" 2>&1 >/dev/null | matches "incomplete run" || fail "compare does not say the run is incomplete"
 # SIGHUP (a closed terminal) ends a run like Ctrl-C: exit 130, rows kept, no worker left
 "$TB" run --allocators tmempool-tcache --workloads churn --threads 1 --duration 20 --timeout 60 --reps 1 \
     -p live=7002 --out "$T/h" >/dev/null 2>&1 &

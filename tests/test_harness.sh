@@ -23,7 +23,7 @@ all_rows=$((nalloc * (nwl + 1) * 2))
 [ "$rows" -eq "$all_rows" ] || fail "expected $all_rows rows, got $rows"
 n=$(csv_awk 'NR>1 && $col["workload"]=="falseshare" {print $col["params"]}' "$T/a/results.csv" | sort -u | tr '\n' ' ')
 [ "$n" = "handoff=no;writes=4 handoff=yes;writes=4 " ] || fail "preset did not run falseshare in both modes: $n"
-head -1 "$T/a/results.csv" | grep -q '^run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error' || fail "header"
+head -1 "$T/a/results.csv" | matches '^run_id,allocator,allocator_version,workload,params,threads,object_size,rep,status,ops,seconds,ops_per_sec,ns_per_op,lat_p50_ns,lat_p99_ns,lat_p999_ns,peak_rss_kib,pool_bytes_reserved,lock_waits,error' || fail "header"
 csv_awk 'NR>1 && $col["status"]!="ok" && $col["status"]!="skipped" {print; bad=1} END {exit bad}' "$T/a/results.csv" || fail "a cell is not ok"
 # ok rows have ops and a positive rate; churn at 2 threads did exactly 2 x 10048 ops (64-op rounds)
 csv_awk 'NR>1 && $col["status"]=="ok" && ($col["ops"]<=0 || $col["ops_per_sec"]<=0) {bad=1} END {exit bad}' "$T/a/results.csv" || fail "ok row without ops"
@@ -134,7 +134,7 @@ grep -qF '"reps_auto":true' <<<"$m" && grep -qF '"adaptive":{"target_pct":30' <<
 csv_awk 'FNR > 1 { n[$col["allocator"] "|" $col["workload"]]++ } END { for (k in n) if (n[k] < 6) { print k, n[k]; bad = 1 }; exit bad }' \
     "$T/auto/results.csv" || fail "--reps auto ran fewer than 6 rounds of a cell"
 grep -q "cells within +-30%" "$T/auto.log" || fail "--reps auto does not say how many cells converged"
-"$TB" compare "$T/auto" --baseline @base --alpha 0.05 --format csv | grep -q ',paired$' || fail "compare of an auto run is not paired"
+"$TB" compare "$T/auto" --baseline @base --alpha 0.05 --format csv | matches ',paired$' || fail "compare of an auto run is not paired"
 
 # 7c. --duet: the two allocators' cells run at once, each on its own CPU; each row names its
 # partner, and the pairs share their repetition numbers, so compare judges them paired

@@ -48,7 +48,7 @@ for m in yes no; do
     [ -s "$T/v/plots/scaling_falseshare-handoff-${m}_64.png" ] || fail "no chart for handoff=$m"
     grep -q "handoff=$m;writes=2" "$T/v/plots/scaling_falseshare-handoff-${m}_64.dat" || fail "handoff=$m chart data"
     sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/v/plots/report.md" |
-        grep -q "^| falseshare handoff=$m | 1 |" || fail "no report row for handoff=$m"
+        matches "^| falseshare handoff=$m | 1 |" || fail "no report row for handoff=$m"
 done
 # ...and that figure is paired by round, not a ratio of medians: with a slow second round for
 # both (tcache 100 then 10 Mops/s, glibc 50 then 20) it is (2.0 + 0.5) / 2 = 1.25, where the
@@ -61,7 +61,7 @@ csv_awk -v OFS=, 'NR==1 || ($col["workload"]=="churn" && $col["threads"]==1 && (
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/synp/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { split($5, v, " "); print v[1] }')
 [ "$got" = "1.25" ] || fail "paired ratio: got '$got', want 1.25"
 col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-tcache") print i }' "$T/synp/relative.dat")
-awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f\n", $c }' "$T/synp/relative.dat" | grep -qx 1.25 || fail "relative chart not paired by round"
+awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f\n", $c }' "$T/synp/relative.dat" | matches -x 1.25 || fail "relative chart not paired by round"
 # one estimator: every ratio in the report's Summary is the relative chart's, to the digit
 summary_vs_relative() { # DIR_WITH_REPORT_AND_DAT
     local d=$1
@@ -82,7 +82,7 @@ grep -q '^| tmempool-tcache | [^|]*(1.25 ' "$T/synp/report.md" || fail "Summary 
 # the whole range of the per-round ratios, 0.5 to 2.0
 grep -q '^| tmempool-tcache | [^|]*(1.25 \[0.50 \.\. 2.00\])' "$T/synp/report.md" || fail "Summary without the interval"
 col=$(awk -F'\t' '/^# row/ { for (i = 1; i <= NF; i++) if ($i == "tmempool-tcache_lo") print i }' "$T/synp/relative.dat")
-awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f %.2f\n", $c, $(c + 1) }' "$T/synp/relative.dat" | grep -qx "0.50 2.00" ||
+awk -F'\t' -v c="$col" '!/^#/ { printf "%.2f %.2f\n", $c, $(c + 1) }' "$T/synp/relative.dat" | matches -x "0.50 2.00" ||
     fail "relative.dat without the interval"
 # names are data, never code: an allocator name and a CPU model holding backquoted commands are
 # drawn as text (gnuplot runs `...` inside double-quoted strings), and a name with spaces stays
@@ -111,7 +111,7 @@ grep -q "^| timer | TSC, its step" "$P/report.md" || fail "the report does not s
 mkdir -p "$T/busy"; cp "$T/r/results.csv" "$T/busy/"
 sed 's/"loadavg_before":[^]]*]/"loadavg_before": [7.5, 6, 5]/' "$T/r/meta.json" >"$T/busy/meta.json"
 "$TB" plot "$T/busy" >/dev/null 2>&1 || fail "plot of the busy run"
-sed -n '1,4p' "$T/busy/plots/report.md" | grep -q "WARNING: the machine was busy while this run ran (the load average reached 7.50" ||
+sed -n '1,4p' "$T/busy/plots/report.md" | matches "WARNING: the machine was busy while this run ran (the load average reached 7.50" ||
     fail "no busy-machine warning at the top of the report"
 mkdir -p "$T/quiet"; cp "$T/r/results.csv" "$T/quiet/"
 sed 's/"loadavg_before":[^]]*]/"loadavg_before": [0.1, 0.1, 0.1]/; s/"loadavg_after":[^]]*]/"loadavg_after": [0.2, 0.1, 0.1]/; s/"steal_fraction":[^,]*/"steal_fraction": 0/' \
