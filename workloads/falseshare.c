@@ -63,6 +63,13 @@ out:
     tb_end(r, me, done);
 }
 
+static void fs_teardown(tb_run *r)
+{
+    fs_state *st = r->state;
+    free(st->first); /* the objects themselves: each thread freed its own in its timed region */
+    st->first = NULL;
+}
+
 const tb_workload tb_wl_falseshare = {
     .name = "falseshare",
     .desc = "Hoard's cache-scratch (handoff=yes) and cache-thrash (handoff=no): alloc, write, free",
@@ -73,4 +80,5 @@ const tb_workload tb_wl_falseshare = {
                {.key = NULL}},
     .setup = fs_setup,
     .thread = fs_thread,
+    .teardown = fs_teardown,
 };

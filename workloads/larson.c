@@ -142,6 +142,8 @@ static void la_teardown(tb_run *r)
         free(l->slot);
         free(l->tag);
     }
+    free(st->lanes);
+    st->lanes = NULL;
 }
 
 const tb_workload tb_wl_larson = {

@@ -91,6 +91,19 @@ static void pc_thread(tb_run *r, tb_thread_out *me)
     tb_end(r, me, done);
 }
 
+/* The rings are empty by now (each consumer drains its ring to the producer's NULL). An
+ * interleaved cell runs the workload once a slice, so what setup made is given back here. */
+static void pc_teardown(tb_run *r)
+{
+    pc_state *st = r->state;
+    for (unsigned i = 0; i < r->threads / 2; i++) {
+        free(st->rings[i].slot);
+        free(st->rings[i].tag);
+    }
+    free(st->rings);
+    st->rings = NULL;
+}
+
 const tb_workload tb_wl_prodcons = {
     .name = "prodcons",
     .desc = "producer/consumer pairs over bounded SPSC rings: every free is a cross-thread free",
@@ -100,4 +113,5 @@ const tb_workload tb_wl_prodcons = {
     .cross_thread = true,
     .setup = pc_setup,
     .thread = pc_thread,
+    .teardown = pc_teardown,
 };

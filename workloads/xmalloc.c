@@ -188,6 +188,20 @@ static void xm_thread(tb_run *r, tb_thread_out *me)
     tb_end(r, me, done);
 }
 
+/* Every batch is back on the empty list (consumers take all that is queued once the producers
+ * are done): setup's containers and lock go, for the next slice of an interleaved cell. */
+static void xm_teardown(tb_run *r)
+{
+    xm_state *st = r->state;
+    while (st->empty) {
+        xbatch *b = st->empty;
+        st->empty = b->next;
+        free(b);
+    }
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->lock);
+}
+
 const tb_workload tb_wl_xmalloc = {
     .name = "xmalloc",
     .desc = "half the threads allocate batches onto a shared queue, half take and free them",
@@ -201,4 +215,5 @@ const tb_workload tb_wl_xmalloc = {
     .setup = xm_setup,
     .check = xm_check,
     .thread = xm_thread,
+    .teardown = xm_teardown,
 };

@@ -149,9 +149,10 @@ static void prepare(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c, 
                        .child = child};
 }
 
-/* The row of a worker that ran (or could not start: started false). */
-static tb_status conclude(const tb_run_ctx *rc, const job *j, const tb_spawn_result *sr, bool started, tb_row *row,
-                          char *said, size_t saidlen)
+/* The row of a worker that ran (or could not start: started false); reply is the part of its
+ * reply that is this row's (all of it, but for an interleaved worker's two sides). */
+static tb_status conclude(const tb_run_ctx *rc, const job *j, const tb_spawn_result *sr, const char *reply,
+                          bool started, tb_row *row, char *said, size_t saidlen)
 {
     tb_status st;
     said[0] = '\0';
@@ -159,10 +160,10 @@ static tb_status conclude(const tb_run_ctx *rc, const job *j, const tb_spawn_res
         tb_row_set(row, TB_COL_error, "%s", sr->why);
         st = TB_ST_failed;
     } else {
-        char *reply = strdup(sr->reply);
-        if (reply)
-            tb_reply_parse(reply, row);
-        free(reply);
+        char *copy = strdup(reply);
+        if (copy)
+            tb_reply_parse(copy, row);
+        free(copy);
         st = classify(rc, sr, tb_row_status(row), row);
         snprintf(said, saidlen, "%s", sr->stderr_text);
     }
@@ -192,7 +193,7 @@ tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c
     }
     prepare(rc, m, c, NULL, rc->child, j);
     bool started = tb_spawn_worker(&j->sp, sr) == 0;
-    tb_status st = conclude(rc, j, sr, started, row, said, saidlen);
+    tb_status st = conclude(rc, j, sr, sr->reply, started, row, said, saidlen);
     free(j);
     free(sr);
     return st;
@@ -223,7 +224,49 @@ void tb_run_duet(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const 
     tb_spawn_result *rr[2] = {&sr[0], &sr[1]};
     bool started = tb_spawn_workers(ss, rr, 2) == 0;
     for (int i = 0; i < 2; i++)
-        st[i] = conclude(rc, &j[i], &sr[i], started, row[i], said[i], saidlen);
+        st[i] = conclude(rc, &j[i], &sr[i], sr[i].reply, started, row[i], said[i], saidlen);
+    free(j);
+    free(sr);
+}
+
+void tb_run_interleaved(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], tb_row *row[2],
+                        char *said[2], size_t saidlen, tb_status st[2])
+{
+    job *j = malloc(sizeof *j);
+    tb_spawn_result *sr = malloc(sizeof *sr);
+    for (int i = 0; i < 2; i++) {
+        identity(row[i], rc, c[i]);
+        tb_row_set(row[i], TB_COL_interleaved, "%s", c[1 - i]->alloc->name);
+    }
+    if (!j || !sr) {
+        for (int i = 0; i < 2; i++) {
+            tb_row_set(row[i], TB_COL_error, "out of memory");
+            tb_row_set(row[i], TB_COL_status, "%s", tb_status_name(st[i] = TB_ST_failed));
+            said[i][0] = '\0';
+        }
+        free(j);
+        free(sr);
+        return;
+    }
+    prepare(rc, m, c[0], NULL, rc->child, j);
+    tb_wargs_add(&j->a, TB_WOPT_partner, c[1]->alloc->name);
+    tb_wargs_addf(&j->a, TB_WOPT_slice, "%.6f", rc->slice_s);
+    bool started = tb_spawn_worker(&j->sp, sr) == 0;
+    /* the partner's part; a worker that ended before it split its reply said one thing for both */
+    char *second = started ? tb_reply_split(sr->reply) : NULL;
+    st[0] = conclude(rc, j, sr, sr->reply, started, row[0], said[0], saidlen);
+    if (second || !started) {
+        st[1] = conclude(rc, j, sr, second ? second : "", started, row[1], said[1], saidlen);
+    } else if (st[0] == TB_ST_skipped) { /* the pair does not apply: nor does its second side */
+        tb_row_set(row[1], TB_COL_error, "%s", tb_row_get(row[0], TB_COL_error));
+        tb_row_set(row[1], TB_COL_status, "%s", tb_status_name(st[1] = TB_ST_skipped));
+    } else { /* ended before its second side began: that side has no figures of its own */
+        tb_row_set(row[1], TB_COL_error, "its interleaved partner %s ended %s: %.300s", c[0]->alloc->name,
+                   tb_status_name(st[0]), tb_row_get(row[0], TB_COL_error));
+        bool process = st[0] == TB_ST_crashed || st[0] == TB_ST_timeout || st[0] == TB_ST_interrupted;
+        tb_row_set(row[1], TB_COL_status, "%s", tb_status_name(st[1] = process ? st[0] : TB_ST_failed));
+    }
+    said[1][0] = '\0'; /* one worker, one stderr: said once */
     free(j);
     free(sr);
 }

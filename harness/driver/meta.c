@@ -175,6 +175,10 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddNumberToObject(mat, "cells_unsharded", (double)m->total_unsharded);
     cJSON_AddNumberToObject(mat, "latency_sample_every", m->sample_every);
     cJSON_AddBoolToObject(mat, "pin", mr->pin);
+    if (mr->pairing)
+        cJSON_AddStringToObject(mat, "pairing", mr->pairing);
+    if (mr->pairing && strcmp(mr->pairing, "interleave") == 0)
+        cJSON_AddNumberToObject(mat, "slice_ms", mr->slice_ms);
     if (mr->auto_reps) {
         cJSON_AddBoolToObject(mat, "reps_auto", true);
         cJSON_AddNumberToObject(mat, "target_pct", mr->target_pct);

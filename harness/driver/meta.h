@@ -29,6 +29,8 @@ typedef struct tb_meta_run {
     const char *count_method;  /* instructions: "perf" or "callgrind" */
     const char *against;       /* run --against: the other build's libtmempool */
     bool pin;
+    const char *pairing;       /* "duet", "interleave", or NULL: each cell on its own */
+    double slice_ms;           /* interleave: the slice length */
     double timeout;
     unsigned shard_k, shard_n; /* shard_n 0 or 1: not sharded */
     const cJSON *prev;         /* --resume: the meta.json being continued (its command line and

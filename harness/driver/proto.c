@@ -75,3 +75,16 @@ int tb_reply_parse(char *text, tb_row *row)
     }
     return unknown;
 }
+
+void tb_reply_next_side(FILE *f) { fputs(TB_REPLY_NEXT_SIDE "\n", f); }
+
+char *tb_reply_split(char *text)
+{
+    size_t n = strlen(TB_REPLY_NEXT_SIDE);
+    for (char *p = text; (p = strstr(p, TB_REPLY_NEXT_SIDE)) != NULL; p += n)
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0')) {
+            *p = '\0';
+            return p + n + (p[n] == '\n');
+        }
+    return NULL;
+}

@@ -13,7 +13,7 @@
 #define TB_WORKER_OPTS(X)                                                                       \
     X(allocator, 1) X(workload, 1) X(params, 1) X(threads, 1) X(size, 1) X(ops, 1)              \
     X(duration, 1) X(sample, 1) X(seed, 1) X(pin, 0) X(user, 1) X(against, 1) X(probe, 0)       \
-    X(count, 1) X(cpus, 1)
+    X(count, 1) X(cpus, 1) X(partner, 1) X(slice, 1)
 
 enum {
 #define X(n, arg) TB_WOPT_##n,
@@ -41,5 +41,12 @@ void tb_reply_put(FILE *f, int col, const char *fmt, ...) __attribute__((format(
 /* The driver's side: the reply text (changed in place) into row's WORKER columns. Returns the
  * number of lines that named no such column (a worker from another build). */
 int tb_reply_parse(char *text, tb_row *row);
+
+/* An interleaved worker (--partner) replies for two sides: the first side's lines, this line,
+ * then the partner's. A reader that does not know it skips it (it has no '='). */
+#define TB_REPLY_NEXT_SIDE "--- partner ---"
+void tb_reply_next_side(FILE *f);
+/* Splits text at that line (in place): returns the partner's part, or NULL when there is none. */
+char *tb_reply_split(char *text);
 
 #endif

@@ -94,6 +94,23 @@ int tb_resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, cJSON **prev, 
     if (cJSON_GetObjectItemCaseSensitive(m, "timeout") && meta_num(m, "timeout", 1e-9, 7 * 86400, &timeout, why, sizeof why))
         rc->timeout = timeout;
     rc->pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "pin"));
+    const cJSON *pairing = cJSON_GetObjectItemCaseSensitive(m, "pairing");
+    if (cJSON_IsString(pairing) && strcmp(pairing->valuestring, "duet") == 0) {
+        ro->duet = rc->duet = true;
+    } else if (cJSON_IsString(pairing) && strcmp(pairing->valuestring, "interleave") == 0) {
+        double ms;
+        if (!meta_num(m, "slice_ms", 0.05, 10000, &ms, why, sizeof why)) {
+            snprintf(err, errlen, "--resume %s: %s; nothing was run", dir, why);
+            cJSON_Delete(root);
+            return -1;
+        }
+        ro->interleave_ms = ms;
+        rc->slice_s = ms / 1e3;
+    } else if (pairing) {
+        snprintf(err, errlen, "--resume %s: meta.json's matrix.pairing is not duet or interleave; nothing was run", dir);
+        cJSON_Delete(root);
+        return -1;
+    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "reps_auto"))) {
         ro->auto_reps = true; /* the rounds go on from the rows there; the budget starts again */
         double v;

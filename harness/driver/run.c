@@ -152,10 +152,11 @@ static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_st
     return true;
 }
 
-/* --duet: cells i and i + 1 are a pair to run at once (the matrix put partners side by side). */
-static bool duet_pair(const tb_run_ctx *rc, const tb_matrix *m, size_t i)
+/* --duet, --interleave: cells i and i + 1 are a pair to run together (the matrix put partners
+ * side by side). */
+static bool paired(const tb_run_ctx *rc, const tb_matrix *m, size_t i)
 {
-    if (!rc->duet || i + 1 >= m->n)
+    if (!(rc->duet || rc->slice_s > 0) || i + 1 >= m->n)
         return false;
     const tb_cell *a = &m->cells[i], *b = &m->cells[i + 1];
     return !a->done && !b->done && a->alloc != b->alloc && a->wl == b->wl && a->threads == b->threads &&
@@ -199,8 +200,13 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         tb_row row[2] = {{{0}}, {{0}}};
         static char said[2][4096];
         tb_status st[2];
-        size_t k = duet_pair(rc, m, i) ? 2 : 1;
-        if (k == 2) {
+        size_t k = paired(rc, m, i) ? 2 : 1;
+        if (k == 2 && rc->slice_s > 0) {
+            const tb_cell *cc[2] = {cell, &m->cells[i + 1]};
+            tb_row *rr[2] = {&row[0], &row[1]};
+            char *sd[2] = {said[0], said[1]};
+            tb_run_interleaved(rc, m, cc, rr, sd, sizeof said[0], st);
+        } else if (k == 2) {
             char cpus[2][128];
             duet_cpus(cell->threads, cpus);
             const tb_cell *cc[2] = {cell, &m->cells[i + 1]};
@@ -264,10 +270,11 @@ static unsigned run_auto(const tb_run_ctx *rc, const tb_matrix *m, const tb_adap
     return rounds;
 }
 
-/* --duet: what a duet needs, or exit 2 saying what would work. Without --against the two
- * allocators' cells are paired, so the matrix is built again with that pairing. */
-static int check_duet(run_opts *ro, tb_matrix *m)
+/* --duet, --interleave: what pairing needs, or exit 2 saying what would work. Without --against
+ * the two allocators' cells are paired, so the matrix is built again with that pairing. */
+static int check_pairs(run_opts *ro, tb_matrix *m)
 {
+    const char *flag = ro->duet ? "--duet" : "--interleave";
     char err[1024];
     const tb_allocator *first = NULL, *second = NULL;
     bool twins = false;
@@ -280,17 +287,28 @@ static int check_duet(run_opts *ro, tb_matrix *m)
         else if (a != first && !second)
             second = a;
         else if (a != first && a != second && !twins)
-            return tb_usage_error("run", "--duet pairs two allocators (or each X with X@base under --against); "
-                                  "this run has more: want --allocators A,B");
+            return tb_usage_error("run", "%s pairs two allocators (or each X with X@base under --against); "
+                                  "this run has more: want --allocators A,B", flag);
+        if (!ro->duet && a->libs[0])
+            return tb_usage_error("run", "--interleave runs both sides in one process, and %s is a preloaded "
+                                  "malloc (one per process): want tmempool strategies, floor or glibc, or --duet "
+                                  "for malloc baselines", a->name);
         most = m->cells[i].threads > most ? m->cells[i].threads : most;
     }
     cpu_set_t mine;
     int cpus = sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) : 1;
-    if (2 * most > (unsigned)cpus)
+    if (ro->duet && 2 * most > (unsigned)cpus)
         return tb_usage_error("run", "--duet runs both sides on CPUs of their own: a cell of %u threads needs %u "
                               "CPUs and %d are here; want --threads %d or fewer", most, 2 * most, cpus, cpus / 2);
     if (!second)
-        return tb_usage_error("run", "--duet needs two sides: want --allocators A,B, or --against BUILD_DIR");
+        return tb_usage_error("run", "%s needs two sides: want --allocators A,B, or --against BUILD_DIR", flag);
+    if (!ro->duet && !(m->duration > 0))
+        return tb_usage_error("run", "--interleave cuts each side's time into slices: want --duration SECONDS "
+                              "(each side's time per repetition, e.g. 0.2), not --ops");
+    if (!ro->duet && m->duration < 2 * ro->interleave_ms / 1e3)
+        return tb_usage_error("run", "--interleave %g ms: each side gets at least two slices, so --duration %g is "
+                              "too short; want --duration %g or more, or a shorter slice", ro->interleave_ms,
+                              m->duration, 2 * ro->interleave_ms / 1e3);
     if (!twins) {
         ro->o.duet_pairs = true;
         if (tb_matrix_build(&ro->o, m, err, sizeof err) != 0)
@@ -354,7 +372,7 @@ int tb_cmd_run(int argc, char **argv)
     tb_matrix m;
     if (tb_matrix_build(&ro.o, &m, err, sizeof err) != 0)
         return tb_usage_error("run", "%s", err);
-    if (ro.duet && (code = check_duet(&ro, &m)) >= 0)
+    if ((ro.duet || ro.interleave_ms > 0) && (code = check_pairs(&ro, &m)) >= 0)
         return code;
     rc.seed = m.seed;
     m.sample_every = rc.sample;
@@ -401,6 +419,8 @@ int tb_cmd_run(int argc, char **argv)
                       .measure = rc.instructions ? "instructions" : "time",
                       .count_method = rc.instructions ? (rc.perf ? "perf" : "callgrind") : NULL,
                       .against = ro.against ? against_lib : NULL, .prev = prev, .pin = rc.pin,
+                      .pairing = ro.duet ? "duet" : ro.interleave_ms > 0 ? "interleave" : NULL,
+                      .slice_ms = ro.interleave_ms,
                       .timeout = rc.timeout, .shard_k = ro.o.shard_k, .shard_n = ro.o.shard_n,
                       .auto_reps = ro.auto_reps, .target_pct = ad.target_pct, .budget_s = ad.budget_s};
     tb_utc_now(mr.started, sizeof mr.started, false);

@@ -29,6 +29,7 @@ typedef struct tb_run_ctx {
     volatile pid_t *child;
     volatile pid_t *child2;  /* a duet's second worker */
     bool duet;               /* --duet: each pair of cells at once, on CPUs of their own */
+    double slice_s;          /* --interleave: slice length in seconds; 0: not interleaved */
 } tb_run_ctx;
 
 /* What run's flags asked for, beyond the matrix. */
@@ -38,6 +39,7 @@ typedef struct run_opts {
     bool sample_set;
     bool auto_reps;            /* --reps auto */
     bool duet;                 /* --duet */
+    double interleave_ms;      /* --interleave MS (0: not given) */
     double target_pct, budget_s; /* --target, --budget (0: not given) */
 } run_opts;
 
@@ -65,5 +67,12 @@ tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c
  * ICPE 2020). Each row's duet column names the other side. */
 void tb_run_duet(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], const char *const cpus[2],
                  tb_row *row[2], char *said[2], size_t saidlen, tb_status st[2]);
+
+/* --interleave: the two cells of a pair in one worker, in alternating slices of rc->slice_s
+ * (ABBA order), each side's row the sum of its slices. Both sides must live in one process (tmempool
+ * strategies, of this build or another, the floor, glibc). Each row's interleaved column names
+ * the other side. */
+void tb_run_interleaved(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], tb_row *row[2],
+                        char *said[2], size_t saidlen, tb_status st[2]);
 
 #endif

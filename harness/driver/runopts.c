@@ -46,6 +46,10 @@ static void run_help(void)
            "  --duet                   run the two sides of each pair at the same time, each on CPUs of\n"
            "                           its own: X and X@base with --against, else the two allocators\n"
            "                           given (cells of up to half the CPUs' threads)\n"
+           "  --interleave MS          run the two sides of each pair in one worker, in alternating\n"
+           "                           slices of MS milliseconds (ABBA order), pools kept across\n"
+           "                           slices: X and X@base with --against, else the two allocators\n"
+           "                           given; both must live in one process (tmempool-*, floor, glibc)\n"
            "  -p key=value             workload parameter (repeatable); key=v1,v2 runs each value\n"
            "                           (a sweep: every combination of a workload's listed keys)\n\n"
            "presets:\n");
@@ -86,7 +90,7 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
         {"shard", 1, 0, 'S'},   {"seed", 1, 0, 'x'},       {"sample", 1, 0, 'L'},
         {"measure", 1, 0, 'M'}, {"against", 1, 0, 'A'},    {"help", 0, 0, 'h'},
         {"target", 1, 0, 'G'},  {"budget", 1, 0, 'B'},    {"duet", 0, 0, 'U'},
-        {0, 0, 0, 0}};
+        {"interleave", 1, 0, 'I'}, {0, 0, 0, 0}};
     tb_matrix_opts *o = &ro->o;
     int c;
     optind = 1;
@@ -134,6 +138,12 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
             break;
         case 'n': rc->pin = true; break;
         case 'U': ro->duet = rc->duet = true; break;
+        case 'I':
+            if (!tb_parse_seconds(optarg, 0.05, 10000, &ro->interleave_ms))
+                return tb_usage_error("run", "--interleave '%s': want a slice length in milliseconds, above 0.05 "
+                                      "and at most 10000 (e.g. 5)", optarg);
+            rc->slice_s = ro->interleave_ms / 1e3;
+            break;
         case 'O': ro->out = optarg; break;
         case 'R': ro->resume = optarg; break;
         case 'S':
@@ -181,6 +191,11 @@ int tb_run_flags(int argc, char **argv, run_opts *ro, tb_run_ctx *rc)
     if (ro->duet && ro->measure && strcmp(ro->measure, "instructions") == 0)
         return tb_usage_error("run", "--duet with --measure instructions: counts do not depend on the "
                               "neighbour, so there is nothing to pair; want one of them");
+    if (ro->interleave_ms > 0 && ro->duet)
+        return tb_usage_error("run", "--interleave and --duet are two ways to pair the same cells: pick one");
+    if (ro->interleave_ms > 0 && ro->measure && strcmp(ro->measure, "instructions") == 0)
+        return tb_usage_error("run", "--interleave with --measure instructions: counts do not drift with the "
+                              "machine, so there is nothing to interleave; want one of them");
     if ((ro->target_pct > 0 || ro->budget_s > 0) && !ro->auto_reps)
         return tb_usage_error("run", "--target and --budget go with --reps auto: want --reps auto too, or leave them out");
     if (ro->auto_reps && o->shard_n > 1)

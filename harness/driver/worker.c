@@ -38,7 +38,8 @@ static int finish(tb_status status, const char *error)
  * advances in steps of 24-25 ticks (about 10 ns), so a call faster than that reads as 0 once
  * the empty region is subtracted. */
 static double tsc_per_ns, resolution_ns;
-static void calibrate(tb_run *r)
+static uint64_t tsc_overhead;
+static void calibrate(void)
 {
     uint64_t n0 = tb_now_ns(), c0 = tb_rdtsc();
     while (tb_now_ns() - n0 < 20000000)
@@ -55,7 +56,7 @@ static void calibrate(tb_run *r)
         if (b - a < step)
             step = b - a;
     }
-    r->tsc_overhead = best;
+    tsc_overhead = best;
     resolution_ns = (double)step / tsc_per_ns;
 }
 
@@ -173,6 +174,8 @@ typedef struct worker_opts {
     tb_count_mode count;
     int cpus[64]; /* --cpus: thread i keeps to cpus[i % ncpus] (a duet's side) */
     int ncpus;
+    const char *partner; /* --partner: the other side of an interleaved cell */
+    double slice;        /* --slice: its slices' length in seconds */
 } worker_opts;
 
 static int parse_flags(int argc, char **argv, worker_opts *o)
@@ -203,6 +206,8 @@ static int parse_flags(int argc, char **argv, worker_opts *o)
             break;
         }
         case TB_WOPT_probe: o->probe_only = true; break;
+        case TB_WOPT_partner: o->partner = optarg; break;
+        case TB_WOPT_slice: o->slice = strtod(optarg, NULL); break;
         case TB_WOPT_cpus:
             for (char *q = optarg; *q && o->ncpus < 64;) {
                 o->cpus[o->ncpus++] = (int)strtol(q, &q, 10);
@@ -245,7 +250,7 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
         return TB_ST_skipped;
     if (s < 0)
         return TB_ST_failed;
-    calibrate(r);
+    r->tsc_overhead = tsc_overhead;
     r->out = aligned_alloc(128, sizeof(tb_thread_out) * o->threads);
     memset(r->out, 0, sizeof(tb_thread_out) * o->threads);
     for (unsigned i = 0; i < o->threads; i++) {
@@ -265,8 +270,8 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
  * thread could not be started. */
 static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
 {
-    hwloc_topology_t topo = NULL;
-    if (o->pin) {
+    static hwloc_topology_t topo; /* loaded once: an interleaved cell runs threads per slice */
+    if (o->pin && !topo) {
         hwloc_topology_init(&topo);
         hwloc_topology_load(topo);
     }
@@ -280,7 +285,7 @@ static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
         args[i] = (thread_arg){r, wl, &r->out[i], topo, o->pin ? pin_pu(topo, i) : NULL,
                                o->ncpus ? o->cpus[i % (unsigned)o->ncpus] : -1};
         if (pthread_create(&tids[i], NULL, thread_main, &args[i]) != 0)
-            return false;
+            return false; /* the threads started wait at the barrier, on args: the process ends with the cell */
     }
     pthread_barrier_wait(&r->start);
     if (o->duration > 0) {
@@ -290,76 +295,269 @@ static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
     }
     for (unsigned i = 0; i < o->threads; i++)
         pthread_join(tids[i], NULL);
+    free(tids);
+    free(args);
     return true;
 }
 
-/* Sums the threads' results and writes every figure of the reply. Returns the op count. */
-static uint64_t report_figures(const worker_opts *o, const tb_workload *wl, tb_heap *heap, tb_run *r,
-                               long base_rss)
-{
-    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0, instructions = 0;
-    bool counted = o->count == TB_COUNT_PERF;
-    static tb_hist ah, fh;
-    for (unsigned i = 0; i < o->threads; i++) {
-        const tb_thread_out *t = &r->out[i];
-        if (t->t0 && t->t0 < t0)
-            t0 = t->t0;
-        if (t->t1 > t1)
-            t1 = t->t1;
-        total += t->ops;
-        counted &= t->instructions != UINT64_MAX;
-        instructions += t->instructions;
-        tb_hist_merge(&ah, &t->alloc_lat);
-        tb_hist_merge(&fh, &t->free_lat);
-    }
-    tb_heap_stats st = {0};
-    bool have_stats = heap->stats && heap->stats(heap->ctx, &st) == 0;
-    if (wl->teardown)
-        wl->teardown(r);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    long end_rss = tb_rss_kib();
+/* What a cell's threads did, summed over one timed run or over an interleaved side's slices. */
+typedef struct tally {
+    uint64_t ops, instructions;
+    double seconds;          /* the timed regions' lengths, summed over slices */
+    bool counted;            /* perf counted every thread's region */
+    tb_hist ah, fh;
+    uint64_t sw, mig;
+    bool have_sw, have_mig;
+    unsigned slices;
+} tally;
 
-    double seconds = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-    put(ops, "%" PRIu64, total);
-    put(seconds, "%.9f", seconds);
-    if (seconds > 0 && total > 0) {
-        put(ops_per_sec, "%.1f", (double)total / seconds);
-        put(ns_per_op, "%.4f", seconds * o->threads * 1e9 / (double)total);
+static void tally_init(tally *t, const worker_opts *o)
+{
+    memset(t, 0, sizeof *t);
+    t->counted = o->count == TB_COUNT_PERF;
+    t->have_sw = t->have_mig = true;
+}
+
+/* Adds one timed run's threads: its region is from the first thread's start to the last one's end. */
+static void tally_add(tally *t, const tb_run *r)
+{
+    uint64_t t0 = UINT64_MAX, t1 = 0;
+    for (unsigned i = 0; i < r->threads; i++) {
+        const tb_thread_out *o = &r->out[i];
+        if (o->t0 && o->t0 < t0)
+            t0 = o->t0;
+        if (o->t1 > t1)
+            t1 = o->t1;
+        t->ops += o->ops;
+        t->counted &= o->instructions != UINT64_MAX;
+        t->instructions += o->instructions;
+        tb_hist_merge(&t->ah, &o->alloc_lat);
+        tb_hist_merge(&t->fh, &o->free_lat);
+        t->have_sw &= o->invol_switches != UINT64_MAX;
+        t->have_mig &= o->migrations != UINT64_MAX;
+        t->sw += o->invol_switches;
+        t->mig += o->migrations;
+    }
+    t->seconds += t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
+    t->slices++;
+}
+
+/* The figures of a tally: throughput, latency, instructions, the noise its threads met. */
+static void put_tally(const tally *t, unsigned threads)
+{
+    put(ops, "%" PRIu64, t->ops);
+    put(seconds, "%.9f", t->seconds);
+    if (t->seconds > 0 && t->ops > 0) {
+        put(ops_per_sec, "%.1f", (double)t->ops / t->seconds);
+        put(ns_per_op, "%.4f", t->seconds * threads * 1e9 / (double)t->ops);
     }
     double bound = RESOLVED_STEPS * resolution_ns;
     put(timer_resolution_ns, "%.2f", resolution_ns);
-    if (ah.n || fh.n)
+    if (t->ah.n || t->fh.n)
         put(lat_bound_ns, "%.1f", bound);
-    if (ah.n) {
-        put_latency(TB_COL_lat_p50_ns, tb_hist_quantile(&ah, 0.50) / tsc_per_ns, bound);
-        put_latency(TB_COL_lat_p99_ns, tb_hist_quantile(&ah, 0.99) / tsc_per_ns, bound);
-        put_latency(TB_COL_lat_p999_ns, tb_hist_quantile(&ah, 0.999) / tsc_per_ns, bound);
+    if (t->ah.n) {
+        put_latency(TB_COL_lat_p50_ns, tb_hist_quantile(&t->ah, 0.50) / tsc_per_ns, bound);
+        put_latency(TB_COL_lat_p99_ns, tb_hist_quantile(&t->ah, 0.99) / tsc_per_ns, bound);
+        put_latency(TB_COL_lat_p999_ns, tb_hist_quantile(&t->ah, 0.999) / tsc_per_ns, bound);
     }
-    if (fh.n) {
-        put_latency(TB_COL_free_p50_ns, tb_hist_quantile(&fh, 0.50) / tsc_per_ns, bound);
-        put_latency(TB_COL_free_p99_ns, tb_hist_quantile(&fh, 0.99) / tsc_per_ns, bound);
-        put_latency(TB_COL_free_p999_ns, tb_hist_quantile(&fh, 0.999) / tsc_per_ns, bound);
+    if (t->fh.n) {
+        put_latency(TB_COL_free_p50_ns, tb_hist_quantile(&t->fh, 0.50) / tsc_per_ns, bound);
+        put_latency(TB_COL_free_p99_ns, tb_hist_quantile(&t->fh, 0.99) / tsc_per_ns, bound);
+        put_latency(TB_COL_free_p999_ns, tb_hist_quantile(&t->fh, 0.999) / tsc_per_ns, bound);
     }
-    if (counted && total > 0) {
-        put(instructions_per_op, "%.4f", (double)instructions / (double)total);
+    if (t->counted && t->ops > 0) {
+        put(instructions_per_op, "%.4f", (double)t->instructions / (double)t->ops);
         put(count_method, "perf");
     }
+    if (t->have_sw)
+        put(invol_switches, "%" PRIu64, t->sw);
+    if (t->have_mig)
+        put(cpu_migrations, "%" PRIu64, t->mig);
+}
+
+static void put_pool_stats(const tb_heap *heap)
+{
+    tb_heap_stats st = {0};
+    if (!heap->stats || heap->stats(heap->ctx, &st) != 0)
+        return;
+    put(pool_bytes_reserved, "%" PRIu64, st.bytes_reserved);
+    put(lock_waits, "%" PRIu64, st.lock_waits);
+    put(cache_hits, "%" PRIu64, st.cache_hits);
+    put(cache_misses, "%" PRIu64, st.cache_misses);
+    put(remote_frees, "%" PRIu64, st.remote_frees);
+}
+
+static void put_steal(const unsigned long long cpu0[2], const unsigned long long cpu1[2])
+{
+    if (cpu1[0] > cpu0[0])
+        put(steal_pct, "%.2f", 100.0 * (double)(cpu1[1] - cpu0[1]) / (double)(cpu1[0] - cpu0[0]));
+}
+
+/* How a cell's threads ended: TB_STATUS_NONE when well, else the status, with the message. */
+static tb_status run_outcome(const tb_run *r, uint64_t ops, char *err, size_t errlen)
+{
+    if (atomic_load(&r->corrupt)) {
+        snprintf(err, errlen, "%s", r->corrupt_msg);
+        return TB_ST_corrupt;
+    }
+    if (atomic_load(&r->oom)) {
+        snprintf(err, errlen, "an allocation returned NULL (out of memory) after %llu operations: the cell "
+                              "stopped early, its figures describe less than it was to do", (unsigned long long)ops);
+        return TB_ST_failed;
+    }
+    if (ops == 0) {
+        snprintf(err, errlen, "the workload did no operations (allocation failed?)");
+        return TB_ST_failed;
+    }
+    return TB_STATUS_NONE;
+}
+
+/* One cell, one timed run: the usual worker. */
+static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap)
+{
+    char err[512] = "";
+    static tb_run r;
+    tb_status early = setup_run(o, wl, heap, &r, err, sizeof err);
+    if (early != TB_STATUS_NONE)
+        return finish(early, err);
+    long base_rss = tb_rss_kib();
+    unsigned long long cpu0[2], cpu1[2];
+    tb_cpu_times(cpu0);
+    for (unsigned i = 0; i < o->threads; i++)
+        r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX; /* a workload's own driver leaves them unknown */
+    if (!run_threads(o, wl, &r))
+        return finish(TB_ST_failed, "pthread_create failed");
+    tb_cpu_times(cpu1);
+    put_steal(cpu0, cpu1);
+    static tally t;
+    tally_init(&t, o);
+    tally_add(&t, &r);
+    put_tally(&t, o->threads);
+    put_pool_stats(heap);
+    if (wl->teardown)
+        wl->teardown(&r);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     put(peak_rss_kib, "%ld", ru.ru_maxrss);
     put(base_rss_kib, "%ld", base_rss);
-    put(end_rss_kib, "%ld", end_rss);
-    if (r->mark_rss_kib >= 0)
-        put(mark_rss_kib, "%ld", r->mark_rss_kib);
-    if (r->mark_pool_bytes >= 0)
-        put(mark_pool_bytes, "%lld", r->mark_pool_bytes);
-    if (have_stats) {
-        put(pool_bytes_reserved, "%" PRIu64, st.bytes_reserved);
-        put(lock_waits, "%" PRIu64, st.lock_waits);
-        put(cache_hits, "%" PRIu64, st.cache_hits);
-        put(cache_misses, "%" PRIu64, st.cache_misses);
-        put(remote_frees, "%" PRIu64, st.remote_frees);
+    put(end_rss_kib, "%ld", tb_rss_kib());
+    if (r.mark_rss_kib >= 0)
+        put(mark_rss_kib, "%ld", r.mark_rss_kib);
+    if (r.mark_pool_bytes >= 0)
+        put(mark_pool_bytes, "%lld", r.mark_pool_bytes);
+    tb_status st = run_outcome(&r, t.ops, err, sizeof err);
+    if (st == TB_STATUS_NONE && o->sample && o->count == TB_COUNT_NONE)
+        batch_sample(heap);
+    if (st != TB_STATUS_NONE)
+        return finish(st, err);
+    heap->destroy(heap->ctx);
+    return finish(TB_ST_ok, NULL);
+}
+
+/* --partner: an interleaved cell. Both sides' heaps live in this one process and persist for
+ * the whole cell; the cell's time on each side is cut into slices of --slice seconds, run in
+ * ABBA order (A B B A, again and again) so that a linear drift of the machine falls equally on
+ * both (randomized multiple interleaved trials: Abedi and Brecht, ICPE 2017). A slice is the
+ * workload's whole timed run (setup, threads, teardown): every object a slice allocates is freed
+ * before the next slice starts, so no object of one side is ever in the other side's hands.
+ * Each side's figures are its slices' sums; a first slice per side warms its pool, untimed. */
+typedef struct side {
+    const tb_allocator *a;
+    tb_heap heap;
+    tally t;
+    tb_status st;     /* TB_STATUS_NONE while well */
+    char err[512];
+} side;
+
+static void run_slice(const worker_opts *o, const tb_workload *wl, side *s, uint64_t seed, bool count)
+{
+    static tb_run r;
+    memset(&r, 0, sizeof r);
+    worker_opts so = *o;
+    so.duration = o->slice;
+    so.ops = 0;
+    so.seed = seed;
+    tb_status early = setup_run(&so, wl, &s->heap, &r, s->err, sizeof s->err);
+    if (early != TB_STATUS_NONE) {
+        s->st = early;
+        return;
     }
-    return total;
+    for (unsigned i = 0; i < so.threads; i++)
+        r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX;
+    if (!run_threads(&so, wl, &r)) {
+        s->st = TB_ST_failed;
+        snprintf(s->err, sizeof s->err, "pthread_create failed");
+        return;
+    }
+    if (count)
+        tally_add(&s->t, &r);
+    if (wl->teardown)
+        wl->teardown(&r);
+    uint64_t ops = 0;
+    for (unsigned i = 0; i < so.threads; i++)
+        ops += r.out[i].ops;
+    s->st = run_outcome(&r, ops, s->err, sizeof s->err);
+    pthread_barrier_destroy(&r.start);
+    free(r.out);
+}
+
+static void put_side(const worker_opts *o, side *s, bool version_said, const unsigned long long cpu0[2],
+                     const unsigned long long cpu1[2])
+{
+    char version[128] = "";
+    if (s->a->version && !version_said)
+        s->a->version(s->a, version, sizeof version);
+    if (!version_said)
+        put(allocator_version, "%s", version);
+    if (s->st == TB_STATUS_NONE) {
+        put_tally(&s->t, o->threads);
+        put(slices, "%u", s->t.slices);
+        put(slice_ms, "%.3f", s->t.slices ? s->t.seconds * 1e3 / s->t.slices : 0);
+        put_steal(cpu0, cpu1);
+        put_pool_stats(&s->heap);
+        if (o->sample && o->count == TB_COUNT_NONE)
+            batch_sample(&s->heap);
+        /* RSS is the process's, both sides' together: not either side's figure, so not given */
+    }
+    finish(s->st == TB_STATUS_NONE ? TB_ST_ok : s->st, s->err);
+}
+
+static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[2])
+{
+    if (!(o->slice > 0) || !(o->duration > 0)) {
+        finish(TB_ST_failed, "worker: --partner needs --slice and --duration");
+        tb_reply_next_side(report);
+        return finish(TB_ST_failed, "worker: --partner needs --slice and --duration");
+    }
+    /* quads of ABBA: each side gets 2 slices a quad, as many as its --duration holds */
+    unsigned quads = (unsigned)lround(o->duration / o->slice / 2);
+    quads = quads ? quads : 1;
+    unsigned long long cpu0[2], cpu1[2];
+    for (int i = 0; i < 2 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; i++)
+        run_slice(o, wl, &sd[i], o->seed, false); /* warm-up */
+    tb_cpu_times(cpu0);
+    static const int abba[4] = {0, 1, 1, 0};
+    for (unsigned q = 0; q < quads; q++)
+        for (int k = 0; k < 4 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; k++)
+            run_slice(o, wl, &sd[abba[k]], o->seed * 1000003u + q, true);
+    tb_cpu_times(cpu1);
+    /* a side that failed takes the other down with it: their slices are one measurement */
+    for (int i = 0; i < 2; i++)
+        if (sd[i].st == TB_ST_skipped && sd[1 - i].st == TB_STATUS_NONE) { /* the workload does not apply */
+            sd[1 - i].st = TB_ST_skipped;
+            snprintf(sd[1 - i].err, sizeof sd[1 - i].err, "%s", sd[i].err);
+        } else if (sd[i].st != TB_STATUS_NONE && sd[1 - i].st == TB_STATUS_NONE) {
+            sd[1 - i].st = TB_ST_failed;
+            snprintf(sd[1 - i].err, sizeof sd[1 - i].err, "its interleaved partner %s ended %s: %.400s", sd[i].a->name,
+                     tb_status_name(sd[i].st), sd[i].err);
+        }
+    put_side(o, &sd[0], true, cpu0, cpu1);
+    tb_reply_next_side(report);
+    put_side(o, &sd[1], false, cpu0, cpu1);
+    for (int i = 0; i < 2; i++)
+        if (sd[i].st == TB_STATUS_NONE)
+            sd[i].heap.destroy(sd[i].heap.ctx);
+    return 0;
 }
 
 int tb_cmd_worker(int argc, char **argv)
@@ -395,45 +593,28 @@ int tb_cmd_worker(int argc, char **argv)
     if (a->same_thread_only && wl->cross_thread)
         return finish(TB_ST_skipped, "this allocator is only correct when the allocating thread frees; "
                                      "this workload frees across threads");
-    static tb_run r;
-    tb_status early = setup_run(&o, wl, &heap, &r, err, sizeof err);
-    if (early != TB_STATUS_NONE)
-        return finish(early, err);
-    long base_rss = tb_rss_kib();
-    unsigned long long cpu0[2], cpu1[2];
-    tb_cpu_times(cpu0);
-    for (unsigned i = 0; i < o.threads; i++)
-        r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX; /* a workload's own driver leaves them unknown */
-    if (!run_threads(&o, wl, &r))
-        return finish(TB_ST_failed, "pthread_create failed");
-    tb_cpu_times(cpu1);
-    if (cpu1[0] > cpu0[0])
-        put(steal_pct, "%.2f", 100.0 * (double)(cpu1[1] - cpu0[1]) / (double)(cpu1[0] - cpu0[0]));
-    uint64_t sw = 0, mig = 0;
-    bool have_sw = true, have_mig = true;
-    for (unsigned i = 0; i < o.threads; i++) {
-        have_sw &= r.out[i].invol_switches != UINT64_MAX;
-        have_mig &= r.out[i].migrations != UINT64_MAX;
-        sw += r.out[i].invol_switches;
-        mig += r.out[i].migrations;
+    calibrate();
+    if (!o.partner)
+        return run_single(&o, wl, &heap);
+    static side sd[2];
+    sd[0] = (side){.a = a, .heap = heap, .st = TB_STATUS_NONE};
+    sd[1] = (side){.a = tb_alloc_find(o.partner), .st = TB_STATUS_NONE};
+    tally_init(&sd[0].t, &o);
+    tally_init(&sd[1].t, &o);
+    if (!sd[1].a)
+        return finish(TB_ST_failed, "worker: unknown --partner allocator");
+    int prc = sd[1].a->open(sd[1].a, o.size, &sd[1].heap, sd[1].err, sizeof sd[1].err);
+    if (prc != 0) {
+        sd[1].st = prc == -2 ? TB_ST_unavailable : TB_ST_failed;
+        sd[0].st = TB_ST_failed;
+        snprintf(sd[0].err, sizeof sd[0].err, "its interleaved partner %s could not open: %.400s", sd[1].a->name,
+                 sd[1].err);
+    } else if (sd[1].a->same_thread_only && wl->cross_thread) {
+        for (int i = 0; i < 2; i++) {
+            sd[i].st = TB_ST_skipped;
+            snprintf(sd[i].err, sizeof sd[i].err, "%s is only correct when the allocating thread frees; this "
+                                                  "workload frees across threads", sd[1].a->name);
+        }
     }
-    if (have_sw)
-        put(invol_switches, "%" PRIu64, sw);
-    if (have_mig)
-        put(cpu_migrations, "%" PRIu64, mig);
-    uint64_t total = report_figures(&o, wl, &heap, &r, base_rss);
-    if (o.sample && o.count == TB_COUNT_NONE && !atomic_load(&r.corrupt) && !atomic_load(&r.oom))
-        batch_sample(&heap);
-    if (atomic_load(&r.corrupt))
-        return finish(TB_ST_corrupt, r.corrupt_msg);
-    if (atomic_load(&r.oom)) {
-        snprintf(err, sizeof err, "an allocation returned NULL (out of memory) after %llu operations: the "
-                                  "cell stopped early, its figures describe less than it was to do",
-                 (unsigned long long)total);
-        return finish(TB_ST_failed, err);
-    }
-    if (total == 0)
-        return finish(TB_ST_failed, "the workload did no operations (allocation failed?)");
-    heap.destroy(heap.ctx);
-    return finish(TB_ST_ok, NULL);
+    return run_interleaved(&o, wl, sd);
 }
