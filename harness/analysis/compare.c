@@ -27,6 +27,7 @@ typedef struct metric_desc {
 
 static const metric_desc metrics[] = {
     {.name = "ops_per_sec", .col = TB_COL_ops_per_sec, .higher_better = true, .counted = false},
+    {.name = "slice_ops_per_sec", .col = TB_COL_slice_ops_per_sec, .higher_better = true, .counted = false},
     {.name = "ns_per_op", .col = TB_COL_ns_per_op, .higher_better = false, .counted = false},
     {.name = "lat_p50_ns", .col = TB_COL_lat_p50_ns, .higher_better = false, .counted = false},
     {.name = "lat_p99_ns", .col = TB_COL_lat_p99_ns, .higher_better = false, .counted = false},

@@ -30,7 +30,8 @@
     X(count_method, WORKER, TEXT) X(seed, CELL, WHOLE) X(timer_resolution_ns, WORKER, REAL)       \
     X(lat_bound_ns, WORKER, REAL) X(invol_switches, WORKER, WHOLE) X(cpu_migrations, WORKER, WHOLE)     \
     X(steal_pct, WORKER, REAL) X(alloc_batch_ns, WORKER, REAL) X(free_batch_ns, WORKER, REAL)    \
-    X(duet, CELL, TEXT) X(interleaved, CELL, TEXT) X(slices, WORKER, WHOLE) X(slice_ms, WORKER, REAL)
+    X(duet, CELL, TEXT) X(interleaved, CELL, TEXT) X(slices, WORKER, WHOLE) X(slice_ms, WORKER, REAL) \
+    X(slice_ops_per_sec, WORKER, RATE)
 
 enum {
 #define X(c, who, kind) TB_COL_##c,

@@ -266,15 +266,22 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
     return TB_STATUS_NONE;
 }
 
-/* The cell's threads behind the start barrier, or the workload's own driver. false when a
- * thread could not be started. */
-static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
+/* --pin's topology, loaded once (an interleaved cell runs larson's driver once a slice). */
+static hwloc_topology_t pin_topology(const worker_opts *o)
 {
-    static hwloc_topology_t topo; /* loaded once: an interleaved cell runs threads per slice */
+    static hwloc_topology_t topo;
     if (o->pin && !topo) {
         hwloc_topology_init(&topo);
         hwloc_topology_load(topo);
     }
+    return topo;
+}
+
+/* The cell's threads behind the start barrier, or the workload's own driver. false when a
+ * thread could not be started. */
+static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
+{
+    hwloc_topology_t topo = pin_topology(o);
     if (wl->drive) {
         wl->drive(r);
         return true;
@@ -298,6 +305,106 @@ static bool run_threads(const worker_opts *o, const tb_workload *wl, tb_run *r)
     free(tids);
     free(args);
     return true;
+}
+
+/* An interleaved cell's threads: started once and kept for every slice of both sides, so that a
+ * slice times the workload, not thread creation and the scheduler placing new threads (fresh
+ * threads per 5 ms slice made 2-thread churn slices range 106-204 Mops/s on the 2-core VM), and
+ * a thread's cache in a pool persists across slices as it would in a program. Each slice, the
+ * main thread sets up the run and releases the crew; each member runs the workload's thread
+ * function on its out slot and reports back. */
+typedef struct crew {
+    unsigned n;
+    pthread_t *tids;
+    struct crew_member *members;
+    pthread_barrier_t go, done;
+    tb_run *r;
+    const tb_workload *wl;
+    bool quit;
+} crew;
+
+typedef struct crew_member {
+    crew *c;
+    unsigned i;
+    int cpu;
+    hwloc_obj_t pu;
+    hwloc_topology_t topo;
+} crew_member;
+
+static void *crew_main(void *p)
+{
+    crew_member *m = p;
+    crew *c = m->c;
+    if (m->pu)
+        hwloc_set_cpubind(m->topo, m->pu->cpuset, HWLOC_CPUBIND_THREAD);
+    if (m->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(m->cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    for (;;) {
+        pthread_barrier_wait(&c->go);
+        if (c->quit)
+            break;
+        tb_thread_out *me = &c->r->out[m->i];
+        tb_thread_out before;
+        thread_noise(&before);
+        c->wl->thread(c->r, me);
+        thread_noise(me); /* the counters are the thread's since it began: this slice's is the rise */
+        me->invol_switches = me->invol_switches == UINT64_MAX || before.invol_switches == UINT64_MAX
+                                 ? UINT64_MAX : me->invol_switches - before.invol_switches;
+        me->migrations = me->migrations == UINT64_MAX || before.migrations == UINT64_MAX
+                             ? UINT64_MAX : me->migrations - before.migrations;
+        pthread_barrier_wait(&c->done);
+    }
+    return NULL;
+}
+
+static bool crew_start(crew *c, const worker_opts *o, const tb_workload *wl, hwloc_topology_t topo)
+{
+    memset(c, 0, sizeof *c);
+    c->n = o->threads;
+    c->wl = wl;
+    c->tids = calloc(c->n, sizeof *c->tids);
+    c->members = calloc(c->n, sizeof *c->members);
+    if (!c->tids || !c->members)
+        return false;
+    pthread_barrier_init(&c->go, NULL, c->n + 1);
+    pthread_barrier_init(&c->done, NULL, c->n + 1);
+    for (unsigned i = 0; i < c->n; i++) {
+        c->members[i] = (crew_member){c, i, o->ncpus ? o->cpus[i % (unsigned)o->ncpus] : -1,
+                                      o->pin ? pin_pu(topo, i) : NULL, topo};
+        if (pthread_create(&c->tids[i], NULL, crew_main, &c->members[i]) != 0)
+            return false; /* the members started wait at go: the process ends with the cell */
+    }
+    return true;
+}
+
+/* One slice on the crew: as run_threads, with the crew in place of new threads. */
+static void crew_run(crew *c, const worker_opts *o, tb_run *r)
+{
+    c->r = r;
+    pthread_barrier_wait(&c->go);
+    pthread_barrier_wait(&r->start);
+    if (o->duration > 0) {
+        struct timespec ts = {(time_t)o->duration, (long)((o->duration - floor(o->duration)) * 1e9)};
+        nanosleep(&ts, NULL);
+        atomic_store(&r->stop, 1);
+    }
+    pthread_barrier_wait(&c->done);
+}
+
+static void crew_stop(crew *c)
+{
+    c->quit = true;
+    pthread_barrier_wait(&c->go);
+    for (unsigned i = 0; i < c->n; i++)
+        pthread_join(c->tids[i], NULL);
+    pthread_barrier_destroy(&c->go);
+    pthread_barrier_destroy(&c->done);
+    free(c->tids);
+    free(c->members);
 }
 
 /* What a cell's threads did, summed over one timed run or over an interleaved side's slices. */
@@ -461,21 +568,28 @@ static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap
  * workload's whole timed run (setup, threads, teardown): every object a slice allocates is freed
  * before the next slice starts, so no object of one side is ever in the other side's hands.
  * Each side's figures are its slices' sums; a first slice per side warms its pool, untimed. */
+enum { MAX_QUADS = 4096 };
 typedef struct side {
     const tb_allocator *a;
     tb_heap heap;
     tally t;
+    double quad_rate[MAX_QUADS]; /* ops/s of its two slices in each ABBA quad */
+    double quad_ops, quad_seconds;
     tb_status st;     /* TB_STATUS_NONE while well */
     char err[512];
 } side;
 
-static void run_slice(const worker_opts *o, const tb_workload *wl, side *s, uint64_t seed, bool count)
+/* One slice of side s: for `seconds` (the warm-up) or, when ops is not 0, for that many ops
+ * (the timed slices: no timer wakes the main thread while the crew works). On the crew, or on
+ * the workload's own driver (larson), which makes its threads itself. */
+static void run_slice(const worker_opts *o, const tb_workload *wl, crew *c, side *s, uint64_t seed, double seconds,
+                      uint64_t ops, bool count)
 {
     static tb_run r;
     memset(&r, 0, sizeof r);
     worker_opts so = *o;
-    so.duration = o->slice;
-    so.ops = 0;
+    so.duration = ops ? 0 : seconds;
+    so.ops = ops;
     so.seed = seed;
     tb_status early = setup_run(&so, wl, &s->heap, &r, s->err, sizeof s->err);
     if (early != TB_STATUS_NONE) {
@@ -484,19 +598,28 @@ static void run_slice(const worker_opts *o, const tb_workload *wl, side *s, uint
     }
     for (unsigned i = 0; i < so.threads; i++)
         r.out[i].invol_switches = r.out[i].migrations = UINT64_MAX;
-    if (!run_threads(&so, wl, &r)) {
-        s->st = TB_ST_failed;
-        snprintf(s->err, sizeof s->err, "pthread_create failed");
-        return;
+    if (wl->drive) {
+        if (!run_threads(&so, wl, &r)) {
+            s->st = TB_ST_failed;
+            snprintf(s->err, sizeof s->err, "pthread_create failed");
+            return;
+        }
+    } else {
+        crew_run(c, &so, &r);
     }
-    if (count)
+    if (count) {
+        double before_s = s->t.seconds;
+        uint64_t before_ops = s->t.ops;
         tally_add(&s->t, &r);
+        s->quad_ops += (double)(s->t.ops - before_ops);
+        s->quad_seconds += s->t.seconds - before_s;
+    }
     if (wl->teardown)
         wl->teardown(&r);
-    uint64_t ops = 0;
+    uint64_t done = 0;
     for (unsigned i = 0; i < so.threads; i++)
-        ops += r.out[i].ops;
-    s->st = run_outcome(&r, ops, s->err, sizeof s->err);
+        done += r.out[i].ops;
+    s->st = run_outcome(&r, done, s->err, sizeof s->err);
     pthread_barrier_destroy(&r.start);
     free(r.out);
 }
@@ -513,6 +636,9 @@ static void put_side(const worker_opts *o, side *s, bool version_said, const uns
         put_tally(&s->t, o->threads);
         put(slices, "%u", s->t.slices);
         put(slice_ms, "%.3f", s->t.slices ? s->t.seconds * 1e3 / s->t.slices : 0);
+        size_t nq = s->t.slices / 2 < MAX_QUADS ? s->t.slices / 2 : MAX_QUADS;
+        if (nq && tb_median(s->quad_rate, nq) > 0)
+            put(slice_ops_per_sec, "%.1f", tb_median(s->quad_rate, nq));
         put_steal(cpu0, cpu1);
         put_pool_stats(&s->heap);
         if (o->sample && o->count == TB_COUNT_NONE)
@@ -532,15 +658,37 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
     /* quads of ABBA: each side gets 2 slices a quad, as many as its --duration holds */
     unsigned quads = (unsigned)lround(o->duration / o->slice / 2);
     quads = quads ? quads : 1;
+    static crew c;
+    if (!wl->drive && !crew_start(&c, o, wl, pin_topology(o))) {
+        finish(TB_ST_failed, "pthread_create failed");
+        tb_reply_next_side(report);
+        return finish(TB_ST_failed, "pthread_create failed");
+    }
+    /* The warm-up: a slice's time on each side. Its op counts set the timed slices' length, the
+     * same work on both sides (their geometric mean): a slice of fixed work needs no timer. */
     unsigned long long cpu0[2], cpu1[2];
     for (int i = 0; i < 2 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; i++)
-        run_slice(o, wl, &sd[i], o->seed, false); /* warm-up */
+        run_slice(o, wl, &c, &sd[i], o->seed, o->slice, 0, true);
+    double warm = sqrt((double)(sd[0].t.ops ? sd[0].t.ops : 1) * (double)(sd[1].t.ops ? sd[1].t.ops : 1));
+    uint64_t slice_ops = (uint64_t)warm > 64 ? (uint64_t)warm : 64;
+    for (int i = 0; i < 2; i++) {
+        tally_init(&sd[i].t, o);
+        sd[i].quad_ops = sd[i].quad_seconds = 0;
+    }
     tb_cpu_times(cpu0);
     static const int abba[4] = {0, 1, 1, 0};
-    for (unsigned q = 0; q < quads; q++)
+    for (unsigned q = 0; q < quads; q++) {
         for (int k = 0; k < 4 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; k++)
-            run_slice(o, wl, &sd[abba[k]], o->seed * 1000003u + q, true);
+            run_slice(o, wl, &c, &sd[abba[k]], o->seed * 1000003u + q, 0, slice_ops, true);
+        for (int i = 0; i < 2; i++) {
+            if (q < MAX_QUADS)
+                sd[i].quad_rate[q] = sd[i].quad_seconds > 0 ? sd[i].quad_ops / sd[i].quad_seconds : 0;
+            sd[i].quad_ops = sd[i].quad_seconds = 0;
+        }
+    }
     tb_cpu_times(cpu1);
+    if (!wl->drive)
+        crew_stop(&c);
     /* a side that failed takes the other down with it: their slices are one measurement */
     for (int i = 0; i < 2; i++)
         if (sd[i].st == TB_ST_skipped && sd[1 - i].st == TB_STATUS_NONE) { /* the workload does not apply */
