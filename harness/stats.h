@@ -43,6 +43,9 @@ double tb_signed_rank(const double *d, size_t n, double *p, bool *exact, size_t 
 
 /* The smallest two-sided p-value the exact signed-rank test can give for n pairs: 2 / 2^n. */
 double tb_sr_min_p(size_t n);
+/* compare's default significance level; --reps auto closes a paired cell only once that many
+ * pairs could reach it. */
+#define TB_ALPHA_DEFAULT 0.01
 
 /* Hodges-Lehmann interval for the centre of d at confidence 1 - alpha: order statistics of the
  * n(n+1)/2 Walsh averages (d_i + d_j) / 2, i <= j, cut where the signed-rank distribution puts

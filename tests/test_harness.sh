@@ -145,6 +145,53 @@ csv_awk 'FNR > 1 { if ($col["status"] != "ok" || $col["duet"] == "" || $col["due
          END { for (k in n) if (n[k] != 2) { print "pair " k " has " n[k] " rows"; bad = 1 }; exit bad }' \
     "$T/duet/results.csv" || fail "--duet rows"
 
+# 7d. --interleave: the two sides of each pair in one worker, in ABBA slices. Each row names its
+# partner, counts its slices (an even number: two a quad), and has the median over quads beside
+# its totals; a pair that does not apply is skipped on both sides; every workload runs
+# interleaved with its op count checked (a workload whose setup leaked or whose state carried
+# from one slice to the next would fail its pattern checks or its count); --against twins
+# interleave too; compare judges the quads' medians, paired; meta.json and --resume keep it.
+"$TB" run --interleave 2 --allocators tmempool-tcache,tmempool-striped --workloads all --threads 1,2 \
+    --duration 0.02 --reps 2 --timeout 30 --out "$T/il" >/dev/null 2>"$T/il.log" || { cat "$T/il.log"; fail "--interleave run"; }
+# (the columns after error are read on ok rows only: a skipped row's error may hold a comma)
+csv_awk 'FNR > 1 { other = $col["allocator"] == "tmempool-tcache" ? "tmempool-striped" : "tmempool-tcache"
+                   if ($col["status"] == "ok" && $col["interleaved"] != other) { print "partner", $0; bad = 1 }
+                   if ($col["status"] == "ok" && ($col["slices"] < 2 || $col["slices"] % 2 || !($col["slice_ops_per_sec"] > 0) ||
+                       !($col["slice_ms"] > 0) || $col["ops"] < $col["slices"])) { print "slices", $0; bad = 1 }
+                   if ($col["status"] != "ok" && $col["status"] != "skipped") { print "status", $0; bad = 1 }
+                   if ($col["peak_rss_kib"] != "") { print "rss of both sides given as one side s", $0; bad = 1 }
+                   k = $col["workload"] "|" $col["params"] "|" $col["threads"] "|" $col["rep"]; n[k]++; st[k] = st[k] $col["status"] " " }
+         END { for (k in n) if (n[k] != 2 || (st[k] != "ok ok " && st[k] != "skipped skipped ")) { print "pair", k, n[k], st[k]; bad = 1 }; exit bad }' \
+    "$T/il/results.csv" || fail "--interleave rows"
+[ "$(csv_count '$col["workload"] == "prodcons" && $col["threads"] == 1 && $col["status"] == "skipped"' "$T/il/results.csv")" -eq 4 ] ||
+    fail "a 1-thread prodcons pair is not skipped on both sides"
+grep -qE '"pairing":[[:space:]]*"interleave"' "$T/il/meta.json" && grep -qE '"slice_ms":[[:space:]]*2' "$T/il/meta.json" ||
+    fail "meta.json does not record the interleaving"
+"$TB" compare "$T/il" --baseline tmempool-striped --alpha 0.4 --format csv 2>"$T/ilc.log" >"$T/ilc.csv" || true
+matches "judged on slice_ops_per_sec" "$T/ilc.log" && matches ',slice_ops_per_sec,' "$T/ilc.csv" || fail "compare of an interleaved run: $(cat "$T/ilc.log")"
+"$TB" run --interleave 2 --against "$T/other" --allocators tmempool-tcache --workloads churn --threads 2 --duration 0.02 \
+    --reps 2 --timeout 20 --out "$T/ila" >/dev/null 2>&1 || fail "--interleave --against run"
+[ "$(csv_count '$col["status"] == "ok" && $col["interleaved"] != "" && $col["interleaved"] != $col["allocator"]' "$T/ila/results.csv")" -eq 4 ] ||
+    fail "--interleave --against: the twins are not interleaved"
+# a resumed interleaved run goes on interleaved
+"$TB" run --interleave 2 --allocators tmempool-tcache,tmempool-striped --workloads churn --threads 1 --duration 0.02 \
+    --reps 3 --seed 5 --out "$T/ilr" >/dev/null 2>&1 || fail "--interleave run to resume"
+awk 'NR <= 3' "$T/ilr/results.csv" >"$T/ilr/cut" && mv "$T/ilr/cut" "$T/ilr/results.csv"
+"$TB" run --resume "$T/ilr" >/dev/null 2>&1 || fail "--resume of an interleaved run"
+[ "$(csv_count '$col["interleaved"] != ""' "$T/ilr/results.csv")" -eq 6 ] || fail "--resume dropped the interleaving"
+# what --interleave cannot do: exit 2, nothing run
+for bad in "--allocators tmempool-tcache,mimalloc" "--allocators tmempool-tcache,tmempool-striped --ops 1000" \
+           "--allocators tmempool-tcache,tmempool-striped --duet" "--allocators tmempool-tcache" \
+           "--allocators tmempool-tcache,tmempool-striped,floor" "--allocators tmempool-tcache,tmempool-striped --duration 0.003" \
+           "--allocators tmempool-tcache,tmempool-striped --measure instructions"; do
+    rc=0; "$TB" run --interleave 2 $bad --workloads churn --threads 1 --reps 1 --out "$T/ilbad" >/dev/null 2>"$T/ilbad.err" || rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$T/ilbad" ] && [ "$(wc -l <"$T/ilbad.err")" -eq 1 ] || fail "--interleave with $bad: exit $rc, $(cat "$T/ilbad.err")"
+done
+for v in 0 -1 x 20000; do
+    rc=0; "$TB" run --interleave "$v" --allocators glibc,floor --workloads churn --reps 1 --out "$T/ilbad" >/dev/null 2>&1 || rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$T/ilbad" ] || fail "--interleave $v: exit $rc"
+done
+
 # 8. instruction counting: the same 1-thread cell counts the same instructions twice
 for i in 1 2; do
   "$TB" run --measure instructions --allocators tmempool-tcache --workloads churn,batch --threads 1 \

@@ -65,6 +65,7 @@ typedef struct opts {
     enum { F_TEXT, F_MARKDOWN, F_CSV } format;
     bool allow_missing; /* --allow-missing: a cell lost on the NEW side does not fail the run */
     bool two_runs;      /* BASE NEW, not --baseline */
+    bool metric_set;    /* --metric given */
 } opts;
 
 static bool positive(const double *v, size_t n)
@@ -356,10 +357,14 @@ static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
             for (const metric_desc *m = metrics; m->name; m++)
                 if (strcmp(m->name, optarg) == 0)
                     o->metric = m;
-            if (!o->metric)
-                return tb_usage_error("compare", "--metric '%s' is not one compare knows; valid: "
-                                      "ops_per_sec, ns_per_op, lat_p50_ns, lat_p99_ns, lat_p999_ns, free_p99_ns, "
-                                      "peak_rss_kib, end_rss_kib, pool_bytes_reserved, instructions_per_op", optarg);
+            if (!o->metric) {
+                char valid[512];
+                size_t used = 0;
+                for (const metric_desc *m = metrics; m->name && used < sizeof valid; m++)
+                    used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", used ? ", " : "", m->name);
+                return tb_usage_error("compare", "--metric '%s' is not one compare knows; valid: %s", optarg, valid);
+            }
+            o->metric_set = true;
             break;
         case 't':
             o->threshold = strtod(optarg, &end) / 100;
@@ -553,6 +558,15 @@ static int judge_and_print(pairing *pr)
     return count[V_SLOWER] || (lost && !pr->o->allow_missing) ? TB_EXIT_CELLS : TB_EXIT_OK;
 }
 
+/* Whether some ok row of t has a value in column col. */
+static bool has_values(const tb_table *t, int col)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (tb_row_status(&t->rows[i]) == TB_ST_ok && tb_row_get(&t->rows[i], col)[0])
+            return true;
+    return false;
+}
+
 /* A run that did not finish is still compared, cell by cell, but never silently. */
 static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
 {
@@ -566,7 +580,7 @@ static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
 
 int tb_cmd_compare(int argc, char **argv)
 {
-    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = 0.01, .format = F_TEXT};
+    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = TB_ALPHA_DEFAULT, .format = F_TEXT};
     const char *baseline = NULL;
     int rc = parse_flags(argc, argv, &o, &baseline);
     if (rc >= 0)
@@ -582,6 +596,14 @@ int tb_cmd_compare(int argc, char **argv)
             tb_table_free(&tn);
             return tb_usage_error("compare", "%s", err);
         }
+    }
+    /* An interleaved run is judged by default on the median over its ABBA quads, which a slice
+     * that the machine disturbed does not move (the totals are still ops_per_sec). */
+    if (!o.metric_set && o.metric->col == TB_COL_ops_per_sec && has_values(&tb, TB_COL_slice_ops_per_sec) &&
+        (baseline || has_values(&tn, TB_COL_slice_ops_per_sec))) {
+        o.metric = &metrics[1];
+        fprintf(stderr, "tmbench compare: note: interleaved rows: judged on slice_ops_per_sec, the median over each "
+                        "repetition's ABBA quads (--metric ops_per_sec judges the totals)\n");
     }
     warn_incomplete(argv[optind], dir, &tb);
     if (!baseline)

@@ -54,8 +54,10 @@ static unsigned rep_values(const tb_table *t, const tb_cell *c, double *v, unsig
             continue;
         if ((unsigned)rep + 1 > n)
             n = (unsigned)rep + 1;
-        if (tb_row_status(r) == TB_ST_ok && tb_row_num(r, TB_COL_ops_per_sec) > 0) {
-            v[(unsigned)rep] = tb_row_num(r, TB_COL_ops_per_sec);
+        /* an interleaved row: its median over ABBA quads, the figure compare judges by default */
+        int col = tb_row_get(r, TB_COL_slice_ops_per_sec)[0] ? TB_COL_slice_ops_per_sec : TB_COL_ops_per_sec;
+        if (tb_row_status(r) == TB_ST_ok && tb_row_num(r, col) > 0) {
+            v[(unsigned)rep] = tb_row_num(r, col);
             *any_ok = true;
         }
     }
@@ -76,8 +78,9 @@ static size_t assess(const tb_adapt *ad, const tb_matrix *m, const char *csv_pat
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
-            if (i != j && same_cell(s[i].cell, s[j].cell) && is_twin(s[i].cell->alloc->name, s[j].cell->alloc->name))
-                s[i].twin = (int)j;
+            if (i != j && same_cell(s[i].cell, s[j].cell) &&
+                (is_twin(s[i].cell->alloc->name, s[j].cell->alloc->name) || m->duet_pairs))
+                s[i].twin = (int)j; /* X and X@tag, or --duet/--interleave's two allocators */
     tb_table t;
     char err[512];
     bool have = tb_csv_read(csv_path, &t, err, sizeof err) == 0;
@@ -105,7 +108,10 @@ static size_t assess(const tb_adapt *ad, const tb_matrix *m, const char *csv_pat
         tb_hl_paired(d, nd, 0.05, &lo, &hi, &est, &reached);
         if (reached) {
             s[i].half_pct = (exp(hi - lo) - 1) / 2 * 100;
-            s[i].converged = s[i].half_pct <= ad->target_pct;
+            /* a pair is judged by compare's signed-rank test, which needs enough pairs to reach
+             * its alpha at all (8 for 0.01): closing earlier would leave compare unpaired */
+            s[i].converged = s[i].half_pct <= ad->target_pct &&
+                             (s[i].twin < 0 || tb_sr_min_p(nd) <= TB_ALPHA_DEFAULT);
         }
     }
     if (have)
@@ -164,7 +170,7 @@ cJSON *tb_adapt_summary(const tb_adapt *ad, const tb_matrix *m, const char *csv_
         else
             cJSON_AddNumberToObject(c, "half_width_pct", s[i].half_pct);
         cJSON_AddBoolToObject(c, "converged", s[i].converged);
-        cJSON_AddStringToObject(c, "judged_on", s[i].twin >= 0 ? "its twin, paired by round" : "its own throughput");
+        cJSON_AddStringToObject(c, "judged_on", s[i].twin >= 0 ? "its partner, paired by round" : "its own throughput");
         cJSON_AddItemToArray(cells, c);
         conv += s[i].converged;
     }
