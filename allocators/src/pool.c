@@ -171,9 +171,9 @@ void tmp_pool_destroy(tmp_pool *pool)
  * on every allocation (a load, an add and a store each, chained through memory, so a few cycles
  * apiece), so that the regression gate's sensitivity can be measured against a known slowdown.
  * Nothing at all when off. */
-#if defined(TMP_TEST_SLOWDOWN) && TMP_TEST_SLOWDOWN > 0
 #define TMP__STR2(x) #x
 #define TMP__STR(x) TMP__STR2(x)
+#if defined(TMP_TEST_SLOWDOWN) && TMP_TEST_SLOWDOWN > 0
 #define TMP__VERSION TMP_VERSION_STRING "+test-slowdown-" TMP__STR(TMP_TEST_SLOWDOWN)
 static inline void test_slowdown(void)
 {
@@ -186,11 +186,39 @@ static inline void test_slowdown(void)
 static inline void test_slowdown(void) {}
 #endif
 
-const char *tmp_version(void) { return TMP__VERSION; }
+/* Test-only (CMake TMP_TEST_STALL_NS=X, off by default): X nanoseconds per allocation on
+ * average, as a wait on the clock of 1024 X every 1024th allocation of a thread. Unlike the
+ * increments above, the core cannot overlap a wait with other work, so the added time is known:
+ * the instrument's sensitivity to a given wall-clock change can be measured. */
+#if defined(TMP_TEST_STALL_NS)
+#include <time.h>
+#define TMP__STALL_VERSION "+test-stall-" TMP__STR(TMP_TEST_STALL_NS) "ns"
+static __thread unsigned stall_count __attribute__((tls_model("initial-exec")));
+static void __attribute__((noinline)) test_stall_wait(void)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const long want = (long)(1024.0 * TMP_TEST_STALL_NS);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < want);
+}
+static inline void test_stall(void)
+{
+    if (TMP__UNLIKELY((++stall_count & 1023u) == 0))
+        test_stall_wait();
+}
+#else
+#define TMP__STALL_VERSION ""
+static inline void test_stall(void) {}
+#endif
+
+const char *tmp_version(void) { return TMP__VERSION TMP__STALL_VERSION; }
 
 void *tmp_alloc(tmp_pool *pool)
 {
     test_slowdown();
+    test_stall();
     if (TMP__LIKELY(pool->fast)) {
         tmp__tcache *c = tmp__cache_for_alloc(pool);
         if (TMP__LIKELY(c))

@@ -568,12 +568,11 @@ static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap
  * workload's whole timed run (setup, threads, teardown): every object a slice allocates is freed
  * before the next slice starts, so no object of one side is ever in the other side's hands.
  * Each side's figures are its slices' sums; a first slice per side warms its pool, untimed. */
-enum { MAX_QUADS = 4096 };
 typedef struct side {
     const tb_allocator *a;
     tb_heap heap;
     tally t;
-    double quad_rate[MAX_QUADS]; /* ops/s of its two slices in each ABBA quad */
+    double *quad_rate; /* ops/s of its two slices in each ABBA quad */
     double quad_ops, quad_seconds;
     tb_status st;     /* TB_STATUS_NONE while well */
     char err[512];
@@ -636,8 +635,8 @@ static void put_side(const worker_opts *o, side *s, bool version_said, const uns
         put_tally(&s->t, o->threads);
         put(slices, "%u", s->t.slices);
         put(slice_ms, "%.3f", s->t.slices ? s->t.seconds * 1e3 / s->t.slices : 0);
-        size_t nq = s->t.slices / 2 < MAX_QUADS ? s->t.slices / 2 : MAX_QUADS;
-        if (nq && tb_median(s->quad_rate, nq) > 0)
+        size_t nq = s->t.slices / 2;
+        if (nq && s->quad_rate && tb_median(s->quad_rate, nq) > 0)
             put(slice_ops_per_sec, "%.1f", tb_median(s->quad_rate, nq));
         put_steal(cpu0, cpu1);
         put_pool_stats(&s->heap);
@@ -658,6 +657,8 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
     /* quads of ABBA: each side gets 2 slices a quad, as many as its --duration holds */
     unsigned quads = (unsigned)lround(o->duration / o->slice / 2);
     quads = quads ? quads : 1;
+    for (int i = 0; i < 2; i++)
+        sd[i].quad_rate = calloc(quads, sizeof *sd[i].quad_rate); /* NULL: no median, the totals stand */
     static crew c;
     if (!wl->drive && !crew_start(&c, o, wl, pin_topology(o))) {
         finish(TB_ST_failed, "pthread_create failed");
@@ -681,7 +682,7 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
         for (int k = 0; k < 4 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; k++)
             run_slice(o, wl, &c, &sd[abba[k]], o->seed * 1000003u + q, 0, slice_ops, true);
         for (int i = 0; i < 2; i++) {
-            if (q < MAX_QUADS)
+            if (sd[i].quad_rate)
                 sd[i].quad_rate[q] = sd[i].quad_seconds > 0 ? sd[i].quad_ops / sd[i].quad_seconds : 0;
             sd[i].quad_ops = sd[i].quad_seconds = 0;
         }
@@ -702,9 +703,11 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
     put_side(o, &sd[0], true, cpu0, cpu1);
     tb_reply_next_side(report);
     put_side(o, &sd[1], false, cpu0, cpu1);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (sd[i].st == TB_STATUS_NONE)
             sd[i].heap.destroy(sd[i].heap.ctx);
+        free(sd[i].quad_rate);
+    }
     return 0;
 }
 
