@@ -100,6 +100,16 @@ static tmp__chunk *own_chunk(tmp_pool *pool, const void *obj)
     return found;
 }
 
+bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk)
+{
+    bool found = false;
+    tmp__lock_acquire(&pool->meta_lock);
+    for (tmp__chunk *c = pool->chunks; c && !found; c = c->next)
+        found = (const void *)c == chunk;
+    tmp__lock_release(&pool->meta_lock);
+    return found;
+}
+
 void *tmp__checked_alloc(tmp_pool *pool)
 {
     void *obj = pool->vt->alloc(pool);

@@ -27,15 +27,18 @@
 /* ---- locks ----------------------------------------------------------------------------- */
 
 /* Lock order: a thread that holds a lock may only take locks further down this list.
+ *   0. a set's create_lock (set.c): held while a class pool is created, so 1-3 nest in it.
  *   1. the registry lock (tcache.c): pool ids, every pool's cache list, cache->pool and the
  *      retired counters. Held while a dying thread's caches are flushed, so 2 and 3 nest in it.
  *   2. arena locks (tmp__arena.lock): the arena's store, bump chunk and counters. Several at
  *      once only in ascending arena index (a trim pass takes them all).
  *   3. pool->meta_lock: the chunk list, the metadata area, spare magazines, trim hysteresis.
+ *   4. a set's large_lock (set.c): its list of large objects; a leaf, nothing is taken under it.
  * Locks are released in the reverse order of taking them. Where TMP__CHECKS is defined (debug
  * and sanitizer builds, CMake TMP_CHECKS) every acquisition checks the order and every
  * release the nesting, and TMP__ASSERT_HELD checks the "lock held" preconditions below. */
-enum { TMP__RANK_REGISTRY = 1, TMP__RANK_ARENA = 2 /* + arena index */, TMP__RANK_META = 1u << 20 };
+enum { TMP__RANK_SET_CREATE = 0, TMP__RANK_REGISTRY = 1, TMP__RANK_ARENA = 2 /* + arena index */,
+       TMP__RANK_META = 1u << 20, TMP__RANK_SET_LARGE = (1u << 20) + 1 };
 
 /* A mutex that counts how often an acquirer found it taken. waits is written only while the
  * lock is held, so it needs no atomic. */
@@ -218,6 +221,7 @@ struct tmp_pool {
 
 /* pool.c */
 size_t tmp__carved_high(const tmp_pool *pool); /* takes meta_lock */
+bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* one of its chunks; takes meta_lock */
 
 /* chunk.c: OS memory, chunks and the metadata area */
 void *tmp__os_map(size_t size, size_t align);

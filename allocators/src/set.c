@@ -1,0 +1,272 @@
+/* Size-class sets (tmempool.h): a pool per class, created on first use, and one mapping per
+ * object above max_size. The class of a freed object costs no search: every class pool's chunks
+ * are 64 KiB and aligned to it, and a large object's mapping starts 64 KiB-aligned with a header
+ * of the same shape, so masking the address finds a header that says which it is. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SET_CHUNK ((size_t)64 << 10)
+#define SET_CLASSES 28
+#define LARGE_MAGIC 0x7465747365676C6Cull /* differs from TMP__CHUNK_MAGIC */
+#define LARGE_HDR 64                       /* the object starts a cache line after the header */
+
+/* A large object's mapping: the header at its start, where tmp__chunk has its magic. */
+typedef struct large_hdr {
+    uint64_t magic;
+    struct tmp_set *set;
+    struct large_hdr *prev, *next; /* the set's list of large objects, under large_lock */
+    size_t size, mapped;
+} large_hdr;
+_Static_assert(sizeof(large_hdr) <= LARGE_HDR, "the header fits before the object");
+_Static_assert(offsetof(large_hdr, magic) == offsetof(tmp__chunk, magic), "one magic field for both headers");
+
+struct tmp_set {
+    tmp_set_config cfg;
+    unsigned max_class; /* the class of max_size: classes above it are never used */
+    _Atomic(tmp_pool *) pools[SET_CLASSES];
+    tmp__lock create_lock; /* a class pool's creation; taken before any pool lock */
+    tmp__lock large_lock;  /* the large list; a leaf */
+    large_hdr *large;
+    uint64_t large_allocs, large_frees, large_live, large_high, large_bytes; /* under large_lock */
+};
+
+/* The class of a request: 8; 16 to 128 by 16; then four per power of two up to 3584. */
+static unsigned class_of(size_t size)
+{
+    if (size <= 8)
+        return 0;
+    if (size <= 128)
+        return (unsigned)((size + 15) >> 4);
+    size_t m = size - 1;
+    unsigned e = 63u - (unsigned)__builtin_clzll((unsigned long long)m); /* 7 and up */
+    size_t base = (size_t)1 << e;
+    return 9 + (e - 7) * 4 + (unsigned)((m - base) / (base >> 2));
+}
+
+static size_t class_size(unsigned c)
+{
+    if (c == 0)
+        return 8;
+    if (c <= 8)
+        return (size_t)c * 16;
+    unsigned k = c - 9, e = 7 + k / 4;
+    size_t base = (size_t)1 << e;
+    return base + (k % 4 + 1) * (base >> 2);
+}
+
+void tmp_set_config_init(tmp_set_config *cfg, tmp_strategy s)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->strategy = s;
+}
+
+int tmp_set_create(const tmp_set_config *cfg, tmp_set **out)
+{
+    if (!cfg || !out || (unsigned)cfg->strategy >= TMP_STRATEGY_COUNT ||
+        (cfg->flags & ~(unsigned)(TMP_F_DEBUG | TMP_F_NO_AUTOTRIM)) || cfg->max_size > TMP_SET_MAX_CLASS_SIZE)
+        return EINVAL;
+    tmp_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return ENOMEM;
+    s->cfg = *cfg;
+    if (!s->cfg.max_size)
+        s->cfg.max_size = TMP_SET_MAX_CLASS_SIZE;
+    s->max_class = class_of(s->cfg.max_size);
+    tmp__lock_init(&s->create_lock, TMP__RANK_SET_CREATE);
+    tmp__lock_init(&s->large_lock, TMP__RANK_SET_LARGE);
+    *out = s;
+    return 0;
+}
+
+/* The pool of class c, made on first use. NULL with errno set when it cannot be made. */
+static tmp_pool *class_pool(tmp_set *s, unsigned c)
+{
+    tmp_pool *p = atomic_load_explicit(&s->pools[c], memory_order_acquire);
+    if (TMP__LIKELY(p))
+        return p;
+    tmp__lock_acquire(&s->create_lock);
+    p = atomic_load_explicit(&s->pools[c], memory_order_relaxed);
+    if (!p) {
+        tmp_config pc;
+        tmp_config_init(&pc, class_size(c), s->cfg.strategy);
+        pc.alignment = c == 0 ? 8 : 16;
+        pc.flags = s->cfg.flags;
+        int err = tmp_pool_create(&pc, &p);
+        if (err == 0 && p->chunk_size != SET_CHUNK) { /* the lookup by mask depends on it */
+            tmp_pool_destroy(p);
+            p = NULL;
+            err = EINVAL;
+        }
+        if (err != 0) {
+            tmp__lock_release(&s->create_lock);
+            errno = err;
+            return NULL;
+        }
+        atomic_store_explicit(&s->pools[c], p, memory_order_release);
+    }
+    tmp__lock_release(&s->create_lock);
+    return p;
+}
+
+static void *large_alloc(tmp_set *s, size_t size)
+{
+    if (size > SIZE_MAX - LARGE_HDR - SET_CHUNK) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t mapped = (size + LARGE_HDR + 4095) & ~(size_t)4095;
+    large_hdr *h = tmp__os_map(mapped, SET_CHUNK);
+    if (!h) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    *h = (large_hdr){.magic = LARGE_MAGIC, .set = s, .size = size, .mapped = mapped};
+    tmp__lock_acquire(&s->large_lock);
+    h->next = s->large;
+    if (s->large)
+        s->large->prev = h;
+    s->large = h;
+    s->large_allocs++;
+    s->large_bytes += mapped;
+    if (++s->large_live > s->large_high)
+        s->large_high = s->large_live;
+    tmp__lock_release(&s->large_lock);
+    return (char *)h + LARGE_HDR;
+}
+
+void *tmp_set_alloc(tmp_set *set, size_t size)
+{
+    if (size > set->cfg.max_size)
+        return large_alloc(set, size);
+    tmp_pool *p = class_pool(set, class_of(size));
+    return p ? tmp_alloc(p) : NULL;
+}
+
+/* TMP_F_DEBUG: the header of obj only once obj is known to lie in the set (a foreign pointer's
+ * masked address may not be mapped at all); NULL when it lies in none of the set's memory. */
+static const uint64_t *checked_header(tmp_set *s, const void *obj)
+{
+    const void *h = (const void *)((uintptr_t)obj & ~(uintptr_t)(SET_CHUNK - 1));
+    for (unsigned c = 0; c < SET_CLASSES; c++) {
+        tmp_pool *p = atomic_load_explicit(&s->pools[c], memory_order_acquire);
+        if (p && tmp__pool_owns_chunk(p, h))
+            return h;
+    }
+    bool found = false;
+    tmp__lock_acquire(&s->large_lock);
+    for (large_hdr *l = s->large; l && !found; l = l->next)
+        found = (const void *)l == h;
+    tmp__lock_release(&s->large_lock);
+    return found ? h : NULL;
+}
+
+static void set_die(const tmp_set *s, const void *obj, const char *what)
+{
+    fprintf(stderr, "tmempool: set %p (%s): %s %p\n", (const void *)s, tmp_strategy_name(s->cfg.strategy), what, obj);
+    fflush(stderr);
+    abort();
+}
+
+static const uint64_t *header_of(tmp_set *s, const void *obj)
+{
+    if (TMP__UNLIKELY(s->cfg.flags & TMP_F_DEBUG)) {
+        const uint64_t *h = checked_header(s, obj);
+        if (!h)
+            set_die(s, obj, "free of a pointer this set never handed out (in none of its chunks or mappings):");
+        return h;
+    }
+    return (const uint64_t *)((uintptr_t)obj & ~(uintptr_t)(SET_CHUNK - 1));
+}
+
+void tmp_set_free(tmp_set *set, void *obj)
+{
+    if (TMP__UNLIKELY(!obj))
+        return;
+    const uint64_t *h = header_of(set, obj);
+    if (TMP__LIKELY(*h == TMP__CHUNK_MAGIC)) {
+        tmp_free(((const tmp__chunk *)h)->pool, obj);
+        return;
+    }
+    large_hdr *l = (large_hdr *)h;
+    if (TMP__UNLIKELY(*h != LARGE_MAGIC || l->set != set || obj != (char *)l + LARGE_HDR))
+        set_die(set, obj, "free of a pointer that is not one of this set's objects:");
+    tmp__lock_acquire(&set->large_lock);
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        set->large = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    set->large_frees++;
+    set->large_live--;
+    set->large_bytes -= l->mapped;
+    tmp__lock_release(&set->large_lock);
+    l->magic = 0; /* a second free of it finds no header (in debug mode: no mapping) */
+    tmp__os_unmap(l, l->mapped);
+}
+
+size_t tmp_set_usable_size(const tmp_set *set, const void *obj)
+{
+    if (!obj)
+        return 0;
+    const uint64_t *h = header_of((tmp_set *)set, obj);
+    if (*h == TMP__CHUNK_MAGIC)
+        return ((const tmp__chunk *)h)->pool->cfg.object_size;
+    return ((const large_hdr *)h)->size;
+}
+
+int tmp_set_stats(const tmp_set *set, tmp_stats *out)
+{
+    if (!set || !out)
+        return EINVAL;
+    memset(out, 0, sizeof *out);
+    out->nodes = 1;
+    for (unsigned c = 0; c < SET_CLASSES; c++) {
+        tmp_pool *p = atomic_load_explicit(&((tmp_set *)set)->pools[c], memory_order_acquire);
+        tmp_stats ps;
+        if (!p || tmp_pool_stats(p, &ps) != 0)
+            continue;
+        out->allocs += ps.allocs;
+        out->frees += ps.frees;
+        out->in_use += ps.in_use;
+        out->high_water += ps.high_water; /* each class's own peak: an upper bound of the set's */
+        out->bytes_reserved += ps.bytes_reserved;
+        out->lock_waits += ps.lock_waits;
+        out->cache_hits += ps.cache_hits;
+        out->cache_misses += ps.cache_misses;
+        out->remote_frees += ps.remote_frees;
+        if (ps.nodes > out->nodes)
+            out->nodes = ps.nodes;
+    }
+    tmp__lock_acquire((tmp__lock *)&set->large_lock);
+    out->allocs += set->large_allocs;
+    out->frees += set->large_frees;
+    out->in_use += set->large_live;
+    out->high_water += set->large_high;
+    out->bytes_reserved += set->large_bytes;
+    tmp__lock_release((tmp__lock *)&set->large_lock);
+    return 0;
+}
+
+void tmp_set_destroy(tmp_set *set)
+{
+    if (!set)
+        return;
+    for (unsigned c = 0; c < SET_CLASSES; c++) {
+        tmp_pool *p = atomic_load_explicit(&set->pools[c], memory_order_acquire);
+        if (p)
+            tmp_pool_destroy(p);
+    }
+    for (large_hdr *l = set->large, *next; l; l = next) {
+        next = l->next;
+        tmp__os_unmap(l, l->mapped);
+    }
+    tmp__lock_fini(&set->create_lock);
+    tmp__lock_fini(&set->large_lock);
+    free(set);
+}
