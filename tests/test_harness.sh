@@ -152,7 +152,8 @@ csv_awk 'FNR > 1 { if ($col["status"] != "ok" || $col["duet"] == "" || $col["due
 # from one slice to the next would fail its pattern checks or its count); --against twins
 # interleave too; compare judges the quads' medians, paired; meta.json and --resume keep it.
 "$TB" run --interleave 2 --allocators tmempool-tcache,tmempool-striped --workloads all --threads 1,2 \
-    --duration 0.02 --reps 2 --timeout 30 --out "$T/il" >/dev/null 2>"$T/il.log" || { cat "$T/il.log"; fail "--interleave run"; }
+    --duration 0.02 --reps 2 --sample 1024 --seed 12345678901234 --timeout 30 --out "$T/il" >/dev/null 2>"$T/il.log" ||
+    { cat "$T/il.log"; fail "--interleave run"; }
 # (the columns after error are read on ok rows only: a skipped row's error may hold a comma)
 csv_awk 'FNR > 1 { other = $col["allocator"] == "tmempool-tcache" ? "tmempool-striped" : "tmempool-tcache"
                    if ($col["status"] == "ok" && $col["interleaved"] != other) { print "partner", $0; bad = 1 }
@@ -173,6 +174,11 @@ matches "judged on slice_ops_per_sec" "$T/ilc.log" && matches ',slice_ops_per_se
     --reps 2 --timeout 20 --out "$T/ila" >/dev/null 2>&1 || fail "--interleave --against run"
 [ "$(csv_count '$col["status"] == "ok" && $col["interleaved"] != "" && $col["interleaved"] != $col["allocator"]' "$T/ila/results.csv")" -eq 4 ] ||
     fail "--interleave --against: the twins are not interleaved"
+# its charts and report: no RSS to draw (the memory chart is left out), the pairing said, and the
+# whole command line, not one cut at a cell's width
+"$TB" plot "$T/il" >/dev/null 2>"$T/ilp.log" || fail "plot of an interleaved run: $(cat "$T/ilp.log")"
+matches '^| pairing | interleaved in one worker, slices of 2 ms' "$T/il/plots/report.md" || fail "report does not say the run was interleaved"
+matches -F -- "--timeout 30 --out $T/il |" "$T/il/plots/report.md" || fail "report's command line is cut"
 # a resumed interleaved run goes on interleaved
 "$TB" run --interleave 2 --allocators tmempool-tcache,tmempool-striped --workloads churn --threads 1 --duration 0.02 \
     --reps 3 --seed 5 --out "$T/ilr" >/dev/null 2>&1 || fail "--interleave run to resume"

@@ -615,12 +615,15 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
         labels[r] = lab[r];
     }
     int cpeak = TB_COL_peak_rss_kib, cend = TB_COL_end_rss_kib, cpool = TB_COL_pool_bytes_reserved;
-    bool use[TB_PLOT_MAX];
+    bool use[TB_PLOT_MAX], any = false;
     for (size_t k = 0; k < p->nalloc; k++) {
         use[k] = false;
         for (size_t r = 0; r < p->nwl; r++)
             use[k] |= !isnan(mem_value(p, k, r, &cpeak));
+        any |= use[k];
     }
+    if (!any)
+        return 0; /* no RSS anywhere: an interleaved run's rows leave it empty (both sides share a process) */
     char p1[4300], p2[4300], p3[4300];
     if (bars_file(p, "memory_peak.dat", "peak RSS, MiB", p->nwl, labels, mem_value, &cpeak, use, p1, sizeof p1, err, errlen) ||
         bars_file(p, "memory_end.dat", "end RSS, MiB", p->nwl, labels, mem_value, &cend, use, p2, sizeof p2, err, errlen) ||

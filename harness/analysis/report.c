@@ -100,7 +100,7 @@ static void table_head(doc *d, int n, const char *const *h)
     fprintf(d->html, "</tr>\n");
 }
 
-static void table_row(doc *d, int n, char cells[][160])
+static void table_row_of(doc *d, int n, const char *const *cells)
 {
     fprintf(d->html, "<tr>");
     for (int i = 0; i < n; i++) {
@@ -119,6 +119,14 @@ static void table_row(doc *d, int n, char cells[][160])
     }
     fprintf(d->md, "|\n");
     fprintf(d->html, "</tr>\n");
+}
+
+static void table_row(doc *d, int n, char cells[][160])
+{
+    const char *c[16];
+    for (int i = 0; i < n && i < 16; i++)
+        c[i] = cells[i];
+    table_row_of(d, n < 16 ? n : 16, c);
 }
 
 static void table_end(doc *d)
@@ -235,12 +243,12 @@ static void context(doc *d, const tb_plot *p)
     heading(d, 2, "Context");
     const char *h[] = {"", ""};
     table_head(d, 2, h);
-    char row[2][160];
+    char row[2][2200]; /* a whole command line fits; a cell cut without a mark misled (--threads 1 for 1,2) */
 #define ROW(k, ...)                                                                             \
     do {                                                                                        \
         snprintf(row[0], sizeof row[0], "%s", k);                                               \
         snprintf(row[1], sizeof row[1], __VA_ARGS__);                                           \
-        table_row(d, 2, row);                                                                   \
+        table_row_of(d, 2, (const char *const[]){row[0], row[1]});                          \
     } while (0)
     ROW("run", "%s", tb_json_str(m, "run_id", NULL));
     ROW("machine", "%s", p->subtitle);
@@ -285,14 +293,24 @@ static void context(doc *d, const tb_plot *p)
     ROW("measure, seed", "%s; seed %s", tb_json_str(m, "matrix", "measure"), tb_json_str(m, "matrix", "seed"));
     ROW("started, ended", "%s, %s", tb_json_str(m, "started", NULL), tb_json_str(m, "ended", NULL));
     const cJSON *cl = m ? cJSON_GetObjectItemCaseSensitive(m, "command_line") : NULL;
-    char cmd[160] = "tmbench";
+    /* whole, or marked as cut: a command cut without a mark once read as --threads 1 for 1,2 */
+    char cmd[2048] = "tmbench";
     size_t used = strlen(cmd);
     for (int i = 0; cl && i < cJSON_GetArraySize(cl); i++) {
         const cJSON *x = cJSON_GetArrayItem(cl, i);
         if (cJSON_IsString(x))
             used += (size_t)snprintf(cmd + used, used < sizeof cmd ? sizeof cmd - used : 0, " %s", x->valuestring);
     }
+    if (used >= sizeof cmd)
+        snprintf(cmd + sizeof cmd - 24, 24, " ... (cut; meta.json)");
     ROW("command", "%s", cmd);
+    const char *pairing = tb_json_str(m, "matrix", "pairing");
+    const cJSON *slice = mat ? cJSON_GetObjectItemCaseSensitive(mat, "slice_ms") : NULL;
+    if (strcmp(pairing, "interleave") == 0 && cJSON_IsNumber(slice))
+        ROW("pairing", "interleaved in one worker, slices of %g ms in ABBA order; judged on the median over quads",
+            slice->valuedouble);
+    else if (strcmp(pairing, "duet") == 0)
+        ROW("pairing", "%s", "duet: both sides at once, each on CPUs of its own");
     const cJSON *vers = m ? cJSON_GetObjectItemCaseSensitive(m, "allocator_versions") : NULL;
     char vs[160] = "";
     used = 0;
