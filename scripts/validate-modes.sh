@@ -3,7 +3,7 @@
 # table of docs/BENCHMARKING.md, "What each mode can see". For every mode and every slowdown,
 # TRIALS trials of the same command, each judged by compare at a 2% threshold:
 #   modes:     interleave (--interleave 5, one worker, ABBA slices), against (whole cells, twins
-#              back to back), duet (--duet, both at once on their own CPUs: 1-thread cells),
+#              back to back), two-runs (one run per build, 9 repetitions, compared unpaired), duet (--duet, both at once on their own CPUs: 1-thread cells),
 #              malloc-duet (--duet between two malloc shims in front of jemalloc, 1 thread)
 #   slowdowns: A/A (the same build on both sides), and builds with the test-only
 #              TMP_TEST_STALL_NS=X (X ns added to every tmp_alloc on average: a wait on the clock,
@@ -12,14 +12,14 @@
 # prodcons, --reps auto --target 1 --budget BUDGET. Prints one line per cell, mode and slowdown:
 # the trials' verdicts, the median ratio, and the ratio the stall should give (measured ns per op
 # of the base side against X). Writes everything under OUT.
-#   OUT=/tmp/tmbench-modes TRIALS=3 STALLS="0.2 0.3 0.5" MODES="interleave against duet malloc-duet" BUDGET=90
+#   OUT=/tmp/tmbench-modes TRIALS=3 STALLS="0.2 0.3 0.5" MODES="interleave against two-runs duet malloc-duet" BUDGET=90
 #   TABLE_ONLY=1: only the table, from the trials already under OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/tmbench-modes}
 TRIALS=${TRIALS:-3}
 STALLS=${STALLS:-"0.2 0.3 0.5"}
-MODES=${MODES:-"interleave against duet malloc-duet"}
+MODES=${MODES:-"interleave against two-runs duet malloc-duet"}
 BUDGET=${BUDGET:-90}
 nproc=$(nproc 2>/dev/null || echo 2)
 mkdir -p "$OUT"
@@ -53,6 +53,14 @@ trial() { # name mode level: runs it unless its compare csv is there
     fi
     base="$OUT/b-base"; new="$OUT/b-base"
     [ "$x" != aa ] && new="$OUT/b-stall$x"
+    if [ "$mode" = two-runs ]; then # no pairing: one run of each build, one after the other, 9 reps
+        local one=(--allocators tmempool-tcache,tmempool-striped --workloads churn,batch,prodcons --threads 1,2 --reps 9)
+        rm -rf "$d-base"
+        "$base/harness/tmbench" run "${one[@]}" --out "$d-base" >/dev/null 2>"$d.log" || true
+        "$new/harness/tmbench" run "${one[@]}" --out "$d" >/dev/null 2>>"$d.log" || true
+        "$new/harness/tmbench" compare "$d-base" "$d" --threshold 2 --format csv >"$d.csv" 2>>"$d.log" || true
+        return 0
+    fi
     local flags=(--allocators tmempool-tcache,tmempool-striped --threads 1,2)
     case $mode in
         interleave) flags+=(--interleave 5) ;;
@@ -81,7 +89,7 @@ for mode in $MODES; do
                 FILENAME ~ /results\.csv$/ {
                     if ($col["status"] != "ok") next
                     a = $col["allocator"]; sub(/@base$/, "", a)
-                    if ($col["allocator"] !~ /@base$/ && $col["allocator"] != "base") next
+                    if ($col["allocator"] !~ /@base$/ && $col["allocator"] != "base" && FILENAME !~ /-base\/results\.csv$/) next
                     if (a == "base") a = "new"
                     k = a "|" $col["workload"] "|" $col["threads"]
                     ns[k] += $col["ns_per_op"]; nn[k]++; next }
@@ -91,7 +99,7 @@ for mode in $MODES; do
                   want = (x == "aa" || !t) ? 1 : t / (t + x)
                   printf "%s\t%s\t%s\t%s\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%s\n", mode, x, $col["allocator"], $col["workload"],
                          $col["threads"], $col["ratio"], $col["ci_low"], $col["ci_high"], want, $col["verdict"] }
-            ' "$d/results.csv" "$f"
+            ' "$([ -d "$d-base" ] && echo "$d-base" || echo "$d")/results.csv" "$f"
         done
     done
 done | sort -t$'\t' -k1,1 -k2,2 -k3,3 -k4,4 -k5,5n | awk -F'\t' '
