@@ -199,21 +199,29 @@ tb_status tb_run_cell(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *c
     return st;
 }
 
+/* A pair's two rows: their identity and the column (duet, interleaved) that names the partner.
+ * false, both rows failed, when ok is false (the jobs could not be allocated). */
+static bool pair_rows(const tb_run_ctx *rc, const tb_cell *const c[2], int partner_col, bool ok, tb_row *row[2],
+                      char *said[2], tb_status st[2])
+{
+    for (int i = 0; i < 2; i++) {
+        identity(row[i], rc, c[i]);
+        tb_row_set(row[i], partner_col, "%s", c[1 - i]->alloc->name);
+        if (!ok) {
+            tb_row_set(row[i], TB_COL_error, "out of memory");
+            tb_row_set(row[i], TB_COL_status, "%s", tb_status_name(st[i] = TB_ST_failed));
+            said[i][0] = '\0';
+        }
+    }
+    return ok;
+}
+
 void tb_run_duet(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell *const c[2], const char *const cpus[2],
                  tb_row *row[2], char *said[2], size_t saidlen, tb_status st[2])
 {
     job *j = calloc(2, sizeof *j);
     tb_spawn_result *sr = calloc(2, sizeof *sr);
-    for (int i = 0; i < 2; i++) {
-        identity(row[i], rc, c[i]);
-        tb_row_set(row[i], TB_COL_duet, "%s", c[1 - i]->alloc->name);
-    }
-    if (!j || !sr) {
-        for (int i = 0; i < 2; i++) {
-            tb_row_set(row[i], TB_COL_error, "out of memory");
-            tb_row_set(row[i], TB_COL_status, "%s", tb_status_name(st[i] = TB_ST_failed));
-            said[i][0] = '\0';
-        }
+    if (!pair_rows(rc, c, TB_COL_duet, j && sr, row, said, st)) {
         free(j);
         free(sr);
         return;
@@ -234,16 +242,7 @@ void tb_run_interleaved(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell 
 {
     job *j = malloc(sizeof *j);
     tb_spawn_result *sr = malloc(sizeof *sr);
-    for (int i = 0; i < 2; i++) {
-        identity(row[i], rc, c[i]);
-        tb_row_set(row[i], TB_COL_interleaved, "%s", c[1 - i]->alloc->name);
-    }
-    if (!j || !sr) {
-        for (int i = 0; i < 2; i++) {
-            tb_row_set(row[i], TB_COL_error, "out of memory");
-            tb_row_set(row[i], TB_COL_status, "%s", tb_status_name(st[i] = TB_ST_failed));
-            said[i][0] = '\0';
-        }
+    if (!pair_rows(rc, c, TB_COL_interleaved, j && sr, row, said, st)) {
         free(j);
         free(sr);
         return;

@@ -129,17 +129,23 @@ static void thread_noise(tb_thread_out *me)
         fclose(f);
 }
 
+/* Keeps the calling thread to its PU (--pin) or its CPU (--cpus), when it has one. */
+static void place_thread(hwloc_topology_t topo, hwloc_obj_t pu, int cpu)
+{
+    if (pu)
+        hwloc_set_cpubind(topo, pu->cpuset, HWLOC_CPUBIND_THREAD);
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+}
+
 static void *thread_main(void *p)
 {
     thread_arg *t = p;
-    if (t->pu)
-        hwloc_set_cpubind(t->topo, t->pu->cpuset, HWLOC_CPUBIND_THREAD);
-    if (t->cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(t->cpu, &set);
-        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    }
+    place_thread(t->topo, t->pu, t->cpu);
     t->wl->thread(t->r, t->me);
     thread_noise(t->me);
     return NULL;
@@ -335,14 +341,7 @@ static void *crew_main(void *p)
 {
     crew_member *m = p;
     crew *c = m->c;
-    if (m->pu)
-        hwloc_set_cpubind(m->topo, m->pu->cpuset, HWLOC_CPUBIND_THREAD);
-    if (m->cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(m->cpu, &set);
-        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-    }
+    place_thread(m->topo, m->pu, m->cpu);
     for (;;) {
         pthread_barrier_wait(&c->go);
         if (c->quit)
@@ -562,12 +561,13 @@ static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap
 }
 
 /* --partner: an interleaved cell. Both sides' heaps live in this one process and persist for
- * the whole cell; the cell's time on each side is cut into slices of --slice seconds, run in
+ * the whole cell; each side's --duration is cut into slices of about --slice seconds, run in
  * ABBA order (A B B A, again and again) so that a linear drift of the machine falls equally on
  * both (randomized multiple interleaved trials: Abedi and Brecht, ICPE 2017). A slice is the
  * workload's whole timed run (setup, threads, teardown): every object a slice allocates is freed
  * before the next slice starts, so no object of one side is ever in the other side's hands.
- * Each side's figures are its slices' sums; a first slice per side warms its pool, untimed. */
+ * A first slice per side, timed by the clock, warms its pool and sets the work of the timed
+ * slices (the same on both sides); each side's figures are its timed slices' sums. */
 typedef struct side {
     const tb_allocator *a;
     tb_heap heap;
@@ -618,7 +618,11 @@ static void run_slice(const worker_opts *o, const tb_workload *wl, crew *c, side
     uint64_t done = 0;
     for (unsigned i = 0; i < so.threads; i++)
         done += r.out[i].ops;
-    s->st = run_outcome(&r, done, s->err, sizeof s->err);
+    /* a warm-up that the clock ended before any op (a loaded machine, a 2 ms slice) is tried again
+     * by the caller, longer; anything else without ops is the cell's failure */
+    bool warm_empty = !ops && done == 0 && !atomic_load(&r.corrupt) && !atomic_load(&r.oom);
+    if (!warm_empty)
+        s->st = run_outcome(&r, done, s->err, sizeof s->err);
     pthread_barrier_destroy(&r.start);
     free(r.out);
 }
@@ -669,7 +673,14 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
      * same work on both sides (their geometric mean): a slice of fixed work needs no timer. */
     unsigned long long cpu0[2], cpu1[2];
     for (int i = 0; i < 2 && sd[0].st == TB_STATUS_NONE && sd[1].st == TB_STATUS_NONE; i++)
-        run_slice(o, wl, &c, &sd[i], o->seed, o->slice, 0, true);
+        for (double secs = o->slice; sd[i].t.ops == 0 && sd[i].st == TB_STATUS_NONE; secs *= 2) {
+            if (secs > 1024 * o->slice) { /* ten doublings and still nothing: not the clock's fault */
+                sd[i].st = TB_ST_failed;
+                snprintf(sd[i].err, sizeof sd[i].err, "its warm-up slices did no operations, up to %.3f s", secs / 2);
+                break;
+            }
+            run_slice(o, wl, &c, &sd[i], o->seed, secs, 0, true);
+        }
     double warm = sqrt((double)(sd[0].t.ops ? sd[0].t.ops : 1) * (double)(sd[1].t.ops ? sd[1].t.ops : 1));
     uint64_t slice_ops = (uint64_t)warm > 64 ? (uint64_t)warm : 64;
     for (int i = 0; i < 2; i++) {
