@@ -27,7 +27,6 @@ _Static_assert(offsetof(large_hdr, magic) == offsetof(tmp__chunk, magic), "one m
 
 struct tmp_set {
     tmp_set_config cfg;
-    unsigned max_class; /* the class of max_size: classes above it are never used */
     _Atomic(tmp_pool *) pools[SET_CLASSES];
     tmp__lock create_lock; /* a class pool's creation; taken before any pool lock */
     tmp__lock large_lock;  /* the large list; a leaf */
@@ -75,7 +74,6 @@ int tmp_set_create(const tmp_set_config *cfg, tmp_set **out)
     s->cfg = *cfg;
     if (!s->cfg.max_size)
         s->cfg.max_size = TMP_SET_MAX_CLASS_SIZE;
-    s->max_class = class_of(s->cfg.max_size);
     tmp__lock_init(&s->create_lock, TMP__RANK_SET_CREATE);
     tmp__lock_init(&s->large_lock, TMP__RANK_SET_LARGE);
     *out = s;
