@@ -24,28 +24,51 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!commands[i].hidden)
             fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nWithout a command, `tmbench` is `tmbench run` (the quick preset).\n"
+    fprintf(f, "\n`tmbench help COMMAND` is `tmbench COMMAND --help`; `tmbench --version` (or -V) the version.\n"
                "exit codes: 0 success, 1 some cell not ok (run) or a regression (compare),\n"
                "            2 usage or input error, 4 an output file could not be written, 130 interrupted\n");
 }
 
+static int find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int unknown(const char *what)
+{
+    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge, compare, plot; tmbench --help)\n", what);
+    return TB_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return tb_cmd_run(argc, argv);
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    /* A bare tmbench says what it can do, at once: it used to start a minute-long run. */
+    if (argc < 2) {
+        usage(stderr);
+        return TB_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || (strcmp(argv[1], "help") == 0 && argc == 2)) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "help") == 0) { /* help COMMAND: that command's --help */
+        int i = find(argv[2]);
+        if (i < 0 || commands[i].hidden)
+            return unknown(argv[2]);
+        char *args[] = {argv[2], "--help", NULL};
+        return commands[i].fn(2, args);
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("tmbench %s (%s)\n", TB_VERSION, tb_git_commit());
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+    int i = find(argv[1]);
+    if (i >= 0)
+        return commands[i].fn(argc - 1, argv + 1);
     if (argv[1][0] == '-')
         return tb_cmd_run(argc, argv);
-    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge, compare, plot)\n", argv[1]);
-    return TB_EXIT_USAGE;
+    return unknown(argv[1]);
 }

@@ -9,6 +9,18 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 . "$(dirname "$0")/csv.sh"
 
+# 0. the command line: a bare tmbench prints its usage and exits 2 at once (it used to start a
+# run); -V and --version say the version; help CMD is CMD --help; an unknown command is exit 2
+rc=0; (cd "$T" && timeout 5 "$TB" >"$T/bare.out" 2>"$T/bare.err") || rc=$?
+[ $rc -eq 2 ] && matches '^usage: tmbench COMMAND' "$T/bare.err" && [ ! -s "$T/bare.out" ] && [ ! -e "$T/results" ] ||
+    fail "bare tmbench: exit $rc, $(head -2 "$T/bare.err")"
+for v in -V --version; do "$TB" $v | matches -E '^tmbench [0-9]+\.[0-9]+\.[0-9]+ \(' || fail "tmbench $v"; done
+[ "$("$TB" help compare)" = "$("$TB" compare --help)" ] && [ "$("$TB" help run)" = "$("$TB" run --help)" ] || fail "help CMD is not CMD --help"
+for bad in "help nosuch" "help __worker" "nosuch"; do
+    rc=0; "$TB" $bad >/dev/null 2>"$T/h.err" || rc=$?
+    [ $rc -eq 2 ] && matches "unknown command" "$T/h.err" || fail "tmbench $bad: exit $rc"
+done
+
 # 1. all x all, 1 and 2 threads, short.
 "$TB" run --allocators all --workloads all --threads 1,2 --ops 20000 --reps 1 --seed 7 \
     -p peak=2000 -p rounds=500 -p writes=4 --out "$T/a" >/dev/null 2>"$T/a.log" || { cat "$T/a.log"; fail "run all x all"; }
