@@ -25,6 +25,9 @@ done
 "$TB" run --allocators all --workloads all --threads 1,2 --ops 20000 --reps 1 --seed 7 \
     -p peak=2000 -p rounds=500 -p writes=4 --out "$T/a" >/dev/null 2>"$T/a.log" || { cat "$T/a.log"; fail "run all x all"; }
 rows=$(($(wc -l <"$T/a/results.csv") - 1))
+# the progress lines: a skipped cell says why, never a bare "ops/s"
+! grep -E ' skipped +ops/s' "$T/a.log" >/dev/null && matches -E ' skipped +prodcons pairs threads' "$T/a.log" ||
+    fail "progress line of a skipped cell: $(grep -m1 ' skipped ' "$T/a.log")"
 # every listed allocator x (every workload + falseshare's second mode, which the preset sweeps)
 # x 2 thread counts; the counts come from `tmbench list`, so a new allocator or workload is in
 listing=$("$TB" list)

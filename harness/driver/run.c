@@ -146,8 +146,9 @@ static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_st
     if (!tty || !ok)
         fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
                 lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
-                tb_status_name(st), ok ? tb_row_get(row, TB_COL_ops_per_sec) : "",
-                ok ? "ops/s" : tb_row_get(row, TB_COL_error), cell->variant ? "  [" : "",
+                /* a figure for an ok cell; why for any other, a skipped one too (no bare "ops/s") */
+                tb_status_name(st), st == TB_ST_ok ? tb_row_get(row, TB_COL_ops_per_sec) : "",
+                st == TB_ST_ok ? "ops/s" : tb_row_get(row, TB_COL_error), cell->variant ? "  [" : "",
                 cell->variant ? cell->params : "", cell->variant ? "]" : "");
     return true;
 }
