@@ -640,8 +640,9 @@ static void put_side(const worker_opts *o, side *s, bool version_said, const uns
         put(slices, "%u", s->t.slices);
         put(slice_ms, "%.3f", s->t.slices ? s->t.seconds * 1e3 / s->t.slices : 0);
         size_t nq = s->t.slices / 2;
-        if (nq && s->quad_rate && tb_median(s->quad_rate, nq) > 0)
-            put(slice_ops_per_sec, "%.1f", tb_median(s->quad_rate, nq));
+        double med = nq && s->quad_rate ? tb_median(s->quad_rate, nq) : 0;
+        if (med > 0)
+            put(slice_ops_per_sec, "%.1f", med);
         put_steal(cpu0, cpu1);
         put_pool_stats(&s->heap);
         if (o->sample && o->count == TB_COUNT_NONE)
