@@ -25,13 +25,20 @@ static int batch_setup(tb_run *r, char *err, size_t errlen)
     return 0;
 }
 
-static void batch_thread(tb_run *r, tb_thread_out *me)
+TB_INLINE void batch_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     batch_state *st = r->state;
     size_t n = st->n;
     void **v = calloc(n, sizeof *v);
     uint64_t *tags = calloc(n, sizeof *tags);
     uint32_t *perm = calloc(n, sizeof *perm);
+    uint32_t *sz = sized ? calloc(n, sizeof *sz) : NULL;
+    if (!v || !tags || !perm || (sized && !sz)) {
+        tb_out_of_memory(r);
+        tb_begin(r, me);
+        tb_end(r, me, 0);
+        goto gone;
+    }
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
     if (st->order == 2) /* a fixed random order per thread, drawn before timing */
@@ -48,26 +55,40 @@ static void batch_thread(tb_run *r, tb_thread_out *me)
     tb_begin(r, me);
     while (tb_more(r, done)) {
         for (size_t i = 0; i < n; i++) {
-            void *p = tb_alloc(r, me);
+            size_t s = tb_next_size(r, me, sized);
+            void *p = tb_alloc_n(r, me, sized, s);
             if (!p)
-                goto out;
+                goto out; /* the cell has failed; what it holds goes with the worker */
             tags[i] = tb_tag(me, k++);
-            tb_fill(p, r->size, tags[i]);
+            tb_fill(p, s, tags[i]);
             v[i] = p;
+            if (sized)
+                sz[i] = (uint32_t)s;
         }
         for (size_t i = 0; i < n; i++) {
             size_t j = perm[i];
-            if (!tb_check(r, v[j], tags[j]))
+            size_t s = sized ? sz[j] : r->size;
+            if (!tb_check_n(r, v[j], tags[j], s))
                 goto out;
-            tb_free(r, me, v[j]);
+            tb_free_n(r, me, sized, v[j], s);
         }
         done += n;
     }
 out:
     tb_end(r, me, done);
+gone:
     free(v);
     free(tags);
     free(perm);
+    free(sz);
+}
+
+static void batch_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        batch_loop(r, me, true);
+    else
+        batch_loop(r, me, false);
 }
 
 const tb_workload tb_wl_batch = {

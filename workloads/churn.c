@@ -17,23 +17,27 @@ static int churn_setup(tb_run *r, char *err, size_t errlen)
     return 0;
 }
 
-static void churn_thread(tb_run *r, tb_thread_out *me)
+TB_INLINE void churn_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     churn_state *st = r->state;
     size_t live = st->live;
     void **ring = calloc(live, sizeof *ring);
     uint64_t *tags = calloc(live, sizeof *tags);
-    if (!ring || !tags) {
+    uint32_t *sz = sized ? calloc(live, sizeof *sz) : NULL; /* each slot's size */
+    if (!ring || !tags || (sized && !sz)) {
         tb_begin(r, me);
         tb_end(r, me, 0);
-        return;
+        goto gone;
     }
     uint64_t n = 0;
     for (size_t i = 0; i < live; i++) { /* warm-up, untimed */
-        ring[i] = tb_alloc_untimed(r);
+        size_t s = tb_next_size(r, me, sized);
+        if (sized)
+            sz[i] = (uint32_t)s;
+        ring[i] = tb_alloc_untimed(r, s);
         tags[i] = tb_tag(me, n++);
         if (ring[i])
-            tb_fill(ring[i], r->size, tags[i]);
+            tb_fill(ring[i], s, tags[i]);
     }
     tb_begin(r, me);
     uint64_t done = 0;
@@ -41,15 +45,21 @@ static void churn_thread(tb_run *r, tb_thread_out *me)
     while (tb_more(r, done)) {
         for (int j = 0; j < 64; j++) {
             void *p = ring[k];
-            if (p && !tb_check(r, p, tags[k]))
+            size_t s = sized ? sz[k] : r->size;
+            if (p && !tb_check_n(r, p, tags[k], s))
                 goto out;
-            tb_free(r, me, p);
-            p = tb_alloc(r, me);
-            if (!p)
+            tb_free_n(r, me, sized, p, s);
+            s = tb_next_size(r, me, sized);
+            p = tb_alloc_n(r, me, sized, s);
+            if (!p) {
+                ring[k] = NULL;
                 goto out;
+            }
             tags[k] = tb_tag(me, n++);
-            tb_fill(p, r->size, tags[k]);
+            tb_fill(p, s, tags[k]);
             ring[k] = p;
+            if (sized)
+                sz[k] = (uint32_t)s;
             if (++k == live)
                 k = 0;
         }
@@ -58,10 +68,19 @@ static void churn_thread(tb_run *r, tb_thread_out *me)
 out:
     tb_end(r, me, done);
     for (size_t i = 0; i < live; i++)
-        if (ring[i])
-            r->heap->free(r->heap->ctx, ring[i]);
+        tb_release(r, ring[i], sized ? sz[i] : r->size);
+gone:
     free(ring);
     free(tags);
+    free(sz);
+}
+
+static void churn_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        churn_loop(r, me, true);
+    else
+        churn_loop(r, me, false);
 }
 
 const tb_workload tb_wl_churn = {

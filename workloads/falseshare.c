@@ -11,6 +11,7 @@ typedef struct {
     uint64_t writes;
     bool handoff;
     void **first; /* handoff: allocated by one thread for all, before timing */
+    uint32_t *first_sz;
 } fs_state;
 
 static int fs_setup(tb_run *r, char *err, size_t errlen)
@@ -27,35 +28,41 @@ static int fs_setup(tb_run *r, char *err, size_t errlen)
     st.handoff = strcmp(h, "yes") == 0;
     if (st.handoff) {
         st.first = calloc(r->threads, sizeof *st.first);
-        for (unsigned i = 0; i < r->threads; i++)
-            st.first[i] = tb_alloc_untimed(r); /* on the driver thread: the handing one */
+        st.first_sz = calloc(r->threads, sizeof *st.first_sz);
+        for (unsigned i = 0; i < r->threads; i++) { /* on the driver thread: the handing one */
+            st.first_sz[i] = (uint32_t)(r->sized ? tb_size_draw(r, &r->out[i]) : r->size);
+            st.first[i] = tb_alloc_untimed(r, st.first_sz[i]);
+        }
     }
     r->state = &st;
     return 0;
 }
 
-static void fs_thread(tb_run *r, tb_thread_out *me)
+TB_INLINE void fs_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     fs_state *st = r->state;
-    void *p = st->handoff ? st->first[me->tid] : tb_alloc_untimed(r);
+    size_t s = st->handoff ? st->first_sz[me->tid] : tb_next_size(r, me, sized);
+    void *p = st->handoff ? st->first[me->tid] : tb_alloc_untimed(r, s);
     uint64_t done = 0, k = 0;
-    size_t words = r->size / 8;
+    const size_t fixed_words = r->size / 8;
     tb_begin(r, me);
     if (p)
-        tb_free(r, me, p);
+        tb_free_n(r, me, sized, p, s);
     while (tb_more(r, done)) {
         for (int j = 0; j < 16; j++) {
-            volatile uint64_t *o = tb_alloc(r, me);
+            s = tb_next_size(r, me, sized);
+            size_t words = sized ? s / 8 : fixed_words;
+            volatile uint64_t *o = tb_alloc_n(r, me, sized, s);
             if (!o)
                 goto out;
             uint64_t tag = tb_tag(me, k++);
             for (uint64_t w = 1; w < st->writes; w++) /* volatile: every pass reaches memory */
                 for (size_t i = 0; i < words; i++)
                     o[i] = tag ^ w;
-            tb_fill((void *)o, r->size, tag); /* the last pass writes the pattern itself */
-            if (!tb_check(r, (const void *)o, tag))
+            tb_fill((void *)o, s, tag); /* the last pass writes the pattern itself */
+            if (!tb_check_n(r, (const void *)o, tag, s))
                 goto out;
-            tb_free(r, me, (void *)o);
+            tb_free_n(r, me, sized, (void *)o, s);
         }
         done += 16;
     }
@@ -63,11 +70,21 @@ out:
     tb_end(r, me, done);
 }
 
+static void fs_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        fs_loop(r, me, true);
+    else
+        fs_loop(r, me, false);
+}
+
 static void fs_teardown(tb_run *r)
 {
     fs_state *st = r->state;
     free(st->first); /* the objects themselves: each thread freed its own in its timed region */
+    free(st->first_sz);
     st->first = NULL;
+    st->first_sz = NULL;
 }
 
 const tb_workload tb_wl_falseshare = {

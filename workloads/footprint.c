@@ -1,16 +1,36 @@
 /* footprint: each thread ramps up to `peak` live objects, frees `fraction` of them in random
- * order, then churns at the lower level. RSS and the pool's reserved bytes are marked at the
- * peak; the row's end_rss_kib and pool_bytes_reserved show what each design gives back. */
+ * order, then churns at the lower level. RSS, the pool's reserved bytes and the bytes the
+ * threads asked for are marked at the peak (the worker turns them into mark_rss_ratio and
+ * mark_reserve_ratio: what a design holds per byte requested, internal fragmentation and
+ * per-class slack included); the row's end_rss_kib and pool_bytes_reserved show what each
+ * design gives back. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "workload.h"
 
+/* One thread's bookkeeping, made and touched in setup: the worker reads its base RSS after
+ * setup, so these arrays are not counted as the allocator's memory at the mark. */
+typedef struct {
+    void **v;
+    uint64_t *tags;
+    uint32_t *sz; /* many sizes only */
+} fp_books;
+
 typedef struct {
     uint64_t peak;
     double fraction;
     pthread_barrier_t mark;
+    fp_books *books;
 } fp_state;
+
+static void *touched(size_t bytes)
+{
+    volatile char *p = malloc(bytes ? bytes : 1);
+    for (size_t i = 0; p && i < bytes; i += 4096)
+        p[i] = 0; /* volatile: the pages are faulted in now, not at the ramp */
+    return (void *)p;
+}
 
 static int fp_setup(tb_run *r, char *err, size_t errlen)
 {
@@ -18,26 +38,65 @@ static int fp_setup(tb_run *r, char *err, size_t errlen)
     if (tb_param_u64(r, "peak", &st.peak, err, errlen) ||
         tb_param_f64(r, "fraction", &st.fraction, err, errlen))
         return -1;
+    st.books = calloc(r->threads, sizeof *st.books);
+    if (!st.books) {
+        snprintf(err, errlen, "footprint: out of memory for %u threads' bookkeeping", r->threads);
+        return -1;
+    }
+    for (unsigned i = 0; i < r->threads; i++) {
+        fp_books *b = &st.books[i];
+        b->v = touched(st.peak * sizeof *b->v);
+        b->tags = touched(st.peak * sizeof *b->tags);
+        b->sz = r->sized ? touched(st.peak * sizeof *b->sz) : NULL;
+        if (!b->v || !b->tags || (r->sized && !b->sz)) {
+            snprintf(err, errlen, "footprint: out of memory for -p peak=%llu objects' bookkeeping",
+                     (unsigned long long)st.peak);
+            return -1;
+        }
+    }
     pthread_barrier_init(&st.mark, NULL, r->threads);
     r->state = &st;
     return 0;
 }
 
-static void fp_thread(tb_run *r, tb_thread_out *me)
+static void fp_teardown(tb_run *r)
+{
+    fp_state *st = r->state;
+    for (unsigned i = 0; i < r->threads; i++) {
+        free(st->books[i].v);
+        free(st->books[i].tags);
+        free(st->books[i].sz);
+    }
+    free(st->books);
+    st->books = NULL;
+    pthread_barrier_destroy(&st->mark);
+}
+
+TB_INLINE void fp_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     fp_state *st = r->state;
     size_t n = st->peak;
-    void **v = calloc(n, sizeof *v);
-    uint64_t *tags = calloc(n, sizeof *tags);
-    uint64_t done = 0, k = 0;
+    void **v = st->books[me->tid].v;
+    uint64_t *tags = st->books[me->tid].tags;
+    uint32_t *sz = st->books[me->tid].sz;
+    uint64_t done = 0, k = 0, live = 0;
+    bool marked = false;
+    for (size_t i = 0; i < n; i++)
+        v[i] = NULL;
     tb_begin(r, me);
     for (size_t i = 0; i < n; i++) {
-        if (!(v[i] = tb_alloc(r, me)))
+        size_t s = tb_next_size(r, me, sized);
+        if (!(v[i] = tb_alloc_n(r, me, sized, s)))
             goto out;
         tags[i] = tb_tag(me, k++);
-        tb_fill(v[i], r->size, tags[i]);
+        tb_fill(v[i], s, tags[i]);
+        if (sized)
+            sz[i] = (uint32_t)s;
+        live += s;
         done++;
     }
+    me->live_bytes = live;
+    marked = true;
     pthread_barrier_wait(&st->mark);
     if (me->tid == 0)
         tb_mark(r);
@@ -51,12 +110,18 @@ static void fp_thread(tb_run *r, tb_thread_out *me)
         uint64_t tt = tags[i - 1];
         tags[i - 1] = tags[j];
         tags[j] = tt;
+        if (sized) {
+            uint32_t ts = sz[i - 1];
+            sz[i - 1] = sz[j];
+            sz[j] = ts;
+        }
     }
     size_t gone = (size_t)((double)n * st->fraction);
     for (size_t i = 0; i < gone; i++) {
-        if (!tb_check(r, v[i], tags[i]))
+        size_t s = sized ? sz[i] : r->size;
+        if (!tb_check_n(r, v[i], tags[i], s))
             goto out;
-        tb_free(r, me, v[i]);
+        tb_free_n(r, me, sized, v[i], s);
         v[i] = NULL;
         done++;
     }
@@ -64,22 +129,37 @@ static void fp_thread(tb_run *r, tb_thread_out *me)
     size_t left = n - gone;
     for (size_t i = 0; left && i < n; i++) {
         size_t j = gone + tb_rand(me) % left;
-        if (!tb_check(r, v[j], tags[j]))
+        size_t s = sized ? sz[j] : r->size;
+        if (!tb_check_n(r, v[j], tags[j], s))
             goto out;
-        tb_free(r, me, v[j]);
-        if (!(v[j] = tb_alloc(r, me)))
+        tb_free_n(r, me, sized, v[j], s);
+        s = tb_next_size(r, me, sized);
+        if (!(v[j] = tb_alloc_n(r, me, sized, s)))
             goto out;
         tags[j] = tb_tag(me, k++);
-        tb_fill(v[j], r->size, tags[j]);
+        tb_fill(v[j], s, tags[j]);
+        if (sized)
+            sz[j] = (uint32_t)s;
         done += 2;
     }
 out:
     tb_end(r, me, done);
+    if (!marked) { /* a thread that failed on the ramp still meets the others at the mark */
+        pthread_barrier_wait(&st->mark);
+        if (me->tid == 0)
+            tb_mark(r);
+        pthread_barrier_wait(&st->mark);
+    }
     for (size_t i = 0; i < n; i++)
-        if (v[i])
-            r->heap->free(r->heap->ctx, v[i]);
-    free(v);
-    free(tags);
+        tb_release(r, v[i], sized ? sz[i] : r->size);
+}
+
+static void fp_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        fp_loop(r, me, true);
+    else
+        fp_loop(r, me, false);
 }
 
 const tb_workload tb_wl_footprint = {
@@ -92,4 +172,5 @@ const tb_workload tb_wl_footprint = {
                {.key = NULL}},
     .setup = fp_setup,
     .thread = fp_thread,
+    .teardown = fp_teardown,
 };

@@ -14,6 +14,7 @@ typedef struct lane {
     tb_thread_out *me;
     void **slot;
     uint64_t *tag;
+    uint32_t *sz; /* many sizes: each slot's object size */
     uint64_t done, k;
     _Atomic int finished;
 } __attribute__((aligned(128))) lane; /* each lane's counters on lines of their own: they were
@@ -41,9 +42,11 @@ static int la_setup(tb_run *r, char *err, size_t errlen)
     return 0;
 }
 
-static void *generation(void *arg)
+static void *generation_fixed(void *arg);
+static void *generation_sized(void *arg);
+
+TB_INLINE void generation(lane *l, const bool sized)
 {
-    lane *l = arg;
     tb_run *r = l->r;
     la_state *st = r->state;
     tb_thread_out *me = l->me;
@@ -51,17 +54,21 @@ static void *generation(void *arg)
     tb_count_begin(r, me);
     while (n < st->rounds && tb_more(r, l->done)) {
         size_t j = tb_rand(me) % st->slots;
-        if (!tb_check(r, l->slot[j], l->tag[j]))
+        size_t s = sized ? l->sz[j] : r->size;
+        if (!tb_check_n(r, l->slot[j], l->tag[j], s))
             break;
-        tb_free(r, me, l->slot[j]);
-        void *p = tb_alloc(r, me);
+        tb_free_n(r, me, sized, l->slot[j], s);
+        s = tb_next_size(r, me, sized);
+        void *p = tb_alloc_n(r, me, sized, s);
         if (!p) {
             l->slot[j] = NULL;
             break;
         }
         l->tag[j] = tb_tag(me, l->k++);
-        tb_fill(p, r->size, l->tag[j]);
+        tb_fill(p, s, l->tag[j]);
         l->slot[j] = p;
+        if (sized)
+            l->sz[j] = (uint32_t)s;
         n++;
         l->done++;
     }
@@ -71,12 +78,23 @@ static void *generation(void *arg)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &at, generation, l) == 0)
-            return NULL; /* the successor carries on */
+        if (pthread_create(&t, &at, sized ? generation_sized : generation_fixed, l) == 0)
+            return; /* the successor carries on */
     }
     me->t1 = tb_now_ns();
     me->ops = l->done;
     atomic_store(&l->finished, 1);
+}
+
+static void *generation_fixed(void *arg)
+{
+    generation(arg, false);
+    return NULL;
+}
+
+static void *generation_sized(void *arg)
+{
+    generation(arg, true);
     return NULL;
 }
 
@@ -91,11 +109,15 @@ static void la_drive(tb_run *r)
         l->me = &r->out[i];
         l->slot = calloc(st->slots, sizeof *l->slot);
         l->tag = calloc(st->slots, sizeof *l->tag);
+        l->sz = r->sized ? calloc(st->slots, sizeof *l->sz) : NULL;
         for (uint64_t j = 0; j < st->slots; j++) {
-            l->slot[j] = tb_alloc_untimed(r);
+            size_t s = r->sized ? tb_size_draw(r, l->me) : r->size;
+            if (r->sized)
+                l->sz[j] = (uint32_t)s;
+            l->slot[j] = tb_alloc_untimed(r, s);
             l->tag[j] = tb_tag(l->me, l->k++);
             if (l->slot[j])
-                tb_fill(l->slot[j], r->size, l->tag[j]);
+                tb_fill(l->slot[j], s, l->tag[j]);
         }
     }
     uint64_t t0 = tb_now_ns();
@@ -105,7 +127,7 @@ static void la_drive(tb_run *r)
     for (unsigned i = 0; i < r->threads; i++) {
         st->lanes[i].me->t0 = t0;
         pthread_t t;
-        pthread_create(&t, &at, generation, &st->lanes[i]);
+        pthread_create(&t, &at, r->sized ? generation_sized : generation_fixed, &st->lanes[i]);
     }
     if (!r->ops_per_thread) {
         /* duration mode: the worker's timer is not used with drive, so this loop is the timer */
@@ -137,10 +159,10 @@ static void la_teardown(tb_run *r)
     for (unsigned i = 0; i < r->threads; i++) {
         lane *l = &st->lanes[i];
         for (uint64_t j = 0; j < st->slots; j++)
-            if (l->slot[j])
-                r->heap->free(r->heap->ctx, l->slot[j]);
+            tb_release(r, l->slot[j], r->sized ? l->sz[j] : r->size);
         free(l->slot);
         free(l->tag);
+        free(l->sz);
     }
     free(st->lanes);
     st->lanes = NULL;

@@ -32,17 +32,17 @@ void tb_end(tb_run *r, tb_thread_out *me, uint64_t ops)
     me->ops = ops;
 }
 
-bool tb_check_slow(tb_run *r, const void *p, uint64_t tag)
+bool tb_check_slow(tb_run *r, const void *p, uint64_t tag, size_t size)
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&r->corrupt, &expected, 1)) {
         const unsigned char *b = p;
         size_t at = 0;
-        while (at < r->size && b[at] == ((const unsigned char *)&tag)[at % 8])
+        while (at < size && b[at] == ((const unsigned char *)&tag)[at % 8])
             at++;
         snprintf(r->corrupt_msg, sizeof r->corrupt_msg,
                  "object %p of %zu bytes: byte %zu changed between fill and free (overlap or stray write)",
-                 p, r->size, at);
+                 p, size, at);
     }
     return false;
 }
@@ -147,6 +147,9 @@ long tb_rss_kib(void)
 void tb_mark(tb_run *r)
 {
     r->mark_rss_kib = tb_rss_kib();
+    r->mark_live_bytes = 0;
+    for (unsigned i = 0; i < r->threads; i++)
+        r->mark_live_bytes += (long long)r->out[i].live_bytes;
     tb_heap_stats st;
     if (r->heap->stats && r->heap->stats(r->heap->ctx, &st) == 0)
         r->mark_pool_bytes = (long long)st.bytes_reserved;

@@ -9,6 +9,7 @@
 typedef struct {
     void *_Atomic *slot;
     uint64_t *tag;
+    uint32_t *sz; /* many sizes: each slot's object size */
     char pad0[112];
     _Atomic uint64_t head; /* written by the consumer */
     char pad1[120];
@@ -36,12 +37,13 @@ static int pc_setup(tb_run *r, char *err, size_t errlen)
         memset(&st.rings[i], 0, sizeof st.rings[i]);
         st.rings[i].slot = calloc(st.size, sizeof(void *));
         st.rings[i].tag = calloc(st.size, sizeof(uint64_t));
+        st.rings[i].sz = r->sized ? calloc(st.size, sizeof(uint32_t)) : NULL;
     }
     r->state = &st;
     return 0;
 }
 
-static void pc_thread(tb_run *r, tb_thread_out *me)
+TB_INLINE void pc_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     pc_state *st = r->state;
     ring_t *q = &st->rings[me->tid / 2];
@@ -53,14 +55,17 @@ static void pc_thread(tb_run *r, tb_thread_out *me)
         /* In duration mode the producer decides when to stop: it sends a NULL. */
         uint64_t quota = r->ops_per_thread ? r->ops_per_thread * 2 : UINT64_MAX;
         while (t < quota && (r->ops_per_thread || !atomic_load_explicit(&r->stop, memory_order_relaxed))) {
-            void *p = tb_alloc(r, me);
+            size_t s = tb_next_size(r, me, sized);
+            void *p = tb_alloc_n(r, me, sized, s);
             if (!p)
                 break;
             uint64_t tag = tb_tag(me, t);
-            tb_fill(p, r->size, tag);
+            tb_fill(p, s, tag);
             for (unsigned spins = 0; t - atomic_load_explicit(&q->head, memory_order_acquire) >= st->size;)
                 tb_relax(&spins);
             q->tag[t % st->size] = tag;
+            if (sized)
+                q->sz[t % st->size] = (uint32_t)s;
             atomic_store_explicit(&q->slot[t % st->size], p, memory_order_relaxed);
             atomic_store_explicit(&q->tail, ++t, memory_order_release);
         }
@@ -77,18 +82,27 @@ static void pc_thread(tb_run *r, tb_thread_out *me)
             tb_relax(&spins);
         void *p = atomic_load_explicit(&q->slot[h % st->size], memory_order_relaxed);
         uint64_t tag = q->tag[h % st->size];
+        size_t s = sized ? q->sz[h % st->size] : r->size;
         atomic_store_explicit(&q->head, ++h, memory_order_release);
         if (!p)
             break;
-        if (!tb_check(r, p, tag)) {
+        if (!tb_check_n(r, p, tag, s)) {
             /* keep draining so that the producer is not left spinning */
-            tb_free(r, me, p);
+            tb_free_n(r, me, sized, p, s);
             continue;
         }
-        tb_free(r, me, p);
+        tb_free_n(r, me, sized, p, s);
         done++;
     }
     tb_end(r, me, done);
+}
+
+static void pc_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        pc_loop(r, me, true);
+    else
+        pc_loop(r, me, false);
 }
 
 /* The rings are empty by now (each consumer drains its ring to the producer's NULL). An
@@ -99,6 +113,7 @@ static void pc_teardown(tb_run *r)
     for (unsigned i = 0; i < r->threads / 2; i++) {
         free(st->rings[i].slot);
         free(st->rings[i].tag);
+        free(st->rings[i].sz);
     }
     free(st->rings);
     st->rings = NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "hist.h"
+#include "sizes.h"
 #include "tb_alloc.h"
 
 #define TB_MAX_PARAMS 6
@@ -36,6 +37,8 @@ typedef struct tb_thread_out {
     int perf_fd;
     /* the noise this thread met, read by the worker when the thread ends (UINT64_MAX: unknown) */
     uint64_t invol_switches, migrations;
+    uint64_t size_rng;   /* its own stream of object sizes (many-size cells), seeded per thread */
+    uint64_t live_bytes; /* bytes requested and live at the workload's mark (footprint) */
 } __attribute__((aligned(128))) tb_thread_out;
 
 /* How instructions are counted in the timed region (tmbench run --measure instructions). */
@@ -47,7 +50,11 @@ typedef struct tb_run {
     const tb_workload *wl;   /* the workload this cell runs */
     const tb_heap *heap;
     unsigned threads;
-    size_t size;
+    size_t size;             /* a fixed-size cell's size; with many sizes, the largest */
+    tb_sizes sizes;          /* the cell's sizes; sized: more than one, through the sized calls */
+    bool sized;
+    uint64_t size_span;      /* uniform: hi - lo + 1 */
+    const uint32_t *size_table; /* log-uniform: TB_SIZE_LOG_STEPS quantiles */
     uint64_t ops_per_thread; /* --ops divided over threads; 0 in duration mode */
     double duration;         /* seconds, in duration mode */
     _Atomic int stop;        /* duration mode: set when time is up */
@@ -63,6 +70,7 @@ typedef struct tb_run {
     /* footprint-style marks: RSS and pool bytes at a moment the workload chooses */
     long mark_rss_kib;
     long long mark_pool_bytes;
+    long long mark_live_bytes; /* requested bytes live at the mark, over threads */
     tb_count_mode count_mode;
     _Atomic int counting;    /* callgrind: threads inside a timed region */
 } tb_run;
@@ -137,21 +145,55 @@ static inline bool tb_more(tb_run *r, uint64_t done)
     return !atomic_load_explicit(&r->stop, memory_order_relaxed);
 }
 
-/* alloc and free through the heap, timing one call in sample_every. */
 /* An allocation returned NULL: marks the cell failed (a workload that stopped early must not
  * report its few operations as an ok figure). The workload stops where it is. */
 void tb_out_of_memory(tb_run *r);
 
-static inline void *tb_alloc(tb_run *r, tb_thread_out *me)
+/* A loop body written once for both kinds of cell takes `sized` as a constant: each workload
+ * instantiates its loop twice (TB_INLINE, with true and with false), so a fixed-size cell runs
+ * the code it ran before cells had many sizes, and its instruction counts do not move. */
+#define TB_INLINE static inline __attribute__((always_inline))
+
+/* The size of this thread's next object in a many-size cell. Uniform: a multiply-high of 32
+ * random bits by the span (exact for spans below 2^32). Log-uniform: 12 random bits index a
+ * table of quantiles. Both cost the same for every allocator, the floor included; the stream
+ * is the thread's own, seeded from the cell's seed and the thread's index, so every allocator
+ * is asked for the same sizes in the same order. */
+static inline size_t tb_size_draw_from(const tb_run *r, uint64_t *rng)
+{
+    uint64_t x = *rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *rng = x;
+    _Static_assert(TB_SIZE_LOG_STEPS == 1u << 12, "the table is indexed by 12 bits");
+    if (r->sizes.dist == TB_SIZE_LOG)
+        return r->size_table[x >> 52];
+    return r->sizes.lo + (size_t)(((x >> 32) * r->size_span) >> 32);
+}
+
+static inline size_t tb_size_draw(const tb_run *r, tb_thread_out *me)
+{
+    return tb_size_draw_from(r, &me->size_rng);
+}
+
+TB_INLINE size_t tb_next_size(const tb_run *r, tb_thread_out *me, bool sized)
+{
+    return sized ? tb_size_draw(r, me) : r->size;
+}
+
+/* alloc and free through the heap, timing one call in sample_every. With sized, the heap's
+ * sized calls, told the object's size. */
+TB_INLINE void *tb_alloc_n(tb_run *r, tb_thread_out *me, bool sized, size_t size)
 {
     const tb_heap *h = r->heap;
     void *p;
     if (__builtin_expect(--me->a_left != 0, 1)) {
-        p = h->alloc(h->ctx);
+        p = sized ? h->alloc_sized(h->ctx, size) : h->alloc(h->ctx);
     } else {
         me->a_left = r->sample_every ? r->sample_every : UINT64_MAX;
         uint64_t a = tb_rdtsc();
-        p = h->alloc(h->ctx);
+        p = sized ? h->alloc_sized(h->ctx, size) : h->alloc(h->ctx);
         uint64_t b = tb_rdtsc();
         tb_hist_add(&me->alloc_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
     }
@@ -160,27 +202,48 @@ static inline void *tb_alloc(tb_run *r, tb_thread_out *me)
     return p;
 }
 
-/* An allocation outside the timed region (warm-up, setup): not sampled, NULL still fails the cell. */
-static inline void *tb_alloc_untimed(tb_run *r)
+TB_INLINE void tb_free_n(tb_run *r, tb_thread_out *me, bool sized, void *p, size_t size)
 {
-    void *p = r->heap->alloc(r->heap->ctx);
+    const tb_heap *h = r->heap;
+    if (__builtin_expect(--me->f_left != 0, 1)) {
+        if (sized)
+            h->free_sized(h->ctx, p, size);
+        else
+            h->free(h->ctx, p);
+        return;
+    }
+    me->f_left = r->sample_every ? r->sample_every : UINT64_MAX;
+    uint64_t a = tb_rdtsc();
+    if (sized)
+        h->free_sized(h->ctx, p, size);
+    else
+        h->free(h->ctx, p);
+    uint64_t b = tb_rdtsc();
+    tb_hist_add(&me->free_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+}
+
+static inline void *tb_alloc(tb_run *r, tb_thread_out *me) { return tb_alloc_n(r, me, false, r->size); }
+static inline void tb_free(tb_run *r, tb_thread_out *me, void *p) { tb_free_n(r, me, false, p, r->size); }
+
+/* An allocation outside the timed region (warm-up, setup): not sampled, NULL still fails the
+ * cell. size is the object's size in a many-size cell (ignored in a fixed one). */
+static inline void *tb_alloc_untimed(tb_run *r, size_t size)
+{
+    void *p = r->sized ? r->heap->alloc_sized(r->heap->ctx, size) : r->heap->alloc(r->heap->ctx);
     if (__builtin_expect(p == NULL, 0))
         tb_out_of_memory(r);
     return p;
 }
 
-static inline void tb_free(tb_run *r, tb_thread_out *me, void *p)
+/* A free outside the timed region (teardown); NULL is a no-op. */
+static inline void tb_release(tb_run *r, void *p, size_t size)
 {
-    const tb_heap *h = r->heap;
-    if (__builtin_expect(--me->f_left != 0, 1)) {
-        h->free(h->ctx, p);
+    if (!p)
         return;
-    }
-    me->f_left = r->sample_every ? r->sample_every : UINT64_MAX;
-    uint64_t a = tb_rdtsc();
-    h->free(h->ctx, p);
-    uint64_t b = tb_rdtsc();
-    tb_hist_add(&me->free_lat, b - a > r->tsc_overhead ? b - a - r->tsc_overhead : 0);
+    if (r->sized)
+        r->heap->free_sized(r->heap->ctx, p, size);
+    else
+        r->heap->free(r->heap->ctx, p);
 }
 
 /* The object pattern: every 8-byte word (and tail byte) holds a tag unique to this object's
@@ -195,19 +258,22 @@ static inline void tb_fill(void *p, size_t size, uint64_t tag)
         ((unsigned char *)p)[i] = (unsigned char)tag;
 }
 
-bool tb_check_slow(tb_run *r, const void *p, uint64_t tag);
+bool tb_check_slow(tb_run *r, const void *p, uint64_t tag, size_t size);
 
-static inline bool tb_check(tb_run *r, const void *p, uint64_t tag)
+/* Whether the object of size bytes at p still holds its pattern. */
+static inline bool tb_check_n(tb_run *r, const void *p, uint64_t tag, size_t size)
 {
     const uint64_t *w = p;
-    size_t n = r->size / 8;
+    size_t n = size / 8;
     uint64_t bad = 0;
     for (size_t i = 0; i < n; i++)
         bad |= w[i] ^ tag;
-    for (size_t i = n * 8; i < r->size; i++)
+    for (size_t i = n * 8; i < size; i++)
         bad |= ((const unsigned char *)p)[i] ^ (unsigned char)tag;
-    return __builtin_expect(bad == 0, 1) || tb_check_slow(r, p, tag);
+    return __builtin_expect(bad == 0, 1) || tb_check_slow(r, p, tag, size);
 }
+
+static inline bool tb_check(tb_run *r, const void *p, uint64_t tag) { return tb_check_n(r, p, tag, r->size); }
 
 /* A tag that is unique per thread and object life. */
 static inline uint64_t tb_tag(const tb_thread_out *me, uint64_t n)
@@ -234,7 +300,8 @@ int tb_param_f64(const tb_run *r, const char *key, double *out, char *err, size_
 /* Sets r->wl to w and points r->pval at the values in canon ("k=v;k=v", rewritten in place);
  * -1 on an unknown key. */
 int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen);
-/* Records RSS and pool bytes now (call from one thread while the others wait). */
+/* Records RSS, pool bytes and the live bytes the threads requested (each thread sets its
+ * live_bytes before) now; call from one thread while the others wait. */
 void tb_mark(tb_run *r);
 long tb_rss_kib(void);
 

@@ -22,6 +22,7 @@
 typedef struct xbatch {
     struct xbatch *next;
     uint64_t tag0;
+    uint32_t *sz; /* many sizes: each object's size */
     void *obj[];
 } xbatch;
 
@@ -98,6 +99,11 @@ static int xm_setup(tb_run *r, char *err, size_t errlen)
     atomic_store(&st.can_put, 1);
     for (uint64_t i = 0; i < st.depth + r->threads; i++) {
         xbatch *b = calloc(1, sizeof *b + st.batch * sizeof(void *));
+        if (!b || (r->sized && !(b->sz = calloc(st.batch, sizeof *b->sz)))) {
+            free(b);
+            snprintf(err, errlen, "xmalloc: out of memory for the batch containers");
+            return -1;
+        }
         b->next = st.empty;
         st.empty = b;
     }
@@ -105,7 +111,7 @@ static int xm_setup(tb_run *r, char *err, size_t errlen)
     return 0;
 }
 
-static void xm_thread(tb_run *r, tb_thread_out *me)
+TB_INLINE void xm_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     xm_state *st = r->state;
     uint64_t done = 0, k = 0;
@@ -124,11 +130,14 @@ static void xm_thread(tb_run *r, tb_thread_out *me)
             b->tag0 = tb_tag(me, k);
             uint64_t i = 0;
             for (; i < st->batch; i++) {
-                void *p = tb_alloc(r, me);
+                size_t s = tb_next_size(r, me, sized);
+                void *p = tb_alloc_n(r, me, sized, s);
                 if (!p)
                     break;
-                tb_fill(p, r->size, b->tag0 + i);
+                tb_fill(p, s, b->tag0 + i);
                 b->obj[i] = p;
+                if (sized)
+                    b->sz[i] = (uint32_t)s;
             }
             for (; i < st->batch; i++)
                 b->obj[i] = NULL;
@@ -174,8 +183,9 @@ static void xm_thread(tb_run *r, tb_thread_out *me)
             void *p = b->obj[i];
             if (!p)
                 continue;
-            tb_check(r, p, b->tag0 + i);
-            tb_free(r, me, p);
+            size_t s = sized ? b->sz[i] : r->size;
+            tb_check_n(r, p, b->tag0 + i, s);
+            tb_free_n(r, me, sized, p, s);
             done++;
         }
         pthread_mutex_lock(&st->lock);
@@ -188,6 +198,14 @@ static void xm_thread(tb_run *r, tb_thread_out *me)
     tb_end(r, me, done);
 }
 
+static void xm_thread(tb_run *r, tb_thread_out *me)
+{
+    if (r->sized)
+        xm_loop(r, me, true);
+    else
+        xm_loop(r, me, false);
+}
+
 /* Every batch is back on the empty list (consumers take all that is queued once the producers
  * are done): setup's containers and lock go, for the next slice of an interleaved cell. */
 static void xm_teardown(tb_run *r)
@@ -196,6 +214,7 @@ static void xm_teardown(tb_run *r)
     while (st->empty) {
         xbatch *b = st->empty;
         st->empty = b->next;
+        free(b->sz);
         free(b);
     }
     pthread_cond_destroy(&st->cv);

@@ -18,6 +18,16 @@ static void m_free(void *ctx, void *obj)
     (void)ctx;
     free(obj);
 }
+static void *m_alloc_sized(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+static void m_free_sized(void *ctx, void *obj, size_t size)
+{
+    (void)ctx, (void)size;
+    free(obj);
+}
 static void m_destroy(void *ctx) { (void)ctx; }
 
 static const char *symbol_home(const char *name)
@@ -66,7 +76,8 @@ static bool forwards_to_glibc(void)
     return after > before && after - before >= N * 1024 / 2;
 }
 
-int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen)
+int tb_heap_open_malloc(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                        size_t errlen)
 {
     const char *home = malloc_home();
     const char *preload = getenv("LD_PRELOAD");
@@ -105,7 +116,10 @@ int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *er
                  preload ? preload : "");
         return -2;
     }
-    *h = (tb_heap){m_alloc, m_free, (void *)(uintptr_t)size, NULL, m_destroy, NULL};
+    if (sized)
+        *h = (tb_heap){.alloc_sized = m_alloc_sized, .free_sized = m_free_sized, .destroy = m_destroy};
+    else
+        *h = (tb_heap){.alloc = m_alloc, .free = m_free, .ctx = (void *)(uintptr_t)size, .destroy = m_destroy};
     return 0;
 }
 

@@ -1,6 +1,7 @@
-/* Pool adapter: a tmempool pool of the cell's object size. The same adapter serves this build's
- * library and another build's (--against, loaded with dlopen), so both are measured through
- * exactly the same calls. */
+/* Pool adapter: a tmempool pool of the cell's object size, or a tmp_set of the same strategy
+ * when the cell has many sizes. The same adapter serves this build's library and another
+ * build's (--against, loaded with dlopen), so both are measured through exactly the same
+ * calls. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,13 +20,34 @@ typedef struct pool_api {
     void (*free)(tmp_pool *, void *);
     int (*stats)(const tmp_pool *, tmp_stats *);
     size_t (*trim)(tmp_pool *);
+    /* the set: NULL in a build older than tmp_set (its sized cells are then unavailable) */
+    void (*set_config_init)(tmp_set_config *, tmp_strategy);
+    int (*set_create)(const tmp_set_config *, tmp_set **);
+    void (*set_destroy)(tmp_set *);
+    void *(*set_alloc)(tmp_set *, size_t);
+    void (*set_free)(tmp_set *, void *);
+    int (*set_stats)(const tmp_set *, tmp_stats *);
 } pool_api;
 
 typedef struct pool_ctx {
     pool_api api;
     tmp_pool *pool;
+    tmp_set *set;
     void *dl;
 } pool_ctx;
+
+static void *set_alloc(void *ctx, size_t size)
+{
+    pool_ctx *c = ctx;
+    return c->api.set_alloc(c->set, size);
+}
+
+static void set_free(void *ctx, void *obj, size_t size)
+{
+    (void)size; /* the set finds the class from the address */
+    pool_ctx *c = ctx;
+    c->api.set_free(c->set, obj);
+}
 
 static void *pool_alloc(void *ctx)
 {
@@ -43,7 +65,7 @@ static int pool_stats(void *ctx, tb_heap_stats *out)
 {
     pool_ctx *c = ctx;
     tmp_stats st;
-    if (c->api.stats(c->pool, &st) != 0)
+    if ((c->set ? c->api.set_stats(c->set, &st) : c->api.stats(c->pool, &st)) != 0)
         return -1;
     *out = (tb_heap_stats){st.bytes_reserved, st.lock_waits, st.cache_hits, st.cache_misses,
                            st.remote_frees};
@@ -59,7 +81,10 @@ static size_t pool_trim(void *ctx)
 static void pool_destroy(void *ctx)
 {
     pool_ctx *c = ctx;
-    c->api.destroy(c->pool);
+    if (c->set)
+        c->api.set_destroy(c->set);
+    else
+        c->api.destroy(c->pool);
     /* The dlopen'ed library stays loaded: thread-exit destructors may still point into it. */
     free(c);
 }
@@ -68,7 +93,9 @@ static int load_api(const char *lib, pool_api *api, void **dl, char *err, size_t
 {
     if (!lib) {
         *api = (pool_api){tmp_config_init, tmp_pool_create, tmp_pool_destroy, tmp_alloc,
-                          tmp_free, tmp_pool_stats, tmp_pool_trim};
+                          tmp_free, tmp_pool_stats, tmp_pool_trim, tmp_set_config_init,
+                          tmp_set_create, tmp_set_destroy, tmp_set_alloc, tmp_set_free,
+                          tmp_set_stats};
         return 0;
     }
     *dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -80,7 +107,7 @@ static int load_api(const char *lib, pool_api *api, void **dl, char *err, size_t
 #define SYM(field, name)                                                                        \
     do {                                                                                        \
         *(void **)&api->field = dlsym(*dl, name);                                               \
-        if (!api->field && strcmp(name, "tmp_pool_trim") != 0) {                                \
+        if (!api->field && strcmp(name, "tmp_pool_trim") != 0 && strncmp(name, "tmp_set", 7)) { \
             snprintf(err, errlen, "%s lacks %s", lib, name);                                    \
             return -2;                                                                          \
         }                                                                                       \
@@ -92,11 +119,39 @@ static int load_api(const char *lib, pool_api *api, void **dl, char *err, size_t
     SYM(free, "tmp_free");
     SYM(stats, "tmp_pool_stats");
     SYM(trim, "tmp_pool_trim");
+    SYM(set_config_init, "tmp_set_config_init");
+    SYM(set_create, "tmp_set_create");
+    SYM(set_destroy, "tmp_set_destroy");
+    SYM(set_alloc, "tmp_set_alloc");
+    SYM(set_free, "tmp_set_free");
+    SYM(set_stats, "tmp_set_stats");
 #undef SYM
     return 0;
 }
 
-int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen)
+static int open_set(const tb_allocator *a, size_t size, pool_ctx *c, tb_heap *h, char *err, size_t errlen)
+{
+    pool_api *p = &c->api;
+    if (!p->set_config_init || !p->set_create || !p->set_destroy || !p->set_alloc || !p->set_free ||
+        !p->set_stats) {
+        snprintf(err, errlen, "%s: %s has no tmp_set, so it cannot serve a cell of many sizes", a->name,
+                 a->pool_lib ? a->pool_lib : "this library");
+        return -2;
+    }
+    tmp_set_config cfg;
+    p->set_config_init(&cfg, (tmp_strategy)a->strategy);
+    int e = p->set_create(&cfg, &c->set);
+    if (e != 0) {
+        snprintf(err, errlen, "tmp_set_create(%s, sizes up to %zu): %s", a->name, size, strerror(e));
+        return -1;
+    }
+    *h = (tb_heap){.alloc_sized = set_alloc, .free_sized = set_free, .ctx = c, .stats = pool_stats,
+                   .destroy = pool_destroy}; /* a set has no trim of its own */
+    return 0;
+}
+
+int tb_heap_open_pool(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                      size_t errlen)
 {
     pool_ctx *c = calloc(1, sizeof *c);
     if (!c) {
@@ -108,6 +163,11 @@ int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err,
         free(c);
         return rc;
     }
+    if (sized) {
+        if ((rc = open_set(a, size, c, h, err, errlen)) != 0)
+            free(c);
+        return rc;
+    }
     tmp_config cfg;
     c->api.config_init(&cfg, size, (tmp_strategy)a->strategy);
     int e = c->api.create(&cfg, &c->pool);
@@ -116,7 +176,8 @@ int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err,
         free(c);
         return -1;
     }
-    *h = (tb_heap){pool_alloc, pool_free, c, pool_stats, pool_destroy, pool_trim};
+    *h = (tb_heap){.alloc = pool_alloc, .free = pool_free, .ctx = c, .stats = pool_stats,
+                   .destroy = pool_destroy, .trim = pool_trim};
     return 0;
 }
 

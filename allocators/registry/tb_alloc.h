@@ -13,12 +13,17 @@ typedef struct tb_heap_stats {
     uint64_t bytes_reserved, lock_waits, cache_hits, cache_misses, remote_frees;
 } tb_heap_stats;
 
-/* One allocator instance inside a worker, serving objects of one size. alloc and free may be
- * called from any thread. stats is NULL for allocators that have no counters (malloc). */
+/* One allocator instance inside a worker. A heap opened for one size serves it through alloc
+ * and free; one opened for many sizes serves each call's size through alloc_sized and
+ * free_sized (free_sized is told the size alloc_sized was asked for, as C++'s sized delete is;
+ * an allocator that finds it from the address ignores it). Any call may come from any thread.
+ * stats is NULL for allocators that have no counters (malloc). */
 typedef struct tb_heap {
     void *(*alloc)(void *ctx);
     void (*free)(void *ctx, void *obj);
     void *ctx;
+    void *(*alloc_sized)(void *ctx, size_t size);
+    void (*free_sized)(void *ctx, void *obj, size_t size);
     int (*stats)(void *ctx, tb_heap_stats *out);
     void (*destroy)(void *ctx);
     size_t (*trim)(void *ctx); /* NULL where the allocator has nothing to give back on request */
@@ -34,10 +39,13 @@ typedef enum tb_role {
 
 typedef struct tb_allocator tb_allocator;
 /* Worker side. Proves that the right allocator serves the calls (for malloc baselines: the probe
- * symbol resolves and malloc itself comes from the preloaded library), then opens a heap for
- * objects of size bytes. 0, or -1 with the reason in err; -2 when the allocator is unavailable
- * (the cell's status is then `unavailable`). */
-typedef int (*tb_open_fn)(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+ * symbol resolves and malloc itself comes from the preloaded library), then opens a heap: for
+ * objects of size bytes (alloc and free), or with sized for any size up to size bytes
+ * (alloc_sized and free_sized; a tmempool strategy serves these from a tmp_set). 0, or -1 with
+ * the reason in err; -2 when the allocator is unavailable (the cell's status is then
+ * `unavailable`). */
+typedef int (*tb_open_fn)(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                          size_t errlen);
 /* The allocator's version as it reports itself inside the worker. */
 typedef void (*tb_version_fn)(const tb_allocator *a, char *buf, size_t len);
 
@@ -56,15 +64,19 @@ struct tb_allocator {
 };
 
 /* The adapters, one file each: what a descriptor's open and version point at. */
-int tb_heap_open_pool(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+int tb_heap_open_pool(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                      size_t errlen);
 void tb_version_pool(const tb_allocator *a, char *buf, size_t len);
-int tb_heap_open_malloc(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+int tb_heap_open_malloc(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                        size_t errlen);
 void tb_version_glibc(const tb_allocator *a, char *buf, size_t len);
 void tb_version_mimalloc(const tb_allocator *a, char *buf, size_t len);
 void tb_version_tcmalloc(const tb_allocator *a, char *buf, size_t len);
 void tb_version_jemalloc(const tb_allocator *a, char *buf, size_t len);
-int tb_heap_open_floor(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
-int tb_heap_open_overlap(const tb_allocator *a, size_t size, tb_heap *h, char *err, size_t errlen);
+int tb_heap_open_floor(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                       size_t errlen);
+int tb_heap_open_overlap(const tb_allocator *a, size_t size, bool sized, tb_heap *h, char *err,
+                         size_t errlen);
 
 /* Registered allocators, in listing order; ends with a NULL name. */
 extern const tb_allocator tb_allocators[];

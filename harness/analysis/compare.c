@@ -48,6 +48,7 @@ typedef struct result {
     const char *allocator, *base_allocator, *workload, *params;
     unsigned threads;
     size_t size;
+    const char *sizes; /* "" for a fixed-size cell */
     size_t nb, nn;
     double mb, mn, ratio, lo, hi, p;
     bool have_p, deterministic;
@@ -211,7 +212,7 @@ static const char *fmt_num(char *buf, size_t len, double v)
 static void print_csv(const result *rs, size_t n, const opts *o)
 {
     printf("allocator,baseline,workload,params,threads,object_size,metric,n_base,n_new,median_base,"
-           "median_new,ratio,ci_low,ci_high,p_value,verdict,note,design\n");
+           "median_new,ratio,ci_low,ci_high,p_value,verdict,note,design,sizes\n");
     for (size_t i = 0; i < n; i++) {
         const result *r = &rs[i];
         printf("%s,%s,%s,\"%s\",%u,%zu,%s,%zu,%zu,%.6g,%.6g,%.6f,%.6f,%.6f,", r->allocator,
@@ -219,8 +220,12 @@ static void print_csv(const result *rs, size_t n, const opts *o)
                r->nb, r->nn, r->mb, r->mn, r->ratio, r->lo, r->hi);
         if (r->have_p)
             printf("%.6g", r->p);
-        printf(",%s,\"%s\",%s\n", vnames[r->v], r->note,
+        printf(",%s,\"%s\",%s,", vnames[r->v], r->note,
                r->deterministic ? "counted" : r->pairs ? "paired" : r->have_p ? "unpaired" : "");
+        if (*r->sizes)
+            printf("%s\n", r->sizes);
+        else
+            printf("%zu\n", r->size);
     }
 }
 
@@ -240,7 +245,7 @@ static void print_table(const result *rs, size_t n, const opts *o, bool md, bool
         snprintf(cells[i][2], 96, "%s", r->workload);
         snprintf(cells[i][3], 96, "%.40s", r->params);
         snprintf(cells[i][4], 96, "%u", r->threads);
-        snprintf(cells[i][5], 96, "%zu", r->size);
+        tb_size_label(r->size, r->sizes, cells[i][5], 96);
         if (r->pairs)
             snprintf(cells[i][6], 96, "%zu pairs", r->pairs);
         else
@@ -421,6 +426,7 @@ static void add_pair(pairing *pr, const tb_group *b, const tb_group *n, const ch
     r->params = any->params;
     r->threads = any->threads;
     r->size = any->size;
+    r->sizes = any->sizes;
     judge(pr->o, b, n, r);
 }
 
@@ -515,10 +521,13 @@ static void print_footer(const pairing *pr, const size_t *count, bool md)
     if (count[V_SLOWER]) {
         printf("\n%sregressions (%zu):%s\n", md ? "**" : "", count[V_SLOWER], md ? "**" : "");
         for (size_t i = 0; i < nr; i++)
-            if (rs[i].v == V_SLOWER)
-                printf("%s  %s vs %s, %s %s t=%u %zuB: ratio %.3f, interval [%.3f, %.3f]\n", md ? "-" : " ",
+            if (rs[i].v == V_SLOWER) {
+                char label[64];
+                tb_size_label(rs[i].size, rs[i].sizes, label, sizeof label);
+                printf("%s  %s vs %s, %s %s t=%u %s: ratio %.3f, interval [%.3f, %.3f]\n", md ? "-" : " ",
                        rs[i].allocator, rs[i].base_allocator, rs[i].workload, rs[i].params, rs[i].threads,
-                       rs[i].size, rs[i].ratio, rs[i].lo, rs[i].hi);
+                       label, rs[i].ratio, rs[i].lo, rs[i].hi);
+            }
     }
 }
 
@@ -551,9 +560,12 @@ static int judge_and_print(pairing *pr)
         printf("\n%slost on the NEW side (%zu)%s%s\n", md ? "**" : "", lost, md ? "**" : "",
                pr->o->allow_missing ? ", allowed by --allow-missing:" : ": a crash or a lost cell is a regression");
         for (size_t i = 0; i < pr->nr; i++)
-            if (pr->rs[i].lost)
-                printf("%s  %s %s %s t=%u %zuB: %s\n", md ? "-" : " ", pr->rs[i].allocator, pr->rs[i].workload,
-                       pr->rs[i].params, pr->rs[i].threads, pr->rs[i].size, pr->rs[i].note[0] ? pr->rs[i].note : "some repetitions failed");
+            if (pr->rs[i].lost) {
+                char label[64];
+                tb_size_label(pr->rs[i].size, pr->rs[i].sizes, label, sizeof label);
+                printf("%s  %s %s %s t=%u %s: %s\n", md ? "-" : " ", pr->rs[i].allocator, pr->rs[i].workload,
+                       pr->rs[i].params, pr->rs[i].threads, label, pr->rs[i].note[0] ? pr->rs[i].note : "some repetitions failed");
+            }
     }
     return count[V_SLOWER] || (lost && !pr->o->allow_missing) ? TB_EXIT_CELLS : TB_EXIT_OK;
 }

@@ -78,6 +78,22 @@ static void label_variant(const tb_plot *p, tb_plot_wl *w)
     w->slug[i] = '\0';
 }
 
+/* The words a chart uses for a variant's object sizes. */
+static void size_words(tb_plot_wl *w)
+{
+    tb_size_label(w->size, w->sizes, w->size_label, sizeof w->size_label);
+    if (!*w->sizes) {
+        snprintf(w->size_text, sizeof w->size_text, "%zu-byte objects", w->size);
+        snprintf(w->size_slug, sizeof w->size_slug, "%zu", w->size);
+        return;
+    }
+    const char *colon = strchr(w->sizes, ':');
+    int n = colon ? (int)(colon - w->sizes) : (int)strlen(w->sizes);
+    snprintf(w->size_text, sizeof w->size_text, "objects of %.*s bytes, %s", n, w->sizes,
+             colon ? "log-uniform" : "uniform");
+    snprintf(w->size_slug, sizeof w->size_slug, "%.*s%s", n, w->sizes, colon ? "log" : "");
+}
+
 static void collect(tb_plot *p)
 {
     for (size_t i = 0; i < p->ng; i++) {
@@ -91,8 +107,11 @@ static void collect(tb_plot *p)
         for (size_t k = 0; k < p->nwl && !seen; k++)
             seen = tb_plot_wl_is(&p->wl[k], g);
         if (!seen && p->nwl < TB_PLOT_MAX)
-            p->wl[p->nwl++] = (tb_plot_wl){.name = g->workload, .params = g->params, .size = g->size};
+            p->wl[p->nwl++] = (tb_plot_wl){.name = g->workload, .params = g->params, .size = g->size,
+                                           .sizes = g->sizes};
     }
+    for (size_t w = 0; w < p->nwl; w++)
+        size_words(&p->wl[w]);
     for (size_t w = 0; w < p->nwl; w++)
         label_variant(p, &p->wl[w]);
     qsort(p->alloc, p->nalloc, sizeof *p->alloc, cmp_alloc);
@@ -314,8 +333,8 @@ static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use,
 {
     const tb_plot_wl *w = &p->wl[wi];
     char dpath[4300], what[160];
-    snprintf(what, sizeof what, " at t=%u, %zu-byte objects: x, ops/s of each ok repetition, median; one block per "
-             "allocator", w->top, w->size);
+    snprintf(what, sizeof what, " at t=%u, %s: x, ops/s of each ok repetition, median; one block per "
+             "allocator", w->top, w->size_text);
     FILE *f = variant_data(p, w, base, what, dpath, sizeof dpath, err, errlen);
     if (!f)
         return -1;
@@ -339,8 +358,8 @@ static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use,
         return -1;
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s at %u threads: throughput of each repetition (%zu-byte objects, %d reps)",
-             w->label, w->top, w->size, reps_of(p));
+    snprintf(title, sizeof title, "%s at %u threads: throughput of each repetition (%s, %d reps)",
+             w->label, w->top, w->size_text, reps_of(p));
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -356,8 +375,8 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
 {
     const tb_plot_wl *w = &p->wl[wi];
     char base[256], dpath[4300], what[160];
-    snprintf(base, sizeof base, "scaling_%s_%zu", w->slug, w->size);
-    snprintf(what, sizeof what, ", %zu-byte objects: threads, median ops/s, min, max; one block per allocator", w->size);
+    snprintf(base, sizeof base, "scaling_%s_%s", w->slug, w->size_slug);
+    snprintf(what, sizeof what, ", %s: threads, median ops/s, min, max; one block per allocator", w->size_text);
     FILE *f = variant_data(p, w, base, what, dpath, sizeof dpath, err, errlen);
     if (!f)
         return -1;
@@ -397,7 +416,7 @@ static int chart_scaling(tb_plot *p, size_t wi, char *err, size_t errlen)
         return chart_strip(p, wi, base, use, err, errlen); /* one thread count: no line to draw */
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s: throughput against threads (%zu-byte objects, %d reps)", w->label, w->size,
+    snprintf(title, sizeof title, "%s: throughput against threads (%s, %d reps)", w->label, w->size_text,
              reps_of(p));
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
@@ -483,7 +502,7 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
     char lab[TB_PLOT_MAX][160];
     for (size_t r = 0; r < p->nwl; r++) {
         if (p->multi_size)
-            snprintf(lab[r], sizeof lab[r], "%s %zuB (t=%u)", p->wl[r].label, p->wl[r].size, p->wl[r].top);
+            snprintf(lab[r], sizeof lab[r], "%s %s (t=%u)", p->wl[r].label, p->wl[r].size_label, p->wl[r].top);
         else
             snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].label, p->wl[r].top);
         labels[r] = lab[r];
@@ -611,7 +630,10 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
     const char *labels[TB_PLOT_MAX];
     char lab[TB_PLOT_MAX][160];
     for (size_t r = 0; r < p->nwl; r++) {
-        snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].label, p->wl[r].top);
+        if (p->multi_size)
+            snprintf(lab[r], sizeof lab[r], "%s %s (t=%u)", p->wl[r].label, p->wl[r].size_label, p->wl[r].top);
+        else
+            snprintf(lab[r], sizeof lab[r], "%s (t=%u)", p->wl[r].label, p->wl[r].top);
         labels[r] = lab[r];
     }
     int cpeak = TB_COL_peak_rss_kib, cend = TB_COL_end_rss_kib, cpool = TB_COL_pool_bytes_reserved;
@@ -769,7 +791,7 @@ int tb_cmd_plot(int argc, char **argv)
     }
     collect(&p);
     for (size_t i = 1; i < p.nwl; i++)
-        p.multi_size |= p.wl[i].size != p.wl[0].size;
+        p.multi_size |= p.wl[i].size != p.wl[0].size || strcmp(p.wl[i].sizes, p.wl[0].sizes) != 0;
     if (!pick_baseline(&p, baseline))
         goto out;
     bool lat_known = false;

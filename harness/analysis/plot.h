@@ -10,10 +10,15 @@
 
 enum { TB_PLOT_MAX = 64 };
 
-/* One workload variant of the run: a workload with one set of params, at one object size. */
+/* One workload variant of the run: a workload with one set of params, at one object size (or
+ * one distribution of sizes). */
 typedef struct tb_plot_wl {
     const char *name, *params;
     size_t size;
+    const char *sizes;     /* as tb_group's */
+    char size_label[64];   /* "64B", "8-1000B:log" */
+    char size_text[96];    /* "64-byte objects", "objects of 8-1000 bytes, log-uniform" */
+    char size_slug[64];    /* for file names: "64", "8-1000log" */
     unsigned top; /* highest thread count with an ok repetition; 0 = none */
     /* the name, plus the settings that tell this variant from the run's others of the same
      * workload ("falseshare handoff=no"); and that label made safe for a file name */
@@ -49,14 +54,15 @@ typedef struct tb_plot {
 /* g is a cell of variant w */
 static inline bool tb_plot_wl_is(const tb_plot_wl *w, const tb_group *g)
 {
-    return strcmp(w->name, g->workload) == 0 && strcmp(w->params, g->params) == 0 && w->size == g->size;
+    return strcmp(w->name, g->workload) == 0 && strcmp(w->params, g->params) == 0 && w->size == g->size &&
+           strcmp(w->sizes, g->sizes) == 0;
 }
 
 /* alloc's cell of variant w at a thread count, or NULL */
 static inline const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, const tb_plot_wl *w,
                                            unsigned threads)
 {
-    return tb_group_lookup(p->g, p->ng, alloc, w->name, w->params, w->size, threads);
+    return tb_group_lookup(p->g, p->ng, alloc, w->name, w->params, w->size, w->sizes, threads);
 }
 
 /* report.c */

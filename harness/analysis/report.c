@@ -414,7 +414,7 @@ static void summary(doc *d, const tb_plot *p)
     h[0] = "allocator";
     for (size_t w = 0; w < p->nwl; w++) {
         if (p->multi_size)
-            snprintf(hb[w], sizeof hb[w], "%s %zuB t=%u", p->wl[w].label, p->wl[w].size, p->wl[w].top);
+            snprintf(hb[w], sizeof hb[w], "%s %s t=%u", p->wl[w].label, p->wl[w].size_label, p->wl[w].top);
         else
             snprintf(hb[w], sizeof hb[w], "%s t=%u", p->wl[w].label, p->wl[w].top);
         h[w + 1] = hb[w];
@@ -544,7 +544,7 @@ static void versus_baselines(doc *d, const tb_plot *p)
             if (!any)
                 continue; /* skipped for every allocator: the workload does not run at this count */
             if (p->multi_size)
-                snprintf(row[0], 160, "%s %zuB", p->wl[w].label, p->wl[w].size);
+                snprintf(row[0], 160, "%s %s", p->wl[w].label, p->wl[w].size_label);
             else
                 snprintf(row[0], 160, "%s", p->wl[w].label);
             snprintf(row[1], 160, "%u", thr[t]);
@@ -571,6 +571,52 @@ static void versus_baselines(doc *d, const tb_plot *p)
 }
 
 /* A sampled percentile, or "< B" where it fell below the timer's resolution (its bound). */
+/* What each allocator held per byte the workload had live (footprint's mark): RSS grown since
+ * the heap opened, and, for pools, bytes reserved. Internal fragmentation of size classes and
+ * each design's slack show here, the same way for pools and baselines. */
+static void memory_per_byte(doc *d, const tb_plot *p)
+{
+    size_t cols[TB_PLOT_MAX], nc = 0;
+    for (size_t w = 0; w < p->nwl && nc < 15; w++) /* a table row holds 16 cells */
+        for (size_t k = 0; k < p->nalloc && (nc == 0 || cols[nc - 1] != w); k++)
+            if (!isnan(tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_mark_live_bytes)))
+                cols[nc++] = w;
+    if (nc == 0)
+        return;
+    heading(d, 2, "Memory per byte requested");
+    para(d, "At the workload's mark (footprint: its peak), bytes held per byte the threads had asked for and still "
+            "held, median over the ok repetitions: RSS grown since the heap opened, then (pools) bytes reserved. "
+            "1.00 would be no overhead at all; class rounding, partly used chunks and metadata add to it. The "
+            "workload's own bookkeeping is made and touched before the base is read, so it is not in these figures.");
+    const char *h[TB_PLOT_MAX + 1];
+    char hb[TB_PLOT_MAX][160];
+    h[0] = "allocator";
+    for (size_t c = 0; c < nc; c++) {
+        const tb_plot_wl *w = &p->wl[cols[c]];
+        snprintf(hb[c], sizeof hb[c], "%s %s t=%u: RSS (reserve)", w->label, w->size_label, w->top);
+        h[c + 1] = hb[c];
+    }
+    table_head(d, (int)nc + 1, h);
+    for (size_t k = 0; k < p->nalloc; k++) {
+        char cells[TB_PLOT_MAX + 1][160];
+        snprintf(cells[0], 160, "%s", p->alloc[k]);
+        bool any = false;
+        for (size_t c = 0; c < nc; c++) {
+            const tb_group *g = tb_plot_cell(p, p->alloc[k], &p->wl[cols[c]], p->wl[cols[c]].top);
+            double rss = tb_group_median(g, TB_COL_mark_rss_ratio), res = tb_group_median(g, TB_COL_mark_reserve_ratio);
+            char a[32], b[48] = "";
+            num(a, sizeof a, rss, 1, 2);
+            if (!isnan(res))
+                snprintf(b, sizeof b, " (%.2f)", res);
+            snprintf(cells[c + 1], 160, "%s%s", a, b);
+            any |= !isnan(rss) || !isnan(res);
+        }
+        if (any)
+            table_row(d, (int)nc + 1, cells);
+    }
+    table_end(d);
+}
+
 static void latency_cell(char *buf, size_t len, const tb_group *g, int col)
 {
     double v = tb_group_median(g, col), bound = tb_group_median(g, TB_COL_lat_bound_ns);
@@ -599,7 +645,7 @@ static void all_cells(doc *d, const tb_plot *p)
         snprintf(row[1], 160, "%s", g->workload);
         snprintf(row[2], 160, "%s", g->params);
         snprintf(row[3], 160, "%u", g->threads);
-        snprintf(row[4], 160, "%zu", g->size);
+        tb_group_size_label(g, row[4], 160);
         snprintf(row[5], 160, "%zu/%zu", g->nok, g->nrows);
         num(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN, 1e6, 2);
         num(row[7], 160, g->n ? lo : NAN, 1e6, 2);
@@ -682,6 +728,7 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
     context(&d, p);
     summary(&d, p);
     versus_baselines(&d, p);
+    memory_per_byte(&d, p);
     heading(&d, 2, "Charts");
     for (size_t i = 0; i < p->ncharts; i++) {
         heading(&d, 3, p->chart[i].title);

@@ -57,6 +57,9 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
     double a2 = tb_row_num(x, TB_COL_object_size), b2 = tb_row_num(y, TB_COL_object_size);
     if (a2 != b2)
         return a2 < b2 ? -1 : 1;
+    int c = strcmp(tb_row_size_dist(x), tb_row_size_dist(y));
+    if (c)
+        return c;
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
@@ -67,7 +70,7 @@ static bool same_cell(const tb_row *a, const tb_row *b)
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
         if (strcmp(tb_row_get(a, cols[i]), tb_row_get(b, cols[i])) != 0)
             return false;
-    return true;
+    return strcmp(tb_row_size_dist(a), tb_row_size_dist(b)) == 0;
 }
 
 size_t tb_group_rows(const tb_table *t, int metric, tb_group **out)
@@ -89,6 +92,7 @@ size_t tb_group_rows(const tb_table *t, int metric, tb_group **out)
         cur->params = tb_row_get(first, TB_COL_params);
         cur->threads = (unsigned)tb_row_num(first, TB_COL_threads);
         cur->size = (size_t)tb_row_num(first, TB_COL_object_size);
+        cur->sizes = tb_row_size_dist(first);
         cur->rows = malloc((end - start) * sizeof *cur->rows);
         cur->v = malloc((end - start) * sizeof *cur->v);
         for (size_t k = start; k < end; k++) {
@@ -126,16 +130,17 @@ const tb_group *tb_group_find(const tb_group *g, size_t n, const char *allocator
     for (size_t i = 0; i < n; i++)
         if (strcmp(g[i].allocator, allocator) == 0 && strcmp(g[i].workload, like->workload) == 0 &&
             strcmp(g[i].params, like->params) == 0 && g[i].threads == like->threads &&
-            g[i].size == like->size)
+            g[i].size == like->size && strcmp(g[i].sizes, like->sizes) == 0)
             return &g[i];
     return NULL;
 }
 
 const tb_group *tb_group_lookup(const tb_group *g, size_t n, const char *allocator, const char *workload,
-                                const char *params, size_t size, unsigned threads)
+                                const char *params, size_t size, const char *sizes, unsigned threads)
 {
     for (size_t i = 0; i < n; i++)
-        if (g[i].threads == threads && g[i].size == size && strcmp(g[i].allocator, allocator) == 0 &&
+        if (g[i].threads == threads && g[i].size == size && strcmp(g[i].sizes, sizes) == 0 &&
+            strcmp(g[i].allocator, allocator) == 0 &&
             strcmp(g[i].workload, workload) == 0 && strcmp(g[i].params, params) == 0)
             return &g[i];
     return NULL;
@@ -238,3 +243,5 @@ tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
     r.hi = exp(r.hi);
     return r;
 }
+
+void tb_group_size_label(const tb_group *g, char *buf, size_t len) { tb_size_label(g->size, g->sizes, buf, len); }

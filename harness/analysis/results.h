@@ -1,5 +1,5 @@
 /* A finished run read back: rows grouped into cells (allocator, workload, params, threads,
- * object size), each with the repetitions of one metric, and the queries every table, chart
+ * object size and sizes), each with the repetitions of one metric, and the queries every table, chart
  * and comparison asks of them (a median, a ratio, a range), defined here once so that two
  * views of one cell cannot disagree. The analysis side knows only the driver's data formats. */
 #ifndef TB_RESULTS_H
@@ -14,6 +14,7 @@ typedef struct tb_group {
     const char *allocator, *workload, *params; /* point into the table */
     unsigned threads;
     size_t size;
+    const char *sizes;  /* a many-size cell's distribution ("8-1000:log"); "" for one size */
     double *v;          /* the metric from each ok repetition that has it */
     size_t n;
     const tb_row **rows; /* every repetition, any status */
@@ -31,9 +32,11 @@ void tb_groups_free(tb_group *g, size_t n);
 /* The group of allocator with the same workload, params, threads and size as like; or NULL. */
 const tb_group *tb_group_find(const tb_group *g, size_t n, const char *allocator, const tb_group *like);
 
-/* The group of that cell (allocator, workload, params, size, threads), or NULL. */
+/* The group of that cell (allocator, workload, params, size, sizes, threads), or NULL. */
 const tb_group *tb_group_lookup(const tb_group *g, size_t n, const char *allocator, const char *workload,
-                                const char *params, size_t size, unsigned threads);
+                                const char *params, size_t size, const char *sizes, unsigned threads);
+/* How the group's sizes read in a label: "64B", "8-1000B:log". */
+void tb_group_size_label(const tb_group *g, char *buf, size_t len);
 
 /* Median of a column over a cell's ok repetitions; NaN when none has it (or g is NULL). */
 double tb_group_median(const tb_group *g, int col);

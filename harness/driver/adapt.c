@@ -18,10 +18,7 @@ typedef struct cell_state {
     bool any_ok, converged;
 } cell_state;
 
-static bool same_cell(const tb_cell *a, const tb_cell *b)
-{
-    return a->wl == b->wl && a->threads == b->threads && a->size == b->size && strcmp(a->params, b->params) == 0;
-}
+static bool same_cell(const tb_cell *a, const tb_cell *b) { return tb_cell_same_point(a, b); }
 
 static bool is_twin(const char *a, const char *b)
 {
@@ -36,7 +33,7 @@ static bool row_is(const tb_row *r, const tb_cell *c)
     return strcmp(tb_row_get(r, TB_COL_allocator), c->alloc->name) == 0 &&
            strcmp(tb_row_get(r, TB_COL_workload), c->wl->name) == 0 &&
            strcmp(tb_row_get(r, TB_COL_params), c->params) == 0 && tb_row_num(r, TB_COL_threads) == c->threads &&
-           tb_row_num(r, TB_COL_object_size) == (double)c->size;
+           tb_row_num(r, TB_COL_object_size) == (double)c->size && tb_row_sizes_match(r, &c->sizes);
 }
 
 /* ops/s of cell c in each repetition (NAN where not ok), index = rep, up to max; the count of
@@ -164,6 +161,9 @@ cJSON *tb_adapt_summary(const tb_adapt *ad, const tb_matrix *m, const char *csv_
         cJSON_AddStringToObject(c, "params", s[i].cell->params);
         cJSON_AddNumberToObject(c, "threads", s[i].cell->threads);
         cJSON_AddNumberToObject(c, "object_size", (double)s[i].cell->size);
+        char sizes[48];
+        tb_sizes_format(&s[i].cell->sizes, sizes, sizeof sizes);
+        cJSON_AddStringToObject(c, "sizes", sizes);
         cJSON_AddNumberToObject(c, "reps", s[i].next_rep);
         if (isnan(s[i].half_pct))
             cJSON_AddNullToObject(c, "half_width_pct");

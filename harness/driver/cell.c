@@ -21,6 +21,11 @@ static void worker_args(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell 
     tb_wargs_add(a, TB_WOPT_params, c->params);
     tb_wargs_addf(a, TB_WOPT_threads, "%u", c->threads);
     tb_wargs_addf(a, TB_WOPT_size, "%zu", c->size);
+    if (c->sizes.dist != TB_SIZE_FIXED) {
+        char sizes[48];
+        tb_sizes_format(&c->sizes, sizes, sizeof sizes);
+        tb_wargs_addf(a, TB_WOPT_sizes, "%s", sizes);
+    }
     tb_wargs_addf(a, TB_WOPT_sample, "%u", rc->sample);
     tb_wargs_addf(a, TB_WOPT_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
     if (m->duration > 0)
@@ -102,6 +107,9 @@ static void identity(tb_row *row, const tb_run_ctx *rc, const tb_cell *c)
     tb_row_set(row, TB_COL_params, "%s", c->params);
     tb_row_set(row, TB_COL_threads, "%u", c->threads);
     tb_row_set(row, TB_COL_object_size, "%zu", c->size);
+    char sizes[48];
+    tb_sizes_format(&c->sizes, sizes, sizeof sizes);
+    tb_row_set(row, TB_COL_sizes, "%s", sizes);
     tb_row_set(row, TB_COL_rep, "%u", c->rep);
     tb_row_set(row, TB_COL_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
 }

@@ -98,10 +98,54 @@ double tb_row_num(const tb_row *r, int col)
 
 void tb_row_key(const tb_row *r, char *buf, size_t len, bool with_rep)
 {
-    snprintf(buf, len, "%s|%s|%s|%s|%s%s%s", tb_row_get(r, TB_COL_allocator),
+    snprintf(buf, len, "%s|%s|%s|%s|%s|%s%s%s", tb_row_get(r, TB_COL_allocator),
              tb_row_get(r, TB_COL_workload), tb_row_get(r, TB_COL_params),
-             tb_row_get(r, TB_COL_threads), tb_row_get(r, TB_COL_object_size),
+             tb_row_get(r, TB_COL_threads), tb_row_get(r, TB_COL_object_size), tb_row_size_dist(r),
              with_rep ? "|" : "", with_rep ? tb_row_get(r, TB_COL_rep) : "");
+}
+
+const char *tb_row_size_dist(const tb_row *r)
+{
+    const char *s = tb_row_get(r, TB_COL_sizes);
+    return strspn(s, "0123456789") == strlen(s) ? "" : s;
+}
+
+bool tb_row_sizes_match(const tb_row *r, const tb_sizes *s)
+{
+    if (s->dist == TB_SIZE_FIXED)
+        return !*tb_row_size_dist(r);
+    char tok[48];
+    tb_sizes_format(s, tok, sizeof tok);
+    return strcmp(tok, tb_row_size_dist(r)) == 0;
+}
+
+void tb_size_label(size_t object_size, const char *size_dist, char *buf, size_t len)
+{
+    if (!*size_dist) {
+        snprintf(buf, len, "%zuB", object_size);
+        return;
+    }
+    const char *colon = strchr(size_dist, ':');
+    if (colon)
+        snprintf(buf, len, "%.*sB%s", (int)(colon - size_dist), size_dist, colon);
+    else
+        snprintf(buf, len, "%sB", size_dist);
+}
+
+/* The sizes column against object_size: empty (a file older than the column), the size
+ * itself, or a range (sizes.h) whose upper bound it is. NULL when consistent, else why not. */
+static const char *bad_sizes(const tb_row *r)
+{
+    const char *s = tb_row_get(r, TB_COL_sizes), *os = tb_row_get(r, TB_COL_object_size);
+    if (!*s)
+        return NULL;
+    tb_sizes v;
+    char why[400];
+    if (tb_sizes_parse(s, &v, why, sizeof why) != 0)
+        return "is not a size or a range of sizes (8-1000, 8-1000:log)";
+    char hi[24];
+    snprintf(hi, sizeof hi, "%u", v.hi);
+    return strcmp(hi, os) == 0 ? NULL : "does not agree with object_size (a size, or a range whose upper bound it is)";
 }
 
 /* Quotes a field when it holds a separator, a quote or a newline (RFC 4180). */
@@ -459,6 +503,8 @@ int tb_table_check(const tb_table *t, const char *path, char *err, size_t errlen
             const char *why = bad_value(col_kind[c], v);
             if (!why && c == TB_COL_status && tb_status_parse(v) == TB_STATUS_NONE)
                 why = "is not a status tmbench writes (tmbench list names them)";
+            if (!why && c == TB_COL_sizes)
+                why = bad_sizes(&t->rows[i]);
             if (why) {
                 snprintf(err, errlen, "%s:%zu: column %s: '%.40s' %s", path, t->line[i], tb_col_names[c], v, why);
                 return -1;
@@ -484,10 +530,12 @@ int tb_table_check(const tb_table *t, const char *path, char *err, size_t errlen
         for (size_t i = 1; i < t->n && rc == 0; i++)
             if (strcmp(keys[idx[i]], keys[idx[i - 1]]) == 0) {
                 const tb_row *r = &t->rows[idx[i]];
-                snprintf(err, errlen, "%s:%zu: %s %s %s t=%s %sB rep %s appears twice (also line %zu): a "
+                char label[64];
+                tb_size_label((size_t)tb_row_num(r, TB_COL_object_size), tb_row_size_dist(r), label, sizeof label);
+                snprintf(err, errlen, "%s:%zu: %s %s %s t=%s %s rep %s appears twice (also line %zu): a "
                                       "repetition is one row", path, t->line[idx[i]], tb_row_get(r, TB_COL_allocator),
                          tb_row_get(r, TB_COL_workload), tb_row_get(r, TB_COL_params), tb_row_get(r, TB_COL_threads),
-                         tb_row_get(r, TB_COL_object_size), tb_row_get(r, TB_COL_rep), t->line[idx[i - 1]]);
+                         label, tb_row_get(r, TB_COL_rep), t->line[idx[i - 1]]);
                 rc = -1;
             }
         for (size_t i = 0; i < t->n; i++)

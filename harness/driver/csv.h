@@ -31,7 +31,8 @@
     X(lat_bound_ns, WORKER, REAL) X(invol_switches, WORKER, WHOLE) X(cpu_migrations, WORKER, WHOLE)     \
     X(steal_pct, WORKER, REAL) X(alloc_batch_ns, WORKER, REAL) X(free_batch_ns, WORKER, REAL)    \
     X(duet, CELL, TEXT) X(interleaved, CELL, TEXT) X(slices, WORKER, WHOLE) X(slice_ms, WORKER, REAL) \
-    X(slice_ops_per_sec, WORKER, RATE)
+    X(slice_ops_per_sec, WORKER, RATE) X(sizes, CELL, TEXT) X(mark_live_bytes, WORKER, REAL)        \
+    X(mark_rss_ratio, WORKER, REAL) X(mark_reserve_ratio, WORKER, REAL)
 
 enum {
 #define X(c, who, kind) TB_COL_##c,
@@ -94,7 +95,16 @@ void tb_row_clear(tb_row *r);
 const char *tb_row_get(const tb_row *r, int col);
 double tb_row_num(const tb_row *r, int col); /* NaN when empty */
 tb_status tb_row_status(const tb_row *r);
-/* The key that identifies a cell repetition: allocator|workload|params|threads|size|rep */
+/* The key that identifies a cell repetition: allocator|workload|params|threads|size|sizes|rep
+ * (sizes as tb_row_size_dist says) */
 void tb_row_key(const tb_row *r, char *buf, size_t len, bool with_rep);
+/* A many-size cell's sizes column ("8-1000", "8-1000:log"); "" for a fixed-size cell, whose
+ * column holds its size or, in files older than the column, nothing. */
+const char *tb_row_size_dist(const tb_row *r);
+struct tb_sizes;
+/* Whether the row's cell has these sizes. */
+bool tb_row_sizes_match(const tb_row *r, const struct tb_sizes *s);
+/* How a cell's sizes read in a label: "64B", "8-1000B", "8-1000B:log". */
+void tb_size_label(size_t object_size, const char *size_dist, char *buf, size_t len);
 
 #endif

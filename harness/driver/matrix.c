@@ -59,6 +59,44 @@ uint64_t tb_parse_ops(const char *s, bool *ok)
     return *ok ? (uint64_t)(v * mul) : 0;
 }
 
+int tb_parse_sizes(const char *s, tb_sizes *out, int max, char *err, size_t errlen)
+{
+    int n = 0;
+    for (const char *p = s;;) { /* an empty item ("64,,256") is an error, not skipped */
+        size_t len = strcspn(p, ",");
+        char tok[48], why[400];
+        snprintf(tok, sizeof tok, "%.*s", (int)(len < 47 ? len : 47), p);
+        tb_sizes v;
+        if (len == 0 || len > 40 || tb_sizes_parse(tok, &v, why, sizeof why) != 0) {
+            if (len == 0 || len > 40)
+                snprintf(why, sizeof why, "%s; want a comma-separated list of sizes in bytes and ranges, e.g. 16,64,8-1000,16-4096:log",
+                         len ? "an item is too long" : "an empty item");
+            snprintf(err, errlen, "--sizes '%s': %s", s, why);
+            return -1;
+        }
+        bool dup = false;
+        for (int i = 0; i < n; i++)
+            dup |= tb_sizes_equal(&out[i], &v);
+        if (!dup) {
+            if (n == max) {
+                snprintf(err, errlen, "--sizes '%s': at most %d values", s, max);
+                return -1;
+            }
+            out[n++] = v;
+        }
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    return n;
+}
+
+bool tb_cell_same_point(const tb_cell *a, const tb_cell *b)
+{
+    return a->wl == b->wl && a->threads == b->threads && a->size == b->size &&
+           tb_sizes_equal(&a->sizes, &b->sizes) && strcmp(a->params, b->params) == 0;
+}
+
 int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, char *err, size_t errlen)
 {
     bool threads = strcmp(what, "threads") == 0;
@@ -193,7 +231,7 @@ static bool twins(const tb_cell *a, const tb_cell *b, bool any_pair)
     size_t la = strlen(a->alloc->name), lb = strlen(b->alloc->name);
     const char *s = la < lb ? a->alloc->name : b->alloc->name, *l = la < lb ? b->alloc->name : a->alloc->name;
     size_t ls = la < lb ? la : lb;
-    bool same = a->wl == b->wl && a->threads == b->threads && a->size == b->size && strcmp(a->params, b->params) == 0;
+    bool same = tb_cell_same_point(a, b);
     return same && (any_pair ? a->alloc != b->alloc : strncmp(s, l, ls) == 0 && l[ls] == '@');
 }
 
@@ -475,11 +513,12 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
         return -1;
     merge_preset_settings(o, p, wls, nw, m);
 
-    unsigned threads[32], sizes[32];
+    unsigned threads[32];
+    tb_sizes sizes[32];
     int nt = tb_parse_list_u(m->threads, threads, 32, "threads", err, errlen);
     if (nt < 0)
         return -1;
-    int ns = tb_parse_list_u(m->sizes, sizes, 32, "sizes", err, errlen);
+    int ns = tb_parse_sizes(m->sizes, sizes, 32, err, errlen);
     if (ns < 0)
         return -1;
 
@@ -501,7 +540,8 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
                 for (int t = 0; t < nt; t++)
                     for (int s = 0; s < ns; s++)
                         round[k++] = (tb_cell){.alloc = allocs[a], .wl = wls[w], .threads = threads[t],
-                                               .size = sizes[s], .variant = nvar[w] > 1};
+                                               .size = sizes[s].hi, .sizes = sizes[s],
+                                               .variant = nvar[w] > 1};
     k = 0;
     for (int w = 0; w < nw; w++)
         for (int v = 0; v < nvar[w]; v++)

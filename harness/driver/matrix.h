@@ -16,7 +16,8 @@ typedef struct tb_cell {
     const tb_workload *wl;
     char params[256]; /* key=value;key=value in descriptor order, defaults filled in */
     unsigned threads;
-    size_t size;
+    size_t size;     /* a fixed size; with many sizes, the largest (object_size in the CSV) */
+    tb_sizes sizes;  /* what --sizes named for this cell */
     unsigned rep;
     bool variant; /* the run has this workload with other params too: progress lines name them */
     bool done;    /* --resume: its row is there already */
@@ -54,6 +55,11 @@ typedef struct tb_matrix {
 
 int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen);
 int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, char *err, size_t errlen);
+/* --sizes: comma-separated fixed sizes and ranges (sizes.h); duplicates dropped. The count, or
+ * -1 with a message naming the bad item and what would be right. */
+int tb_parse_sizes(const char *s, tb_sizes *out, int max, char *err, size_t errlen);
+/* Whether two cells are the same cell apart from the allocator and the repetition. */
+bool tb_cell_same_point(const tb_cell *a, const tb_cell *b);
 /* Canonical params for w from -p settings (unknown keys are an error naming the valid ones). */
 int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, char *out,
                     size_t outlen, char *err, size_t errlen);

@@ -13,7 +13,7 @@
 #define TB_WORKER_OPTS(X)                                                                       \
     X(allocator, 1) X(workload, 1) X(params, 1) X(threads, 1) X(size, 1) X(ops, 1)              \
     X(duration, 1) X(sample, 1) X(seed, 1) X(pin, 0) X(user, 1) X(against, 1) X(probe, 0)       \
-    X(count, 1) X(cpus, 1) X(partner, 1) X(slice, 1)
+    X(count, 1) X(cpus, 1) X(partner, 1) X(slice, 1) X(sizes, 1)
 
 enum {
 #define X(n, arg) TB_WOPT_##n,

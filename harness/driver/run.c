@@ -84,6 +84,9 @@ static long skip_done(tb_matrix *m, const char *csv_path, bool resume, char *run
         tb_row_set(&probe, TB_COL_params, "%s", c->params);
         tb_row_set(&probe, TB_COL_threads, "%u", c->threads);
         tb_row_set(&probe, TB_COL_object_size, "%zu", c->size);
+        char sizes[48];
+        tb_sizes_format(&c->sizes, sizes, sizeof sizes);
+        tb_row_set(&probe, TB_COL_sizes, "%s", sizes);
         tb_row_set(&probe, TB_COL_rep, "%u", c->rep);
         char key[1024];
         tb_row_key(&probe, key, sizeof key, true);
@@ -125,6 +128,14 @@ typedef struct loop_out {
     bool io_failed; /* a row could not be written: the run stopped there */
 } loop_out;
 
+static void cell_size_label(const tb_cell *c, char *buf, size_t len)
+{
+    char dist[48] = "";
+    if (c->sizes.dist != TB_SIZE_FIXED)
+        tb_sizes_format(&c->sizes, dist, sizeof dist);
+    tb_size_label(c->size, dist, buf, len);
+}
+
 /* Appends one cell's row and says how it went; false when the row could not be written. */
 static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_status st, size_t todo, FILE *csv,
                    const char *csv_path, const char *run_id, cJSON *versions, loop_out *lo, bool tty)
@@ -143,9 +154,11 @@ static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_st
     lo->ran++;
     bool ok = tb_status_good(st);
     lo->bad += !ok;
+    char label[64];
+    cell_size_label(cell, label, sizeof label);
     if (!tty || !ok)
-        fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %4zuB rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
-                lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep,
+        fprintf(stderr, "%s[%zu/%zu] %-18s %-10s t=%-2u %5s rep %u  %-11s %s %s%s%s%s\n", tty ? "\r\033[K" : "",
+                lo->ran, todo, cell->alloc->name, cell->wl->name, cell->threads, label, cell->rep,
                 /* a figure for an ok cell; why for any other, a skipped one too (no bare "ops/s") */
                 tb_status_name(st), st == TB_ST_ok ? tb_row_get(row, TB_COL_ops_per_sec) : "",
                 st == TB_ST_ok ? "ops/s" : tb_row_get(row, TB_COL_error), cell->variant ? "  [" : "",
@@ -160,8 +173,7 @@ static bool paired(const tb_run_ctx *rc, const tb_matrix *m, size_t i)
     if (!(rc->duet || rc->slice_s > 0) || i + 1 >= m->n)
         return false;
     const tb_cell *a = &m->cells[i], *b = &m->cells[i + 1];
-    return !a->done && !b->done && a->alloc != b->alloc && a->wl == b->wl && a->threads == b->threads &&
-           a->size == b->size && a->rep == b->rep && strcmp(a->params, b->params) == 0;
+    return !a->done && !b->done && a->alloc != b->alloc && a->rep == b->rep && tb_cell_same_point(a, b);
 }
 
 /* The CPU sets of a duet's two sides: the first `threads` allowed CPUs, and the next. */
@@ -195,9 +207,11 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         char e1[16], e2[16];
         fmt_hms(e1, sizeof e1, el);
         fmt_hms(e2, sizeof e2, lo->ran ? el / (double)lo->ran * (double)(todo - lo->ran) : 0);
+        char label[64];
+        cell_size_label(cell, label, sizeof label);
         if (tty)
-            fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %zuB rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
-                    cell->alloc->name, cell->wl->name, cell->threads, cell->size, cell->rep, e1, e2);
+            fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %s rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
+                    cell->alloc->name, cell->wl->name, cell->threads, label, cell->rep, e1, e2);
         tb_row row[2] = {{{0}}, {{0}}};
         static char said[2][4096];
         tb_status st[2];

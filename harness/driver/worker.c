@@ -174,6 +174,7 @@ typedef struct worker_opts {
     const char *alloc_name, *wl_name, *params;
     unsigned threads, sample;
     size_t size;
+    tb_sizes sizes; /* --sizes: a many-size cell; fixed (from --size) when absent */
     uint64_t ops, seed;
     double duration;
     bool pin, probe_only;
@@ -196,6 +197,10 @@ static int parse_flags(int argc, char **argv, worker_opts *o)
         case TB_WOPT_params: o->params = optarg; break;
         case TB_WOPT_threads: o->threads = (unsigned)strtoul(optarg, NULL, 10); break;
         case TB_WOPT_size: o->size = strtoull(optarg, NULL, 10); break;
+        case TB_WOPT_sizes:
+            if (tb_sizes_parse(optarg, &o->sizes, err, sizeof err) != 0)
+                return tb_usage_error("worker", "--sizes %s", err);
+            break;
         case TB_WOPT_ops: o->ops = strtoull(optarg, NULL, 10); break;
         case TB_WOPT_duration: o->duration = strtod(optarg, NULL); break;
         case TB_WOPT_sample: o->sample = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -239,9 +244,18 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
     r->wl = wl;
     r->threads = o->threads;
     r->size = o->size;
+    r->sizes = o->sizes;
+    r->sized = o->sizes.dist != TB_SIZE_FIXED;
+    r->size_span = (uint64_t)o->sizes.hi - o->sizes.lo + 1;
+    if (o->sizes.dist == TB_SIZE_LOG) {
+        static uint32_t table[TB_SIZE_LOG_STEPS]; /* the cell's one table, for every slice */
+        tb_sizes_log_table(&o->sizes, table);
+        r->size_table = table;
+    }
     r->sample_every = o->sample;
     r->mark_rss_kib = -1;
     r->mark_pool_bytes = -1;
+    r->mark_live_bytes = -1;
     r->count_mode = o->count;
     static char pbuf[256]; /* r->pval points into it for the whole run */
     snprintf(pbuf, sizeof pbuf, "%s", o->params);
@@ -251,11 +265,6 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
     r->duration = o->duration;
     if (o->duration <= 0 && o->ops == 0)
         r->ops_per_thread = 1;
-    int s = wl->setup ? wl->setup(r, err, errlen) : 0;
-    if (s > 0)
-        return TB_ST_skipped;
-    if (s < 0)
-        return TB_ST_failed;
     r->tsc_overhead = tsc_overhead;
     r->out = aligned_alloc(128, sizeof(tb_thread_out) * o->threads);
     memset(r->out, 0, sizeof(tb_thread_out) * o->threads);
@@ -264,10 +273,16 @@ static tb_status setup_run(const worker_opts *o, const tb_workload *wl, tb_heap 
         t->tid = i;
         t->perf_fd = -1;
         t->rng = (o->seed + 1) * 0x9E3779B97F4A7C15ull + i * 0xD1B54A32D192ED03ull + 1;
+        t->size_rng = (o->seed + 7) * 0xBF58476D1CE4E5B9ull + i * 0x94D049BB133111EBull + 1;
         /* Start each sampler at a different phase so threads do not time the same op index. */
         t->a_left = o->sample ? 1 + (t->rng % o->sample) : UINT64_MAX;
         t->f_left = o->sample ? 1 + ((t->rng >> 20) % o->sample) : UINT64_MAX;
     }
+    int s = wl->setup ? wl->setup(r, err, errlen) : 0; /* after out: a setup may draw sizes */
+    if (s > 0)
+        return TB_ST_skipped;
+    if (s < 0)
+        return TB_ST_failed;
     pthread_barrier_init(&r->start, NULL, o->threads + 1);
     return TB_STATUS_NONE;
 }
@@ -493,6 +508,21 @@ static void put_pool_stats(const tb_heap *heap)
     put(remote_frees, "%" PRIu64, st.remote_frees);
 }
 
+/* What the heap held at the workload's mark per byte the threads had asked for: RSS grown
+ * since base_rss (read after the workload's setup, which makes and touches footprint's own
+ * arrays), and (pools) bytes reserved. Internal fragmentation, per-class and per-thread slack
+ * and the allocator's metadata all show in them. */
+static void put_mark_ratios(const tb_run *r, long base_rss)
+{
+    if (r->mark_live_bytes <= 0)
+        return;
+    put(mark_live_bytes, "%lld", r->mark_live_bytes);
+    if (r->mark_rss_kib > 0 && base_rss >= 0 && r->mark_rss_kib > base_rss)
+        put(mark_rss_ratio, "%.4f", (double)(r->mark_rss_kib - base_rss) * 1024 / (double)r->mark_live_bytes);
+    if (r->mark_pool_bytes > 0)
+        put(mark_reserve_ratio, "%.4f", (double)r->mark_pool_bytes / (double)r->mark_live_bytes);
+}
+
 static void put_steal(const unsigned long long cpu0[2], const unsigned long long cpu1[2])
 {
     if (cpu1[0] > cpu0[0])
@@ -551,9 +581,10 @@ static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap
         put(mark_rss_kib, "%ld", r.mark_rss_kib);
     if (r.mark_pool_bytes >= 0)
         put(mark_pool_bytes, "%lld", r.mark_pool_bytes);
+    put_mark_ratios(&r, base_rss);
     tb_status st = run_outcome(&r, t.ops, err, sizeof err);
-    if (st == TB_STATUS_NONE && o->sample && o->count == TB_COUNT_NONE)
-        batch_sample(heap);
+    if (st == TB_STATUS_NONE && o->sample && o->count == TB_COUNT_NONE && !r.sized)
+        batch_sample(heap); /* fixed-size cells only: a batch of one size says nothing of many */
     if (st != TB_STATUS_NONE)
         return finish(st, err);
     heap->destroy(heap->ctx);
@@ -738,7 +769,12 @@ int tb_cmd_worker(int argc, char **argv)
 
     char err[512] = "";
     tb_heap heap;
-    int rc = a->open(a, o.size, &heap, err, sizeof err);
+    bool sized = o.sizes.dist != TB_SIZE_FIXED;
+    if (sized)
+        o.size = o.sizes.hi;
+    else
+        o.sizes = (tb_sizes){TB_SIZE_FIXED, (uint32_t)o.size, (uint32_t)o.size};
+    int rc = a->open(a, o.size, sized, &heap, err, sizeof err);
     char version[128] = "";
     if (a->version)
         a->version(a, version, sizeof version);
@@ -766,7 +802,7 @@ int tb_cmd_worker(int argc, char **argv)
     tally_init(&sd[1].t, &o);
     if (!sd[1].a)
         return finish(TB_ST_failed, "worker: unknown --partner allocator");
-    int prc = sd[1].a->open(sd[1].a, o.size, &sd[1].heap, sd[1].err, sizeof sd[1].err);
+    int prc = sd[1].a->open(sd[1].a, o.size, sized, &sd[1].heap, sd[1].err, sizeof sd[1].err);
     if (prc != 0) {
         sd[1].st = prc == -2 ? TB_ST_unavailable : TB_ST_failed;
         sd[0].st = TB_ST_failed;
