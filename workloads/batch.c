@@ -55,8 +55,8 @@ TB_INLINE void batch_loop(tb_run *r, tb_thread_out *me, const bool sized)
     tb_begin(r, me);
     while (tb_more(r, done)) {
         for (size_t i = 0; i < n; i++) {
-            size_t s = tb_next_size(r, me, sized);
-            void *p = tb_alloc_n(r, me, sized, s);
+            size_t s;
+            void *p = tb_alloc_next(r, me, sized, &s);
             if (!p)
                 goto out; /* the cell has failed; what it holds goes with the worker */
             tags[i] = tb_tag(me, k++);
@@ -83,13 +83,7 @@ gone:
     free(sz);
 }
 
-static void batch_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        batch_loop(r, me, true);
-    else
-        batch_loop(r, me, false);
-}
+TB_SIZED_THREAD(batch_thread, batch_loop)
 
 const tb_workload tb_wl_batch = {
     .name = "batch",

@@ -49,10 +49,9 @@ TB_INLINE void churn_loop(tb_run *r, tb_thread_out *me, const bool sized)
             if (p && !tb_check_n(r, p, tags[k], s))
                 goto out;
             tb_free_n(r, me, sized, p, s);
-            s = tb_next_size(r, me, sized);
-            p = tb_alloc_n(r, me, sized, s);
+            p = tb_alloc_next(r, me, sized, &s);
             if (!p) {
-                ring[k] = NULL;
+                ring[k] = NULL; /* freed above: teardown must not free it again */
                 goto out;
             }
             tags[k] = tb_tag(me, n++);
@@ -75,13 +74,7 @@ gone:
     free(sz);
 }
 
-static void churn_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        churn_loop(r, me, true);
-    else
-        churn_loop(r, me, false);
-}
+TB_SIZED_THREAD(churn_thread, churn_loop)
 
 const tb_workload tb_wl_churn = {
     .name = "churn",

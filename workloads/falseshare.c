@@ -50,11 +50,10 @@ TB_INLINE void fs_loop(tb_run *r, tb_thread_out *me, const bool sized)
         tb_free_n(r, me, sized, p, s);
     while (tb_more(r, done)) {
         for (int j = 0; j < 16; j++) {
-            s = tb_next_size(r, me, sized);
-            size_t words = sized ? s / 8 : fixed_words;
-            volatile uint64_t *o = tb_alloc_n(r, me, sized, s);
+            volatile uint64_t *o = tb_alloc_next(r, me, sized, &s);
             if (!o)
                 goto out;
+            size_t words = sized ? s / 8 : fixed_words;
             uint64_t tag = tb_tag(me, k++);
             for (uint64_t w = 1; w < st->writes; w++) /* volatile: every pass reaches memory */
                 for (size_t i = 0; i < words; i++)
@@ -70,13 +69,7 @@ out:
     tb_end(r, me, done);
 }
 
-static void fs_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        fs_loop(r, me, true);
-    else
-        fs_loop(r, me, false);
-}
+TB_SIZED_THREAD(fs_thread, fs_loop)
 
 static void fs_teardown(tb_run *r)
 {

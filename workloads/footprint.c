@@ -85,17 +85,18 @@ TB_INLINE void fp_loop(tb_run *r, tb_thread_out *me, const bool sized)
         v[i] = NULL;
     tb_begin(r, me);
     for (size_t i = 0; i < n; i++) {
-        size_t s = tb_next_size(r, me, sized);
-        if (!(v[i] = tb_alloc_n(r, me, sized, s)))
+        size_t s;
+        if (!(v[i] = tb_alloc_next(r, me, sized, &s)))
             goto out;
         tags[i] = tb_tag(me, k++);
         tb_fill(v[i], s, tags[i]);
-        if (sized)
+        if (sized) {
             sz[i] = (uint32_t)s;
-        live += s;
+            live += s;
+        }
         done++;
     }
-    me->live_bytes = live;
+    me->live_bytes = sized ? live : n * r->size;
     marked = true;
     pthread_barrier_wait(&st->mark);
     if (me->tid == 0)
@@ -133,8 +134,7 @@ TB_INLINE void fp_loop(tb_run *r, tb_thread_out *me, const bool sized)
         if (!tb_check_n(r, v[j], tags[j], s))
             goto out;
         tb_free_n(r, me, sized, v[j], s);
-        s = tb_next_size(r, me, sized);
-        if (!(v[j] = tb_alloc_n(r, me, sized, s)))
+        if (!(v[j] = tb_alloc_next(r, me, sized, &s)))
             goto out;
         tags[j] = tb_tag(me, k++);
         tb_fill(v[j], s, tags[j]);
@@ -154,13 +154,7 @@ out:
         tb_release(r, v[i], sized ? sz[i] : r->size);
 }
 
-static void fp_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        fp_loop(r, me, true);
-    else
-        fp_loop(r, me, false);
-}
+TB_SIZED_THREAD(fp_thread, fp_loop)
 
 const tb_workload tb_wl_footprint = {
     .name = "footprint",

@@ -58,8 +58,7 @@ TB_INLINE void generation(lane *l, const bool sized)
         if (!tb_check_n(r, l->slot[j], l->tag[j], s))
             break;
         tb_free_n(r, me, sized, l->slot[j], s);
-        s = tb_next_size(r, me, sized);
-        void *p = tb_alloc_n(r, me, sized, s);
+        void *p = tb_alloc_next(r, me, sized, &s);
         if (!p) {
             l->slot[j] = NULL;
             break;

@@ -55,8 +55,8 @@ TB_INLINE void pc_loop(tb_run *r, tb_thread_out *me, const bool sized)
         /* In duration mode the producer decides when to stop: it sends a NULL. */
         uint64_t quota = r->ops_per_thread ? r->ops_per_thread * 2 : UINT64_MAX;
         while (t < quota && (r->ops_per_thread || !atomic_load_explicit(&r->stop, memory_order_relaxed))) {
-            size_t s = tb_next_size(r, me, sized);
-            void *p = tb_alloc_n(r, me, sized, s);
+            size_t s;
+            void *p = tb_alloc_next(r, me, sized, &s);
             if (!p)
                 break;
             uint64_t tag = tb_tag(me, t);
@@ -97,13 +97,7 @@ TB_INLINE void pc_loop(tb_run *r, tb_thread_out *me, const bool sized)
     tb_end(r, me, done);
 }
 
-static void pc_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        pc_loop(r, me, true);
-    else
-        pc_loop(r, me, false);
-}
+TB_SIZED_THREAD(pc_thread, pc_loop)
 
 /* The rings are empty by now (each consumer drains its ring to the producer's NULL). An
  * interleaved cell runs the workload once a slice, so what setup made is given back here. */

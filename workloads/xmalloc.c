@@ -130,8 +130,8 @@ TB_INLINE void xm_loop(tb_run *r, tb_thread_out *me, const bool sized)
             b->tag0 = tb_tag(me, k);
             uint64_t i = 0;
             for (; i < st->batch; i++) {
-                size_t s = tb_next_size(r, me, sized);
-                void *p = tb_alloc_n(r, me, sized, s);
+                size_t s;
+                void *p = tb_alloc_next(r, me, sized, &s);
                 if (!p)
                     break;
                 tb_fill(p, s, b->tag0 + i);
@@ -198,13 +198,7 @@ TB_INLINE void xm_loop(tb_run *r, tb_thread_out *me, const bool sized)
     tb_end(r, me, done);
 }
 
-static void xm_thread(tb_run *r, tb_thread_out *me)
-{
-    if (r->sized)
-        xm_loop(r, me, true);
-    else
-        xm_loop(r, me, false);
-}
+TB_SIZED_THREAD(xm_thread, xm_loop)
 
 /* Every batch is back on the empty list (consumers take all that is queued once the producers
  * are done): setup's containers and lock go, for the next slice of an interleaved cell. */

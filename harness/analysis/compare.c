@@ -212,7 +212,7 @@ static const char *fmt_num(char *buf, size_t len, double v)
 static void print_csv(const result *rs, size_t n, const opts *o)
 {
     printf("allocator,baseline,workload,params,threads,object_size,metric,n_base,n_new,median_base,"
-           "median_new,ratio,ci_low,ci_high,p_value,verdict,note,design,sizes\n");
+           "median_new,ratio,ci_low,ci_high,p_value,verdict,note,sizes,design\n");
     for (size_t i = 0; i < n; i++) {
         const result *r = &rs[i];
         printf("%s,%s,%s,\"%s\",%u,%zu,%s,%zu,%zu,%.6g,%.6g,%.6f,%.6f,%.6f,", r->allocator,
@@ -220,12 +220,12 @@ static void print_csv(const result *rs, size_t n, const opts *o)
                r->nb, r->nn, r->mb, r->mn, r->ratio, r->lo, r->hi);
         if (r->have_p)
             printf("%.6g", r->p);
-        printf(",%s,\"%s\",%s,", vnames[r->v], r->note,
-               r->deterministic ? "counted" : r->pairs ? "paired" : r->have_p ? "unpaired" : "");
+        printf(",%s,\"%s\",", vnames[r->v], r->note);
         if (*r->sizes)
-            printf("%s\n", r->sizes);
+            printf("%s,", r->sizes);
         else
-            printf("%zu\n", r->size);
+            printf("%zu,", r->size);
+        printf("%s\n", r->deterministic ? "counted" : r->pairs ? "paired" : r->have_p ? "unpaired" : "");
     }
 }
 
