@@ -2,7 +2,7 @@
 # Many sizes through the harness: every workload runs with a uniform and a log-uniform range on
 # every allocator here; the sizes column and object_size say what ran; every allocator is asked
 # for the same sizes (footprint's live bytes agree to the byte); the overlap allocator is caught
-# with sizes too; footprint reports bytes held per byte requested; compare keeps cells of one
+# with sizes too; interleaved cells run them; footprint reports bytes held per byte requested; compare keeps cells of one
 # upper bound but different laws apart; bad --sizes exits 2 and writes nothing; a results.csv
 # whose sizes disagree with object_size is refused.
 set -euo pipefail
@@ -51,6 +51,12 @@ rc=0
 "$TB" run --allocators test-overlap --workloads churn,batch,footprint --threads 1 --sizes 64-256 --ops 2000 --reps 1 \
     -p live=4 -p peak=100 --out "$T/o" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] && [ "$(csv_count '$col["status"]=="corrupt"' "$T/o/results.csv")" -eq 3 ] || fail "overlap with sizes: exit $rc"
+
+# 2b. interleaved: both sides' sets in one worker, slices of many sizes
+"$TB" run --allocators tmempool-tcache,tmempool-global --workloads churn,larson,footprint --threads 1,2 --sizes 8-1000:log \
+    --interleave 5 --reps 1 --duration 0.05 -p peak=2000 --out "$T/i" >/dev/null 2>"$T/i.log" || { cat "$T/i.log"; fail "interleaved with sizes"; }
+[ "$(csv_count '$col["status"]=="ok" && $col["slices"] > 0 && $col["sizes"]=="8-1000:log"' "$T/i/results.csv")" -eq 12 ] ||
+    fail "interleaved with sizes: not 12 ok rows with slices"
 
 # 3. the plot and the report name the laws, and compare keeps the two laws of one bound apart
 "$TB" plot "$T/a" >/dev/null 2>&1 || fail "plot of a many-size run"

@@ -69,6 +69,8 @@ enum { BATCH_CALLS = 64, BATCHES = 256 }; /* 64 fit in every cache tier measured
 
 static void batch_sample(const tb_heap *h)
 {
+    if (!h->alloc)
+        return; /* a many-size heap: a batch of one size says nothing of many */
     static void *objs[BATCH_CALLS];
     double a[BATCHES], f[BATCHES];
     int n = 0;
@@ -583,8 +585,8 @@ static int run_single(const worker_opts *o, const tb_workload *wl, tb_heap *heap
         put(mark_pool_bytes, "%lld", r.mark_pool_bytes);
     put_mark_ratios(&r, base_rss);
     tb_status st = run_outcome(&r, t.ops, err, sizeof err);
-    if (st == TB_STATUS_NONE && o->sample && o->count == TB_COUNT_NONE && !r.sized)
-        batch_sample(heap); /* fixed-size cells only: a batch of one size says nothing of many */
+    if (st == TB_STATUS_NONE && o->sample && o->count == TB_COUNT_NONE)
+        batch_sample(heap);
     if (st != TB_STATUS_NONE)
         return finish(st, err);
     heap->destroy(heap->ctx);
