@@ -38,15 +38,15 @@ want=$(csv_awk '$col["workload"]=="churn" && $col["threads"]==1 && $col["status"
                END { printf "%.2f", (v["tmempool-tcache", 0] / v["glibc", 0] + v["tmempool-tcache", 1] / v["glibc", 1]) / 2 }' "$T/r/results.csv")
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$P/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { split($6, v, " "); print $4 "|" v[1] }')
 [ "$got" = "glibc ($(awk -v y="$(med glibc)" 'BEGIN { printf "%.1f", y / 1e6 }'))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
-# variants of one workload (the quick preset sweeps falseshare's two modes) get a chart each,
+# variants of one workload (the quick preset sweeps falseshare's two modes; 8-byte objects, its own) get a chart each,
 # named by the setting that tells them apart (only that one: writes=2 is common to both), and
 # separate rows in the report
 "$TB" run --allocators tmempool-tcache,glibc --workloads falseshare --threads 1 --ops 4000 --reps 1 \
     -p writes=2 --out "$T/v" >/dev/null 2>&1 || fail "falseshare variants run"
 "$TB" plot "$T/v" >/dev/null 2>&1 || fail "plot of variants"
 for m in yes no; do
-    [ -s "$T/v/plots/scaling_falseshare-handoff-${m}_64.png" ] || fail "no chart for handoff=$m"
-    grep -q "handoff=$m;writes=2" "$T/v/plots/scaling_falseshare-handoff-${m}_64.dat" || fail "handoff=$m chart data"
+    [ -s "$T/v/plots/scaling_falseshare-handoff-${m}_8.png" ] || fail "no chart for handoff=$m"
+    grep -q "handoff=$m;writes=2" "$T/v/plots/scaling_falseshare-handoff-${m}_8.dat" || fail "handoff=$m chart data"
     sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/v/plots/report.md" |
         matches "^| falseshare handoff=$m | 1 |" || fail "no report row for handoff=$m"
 done

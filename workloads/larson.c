@@ -1,8 +1,10 @@
-/* larson: the server simulation of Larson and Krishnan (ISMM 1998), as mimalloc-bench runs it.
- * Each lane (one per thread) owns `slots` objects and replaces a random one per op; after
- * `rounds` replacements its slot array passes to a newly started thread, so objects are freed
- * by threads that did not allocate them. Thread starts are inside the timed region, as in the
- * original. */
+/* larson: the server simulation of Larson and Krishnan (ISMM 1998), as mimalloc-bench runs it
+ * (`larson 5 8 1000 5000 100 4141 N`): each lane (one per thread) owns `slots` objects (5000)
+ * of 8 to 999 bytes and replaces a random one per op; after `rounds` replacements (100 rounds
+ * of 5000: 500,000) its slot array passes to a newly started thread, so objects are freed by
+ * threads that did not allocate them. Before timing, as the original's warm-up does, every slot
+ * is filled, the slots of all lanes are permuted among the lanes, and 4 x slots x lanes random
+ * replacements follow. Thread starts are inside the timed region, as in the original. */
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
@@ -97,6 +99,44 @@ static void *generation_sized(void *arg)
     return NULL;
 }
 
+/* The original's warm-up, untimed, on the driver thread: a random permutation of every lane's
+ * slots among all lanes, then 4 x slots x lanes random replacements, so the timed region starts
+ * from a heap in steady state, not from freshly carved memory. */
+static void warm_up(tb_run *r, la_state *st)
+{
+    uint64_t n = st->slots * r->threads, rng = 0x9E3779B97F4A7C15ull ^ r->out[0].rng;
+    for (uint64_t i = n; i > 1; i--) {
+        uint64_t j = (rng = rng * 6364136223846793005ull + 1442695040888963407ull) % i;
+        lane *a, *b;
+        uint64_t x, y;
+        a = &st->lanes[(i - 1) / st->slots], x = (i - 1) % st->slots;
+        b = &st->lanes[j / st->slots], y = j % st->slots;
+        void *p = a->slot[x];
+        uint64_t t = a->tag[x];
+        a->slot[x] = b->slot[y], a->tag[x] = b->tag[y];
+        b->slot[y] = p, b->tag[y] = t;
+        if (r->sized) {
+            uint32_t s = a->sz[x];
+            a->sz[x] = b->sz[y];
+            b->sz[y] = s;
+        }
+    }
+    for (uint64_t i = 0; i < 4 * n && !atomic_load(&r->oom); i++) {
+        uint64_t j = (rng = rng * 6364136223846793005ull + 1442695040888963407ull) % n;
+        lane *l = &st->lanes[j / st->slots];
+        uint64_t x = j % st->slots;
+        size_t s = r->sized ? l->sz[x] : r->size;
+        tb_release(r, l->slot[x], s);
+        s = r->sized ? tb_size_draw(r, l->me) : r->size;
+        l->slot[x] = tb_alloc_untimed(r, s);
+        l->tag[x] = tb_tag(l->me, l->k++);
+        if (r->sized)
+            l->sz[x] = (uint32_t)s;
+        if (l->slot[x])
+            tb_fill(l->slot[x], s, l->tag[x]);
+    }
+}
+
 static void la_drive(tb_run *r)
 {
     la_state *st = r->state;
@@ -119,6 +159,7 @@ static void la_drive(tb_run *r)
                 tb_fill(l->slot[j], s, l->tag[j]);
         }
     }
+    warm_up(r, st);
     uint64_t t0 = tb_now_ns();
     pthread_attr_t at;
     pthread_attr_init(&at);
@@ -172,9 +213,10 @@ const tb_workload tb_wl_larson = {
     .desc = "Larson-Krishnan server simulation: random slot replacement, slot arrays passed to new threads",
     .op = "one replacement: free the old object of a random slot, allocate a new one",
     .threads_note = "one lane per thread; each lane restarts on a new thread every `rounds` ops",
-    .params = {{.key = "slots", .def = "1000", .help = "objects each lane keeps", .lo = 1, .hi = 1 << 24},
-               {.key = "rounds", .def = "10000", .help = "replacements before the slots pass to a new thread", .lo = 1, .hi = 1099511627776.0},
+    .params = {{.key = "slots", .def = "5000", .help = "objects each lane keeps (the original's chunks per thread)", .lo = 1, .hi = 1 << 24},
+               {.key = "rounds", .def = "500000", .help = "replacements before the slots pass to a new thread (the original's 100 rounds of 5000)", .lo = 1, .hi = 1099511627776.0},
                {.key = NULL}},
+    .sizes = "8-999",
     .cross_thread = true,
     .setup = la_setup,
     .thread = NULL,

@@ -32,7 +32,7 @@ void tb_end(tb_run *r, tb_thread_out *me, uint64_t ops)
     me->ops = ops;
 }
 
-bool tb_check_slow(tb_run *r, const void *p, uint64_t tag, size_t size)
+bool tb_check_slow(tb_run *r, const void *p, uint64_t tag, size_t size) /* size: the bytes checked */
 {
     int expected = 0;
     if (atomic_compare_exchange_strong(&r->corrupt, &expected, 1)) {
@@ -41,8 +41,8 @@ bool tb_check_slow(tb_run *r, const void *p, uint64_t tag, size_t size)
         while (at < size && b[at] == ((const unsigned char *)&tag)[at % 8])
             at++;
         snprintf(r->corrupt_msg, sizeof r->corrupt_msg,
-                 "object %p of %zu bytes: byte %zu changed between fill and free (overlap or stray write)",
-                 p, size, at);
+                 "object %p: byte %zu of its %zu-byte pattern changed between fill and free (overlap or stray write)",
+                 p, at, size);
     }
     return false;
 }

@@ -63,6 +63,8 @@ int tb_cmd_list(int argc, char **argv)
         printf("  %-11s %s\n", w->name, w->desc);
         printf("  %-11s one op: %s; threads: %s%s\n", "", w->op, w->threads_note,
                w->cross_thread ? "; frees across threads" : "");
+        if (w->sizes)
+            printf("  %-11s sizes: %s unless --sizes is given\n", "", w->sizes);
         for (int k = 0; w->params[k].key; k++) {
             const tb_param *q = &w->params[k];
             char valid[96];

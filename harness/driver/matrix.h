@@ -26,6 +26,7 @@ typedef struct tb_cell {
 typedef struct tb_matrix_opts {
     const char *preset;
     const char *allocators, *workloads, *threads, *sizes;
+    bool sizes_from_preset;   /* --resume of a run without --sizes: sizes is the preset's */
     int reps;                 /* -1 = preset's */
     double duration;          /* seconds; 0 = use ops */
     uint64_t ops;             /* total per cell; 0 = preset's */
@@ -50,6 +51,7 @@ typedef struct tb_matrix {
     const char *const *pset; /* -p settings, recorded so that --resume rebuilds the same cells */
     int npset;
     char allocators[1024], workloads[512], threads[128], sizes[128];
+    bool sizes_given;         /* --sizes was given: it overrides the workloads' own sizes */
     bool duet_pairs;
 } tb_matrix;
 

@@ -162,6 +162,8 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(mat, "workloads", m->workloads);
     cJSON_AddStringToObject(mat, "threads", m->threads);
     cJSON_AddStringToObject(mat, "sizes", m->sizes);
+    /* without --sizes, workloads with sizes of their own (larson, falseshare) used those */
+    cJSON_AddBoolToObject(mat, "sizes_given", m->sizes_given);
     cJSON_AddNumberToObject(mat, "reps", m->reps);
     cJSON *ps = cJSON_AddArrayToObject(mat, "params");
     for (int i = 0; i < m->npset; i++)
