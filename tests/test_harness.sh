@@ -66,6 +66,16 @@ csv_awk 'NR>1 && $col["status"]=="ok" && $col["workload"]=="churn" && ($col["inv
 csv_awk 'NR>1 && $col["status"]=="ok" && $col["sizes"] ~ /^[0-9]+$/ && ($col["alloc_batch_ns"] == "" || $col["free_batch_ns"] == "") { print; bad=1 } END { exit bad }' \
     "$T/a/results.csv" || fail "an ok cell without its batch means"
 grep -qE "\"seed\":[[:space:]]*\"7\"" "$T/a/meta.json" || fail "seed in meta"
+# where the threads ran: two threads held to one CPU say so, and spread over two say 2
+if [ "$(nproc)" -ge 2 ]; then
+    first_cpu=$(taskset -pc $$ | sed 's/.*: //; s/[,-].*//')
+    taskset -c "$first_cpu" "$TB" run --allocators glibc --workloads xmalloc --threads 2 --ops 20000 --reps 1 --out "$T/cpu1" >/dev/null 2>&1 ||
+        fail "xmalloc on one CPU"
+    "$TB" run --allocators glibc --workloads churn --threads 2 --ops 20000 --reps 1 --pin --out "$T/cpu2" >/dev/null 2>&1 ||
+        fail "churn pinned"
+    [ "$(csv_count '$col["cpus_used"] == 1' "$T/cpu1/results.csv")" -eq 1 ] &&
+        [ "$(csv_count '$col["cpus_used"] == 2' "$T/cpu2/results.csv")" -eq 1 ] || fail "cpus_used does not say where the threads ran"
+fi
 
 # 2. overlapping objects are caught by every workload that keeps more than one alive
 rc=0

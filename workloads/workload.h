@@ -37,6 +37,7 @@ typedef struct tb_thread_out {
     int perf_fd;
     /* the noise this thread met, read by the worker when the thread ends (UINT64_MAX: unknown) */
     uint64_t invol_switches, migrations;
+    int cpu_end;         /* the CPU the thread ended on (-1: unknown): shows threads sharing one */
     uint64_t size_rng;   /* its own stream of object sizes (many-size cells), seeded per thread */
     uint64_t live_bytes; /* bytes requested and live at the workload's mark (footprint) */
 } __attribute__((aligned(128))) tb_thread_out;
