@@ -171,23 +171,19 @@ void tb_out_of_memory(tb_run *r);
  * table of quantiles. Both cost the same for every allocator, the floor included; the stream
  * is the thread's own, seeded from the cell's seed and the thread's index, so every allocator
  * is asked for the same sizes in the same order. */
-static inline size_t tb_size_draw_from(const tb_run *r, uint64_t *rng)
+static inline size_t tb_size_draw(const tb_run *r, tb_thread_out *me)
 {
-    uint64_t x = *rng;
+    uint64_t x = me->size_rng;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    *rng = x;
+    me->size_rng = x;
     _Static_assert(TB_SIZE_LOG_STEPS == 1u << 12, "the table is indexed by 12 bits");
     if (r->sizes.dist == TB_SIZE_LOG)
         return r->size_table[x >> 52];
     return r->sizes.lo + (size_t)(((x >> 32) * r->size_span) >> 32);
 }
 
-static inline size_t tb_size_draw(const tb_run *r, tb_thread_out *me)
-{
-    return tb_size_draw_from(r, &me->size_rng);
-}
 
 TB_INLINE size_t tb_next_size(const tb_run *r, tb_thread_out *me, bool sized)
 {
@@ -245,8 +241,6 @@ TB_INLINE void *tb_alloc_next(tb_run *r, tb_thread_out *me, bool sized, size_t *
     return p;
 }
 
-static inline void *tb_alloc(tb_run *r, tb_thread_out *me) { return tb_alloc_n(r, me, false, r->size); }
-static inline void tb_free(tb_run *r, tb_thread_out *me, void *p) { tb_free_n(r, me, false, p, r->size); }
 
 /* An allocation outside the timed region (warm-up, setup): not sampled, NULL still fails the
  * cell. size is the object's size in a many-size cell (ignored in a fixed one). */
@@ -270,12 +264,11 @@ static inline void tb_release(tb_run *r, void *p, size_t size)
 }
 
 /* The object pattern: a tag unique to this object's life, in its first word (every byte of an
- * object under 8 bytes), and in every 8-byte word and tail byte of one object in
- * TB_FULL_EVERY, chosen by its tag. Overlapping objects or a stray write show up when the
+ * object under 8 bytes), and in every 8-byte word and tail byte of one object in 16,
+ * chosen by its tag. Overlapping objects or a stray write show up when the
  * pattern is checked before the free. Writing and reading every byte of every object cost
  * 6-10 ns an op and compressed the allocators' differences (a just-checked block is hot in a
  * LIFO cache, so it cost them least): the original benchmarks touch a byte or two. */
-#define TB_FULL_EVERY 16
 static inline bool tb_full_pattern(uint64_t tag) { return (tag >> 60) == 0; } /* 1 in 16 */
 
 static inline void tb_fill(void *p, size_t size, uint64_t tag)
@@ -309,7 +302,6 @@ static inline bool tb_check_n(tb_run *r, const void *p, uint64_t tag, size_t siz
     return __builtin_expect(bad == 0, 1) || tb_check_slow(r, p, tag, size);
 }
 
-static inline bool tb_check(tb_run *r, const void *p, uint64_t tag) { return tb_check_n(r, p, tag, r->size); }
 
 /* A tag that is unique per thread and object life. */
 static inline uint64_t tb_tag(const tb_thread_out *me, uint64_t n)
