@@ -75,20 +75,44 @@ if [ "$(nproc)" -ge 2 ]; then
         fail "churn pinned"
     [ "$(csv_count '$col["cpus_used"] == 1' "$T/cpu1/results.csv")" -eq 1 ] &&
         [ "$(csv_count '$col["cpus_used"] == 2' "$T/cpu2/results.csv")" -eq 1 ] || fail "cpus_used does not say where the threads ran"
+    # held to one CPU by taskset, the run could not spread: nothing to flag. The same rows from
+    # a run that had two CPUs are listed by the report, and compare notes them.
+    "$TB" plot "$T/cpu1" >/dev/null 2>&1 || fail "plot of the one-CPU run"
+    grep -q "Threads that shared a CPU" "$T/cpu1/plots/report.md" && fail "a run held to one CPU flagged as shared"
+    cp -r "$T/cpu1" "$T/cpu1x" && rm -rf "$T/cpu1x/plots"
+    sed -i 's/"cpus_allowed":[[:space:]]*1/"cpus_allowed": 2/' "$T/cpu1x/meta.json"
+    grep -q '"cpus_allowed": 2' "$T/cpu1x/meta.json" || fail "meta.json has no cpus_allowed"
+    "$TB" plot "$T/cpu1x" >/dev/null 2>&1 || fail "plot of the shared-CPU run"
+    grep -A4 "Threads that shared a CPU" "$T/cpu1x/plots/report.md" | matches '\| glibc \| xmalloc \|' ||
+        fail "the report does not list the repetition whose threads shared a CPU"
+    "$TB" compare "$T/cpu1x" "$T/cpu1x" 2>&1 >/dev/null | matches "1 ok repetitions ran with two of their threads on one CPU" ||
+        fail "compare does not note threads that shared a CPU"
 fi
 
-# 2. overlapping objects are caught by every workload that keeps more than one alive
+# 2. overlapping objects are caught by every workload that keeps more than one alive, the
+# cross-thread ones too (xmalloc's consumer reads only one object in 16: still caught)
 rc=0
 "$TB" run --allocators test-overlap --workloads churn,batch,footprint --threads 1 --ops 2000 --reps 1 \
     -p live=4 -p peak=100 --out "$T/o" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "overlap run should exit 1, got $rc"
 n=$(csv_awk 'NR>1 && $col["status"]=="corrupt"' "$T/o/results.csv" | wc -l)
 [ "$n" -eq 3 ] || fail "overlap: expected 3 corrupt cells, got $n"
+rc=0
+"$TB" run --allocators test-overlap --workloads xmalloc,prodcons,larson --threads 2 --ops 20000 --reps 1 \
+    --out "$T/o2" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "cross-thread overlap run should exit 1, got $rc"
+n=$(csv_awk 'NR>1 && $col["status"]=="corrupt"' "$T/o2/results.csv" | wc -l)
+[ "$n" -eq 3 ] || fail "cross-thread overlap: expected 3 corrupt cells, got $n"
+# xmalloc's departures from the original run too, each with the exact op count
+"$TB" run --allocators glibc,tmempool-tcache --workloads xmalloc --threads 2 --ops 20000 --reps 1 -p order=fifo -p lag=2 \
+    -p containers=pre -p wait=spin -p batch=100 -p depth=8 --out "$T/xv" >/dev/null 2>&1 || fail "xmalloc fifo/pre/spin"
+[ "$(csv_count '$col["status"] == "ok" && $col["ops"] == 20000' "$T/xv/results.csv")" -eq 2 ] || fail "xmalloc fifo/pre/spin op counts"
 
 # 3. bad input: exit 2, a message naming what is valid, nothing written
 for args in "-p bogus=1" "--allocators nosuch" "--workloads nosuch" "--threads 0" "--ops -5" "-p order=sideways --workloads batch" \
             "-p live=0 --workloads churn" "-p fraction=1.5 --workloads footprint" \
-            "-p lag=64 --workloads xmalloc --threads 2"; do
+            "-p lag=64 --workloads xmalloc --threads 2" "-p order=fifo -p lag=100 --workloads xmalloc --threads 2" \
+            "--sizes 8-1000000 --workloads xmalloc --threads 2" "-p peak=60000000 --threads 1 --workloads footprint --sizes 4096"; do
   rc=0
   "$TB" run $args --out "$T/bad" >/dev/null 2>"$T/bad.log" || rc=$?
   [ "$rc" -eq 2 ] || fail "'$args' should exit 2, got $rc"
@@ -97,8 +121,12 @@ for args in "-p bogus=1" "--allocators nosuch" "--workloads nosuch" "--threads 0
 done
 msg=$("$TB" run -p bogus=1 2>&1 || true)
 grep -q "valid: churn.live" <<<"$msg" || fail "bad -p does not list valid keys: $msg"
-msg=$("$TB" run -p lag=64 --workloads xmalloc --threads 2 2>&1 || true)
+msg=$("$TB" run -p order=fifo -p lag=100 --workloads xmalloc --threads 2 2>&1 || true)
 grep -q "want lag less than depth" <<<"$msg" || fail "lag >= depth not explained: $msg"
+msg=$("$TB" run -p lag=64 --workloads xmalloc --threads 2 2>&1 || true)
+grep -q "applies to order=fifo" <<<"$msg" || fail "lag with lifo not explained: $msg"
+msg=$("$TB" run --sizes 8-1000000 --workloads xmalloc --threads 2 2>&1 || true)
+grep -q "more than half of this machine's" <<<"$msg" || fail "a cell too big for memory not explained: $msg"
 msg=$("$TB" run --allocators nosuch 2>&1 || true)
 grep -q "valid: tmempool-global" <<<"$msg" || fail "unknown allocator does not list valid ones: $msg"
 
@@ -138,6 +166,11 @@ csv_awk 'NR>1 && NF < 20 {bad=1} END {exit bad}' "$T/a/results.csv" || fail "a t
 "$TB" run --allocators tmempool-tcache --workloads all --threads 1,2 --duration 0.05 --reps 1 \
     -p peak=2000 --timeout 20 --out "$T/d" >/dev/null 2>&1 || fail "duration run"
 csv_awk 'NR>1 && $col["status"]=="ok" && $col["workload"]!="footprint" && ($col["seconds"] < 0.04 || $col["seconds"] > 1.0) {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration not kept"
+# under a preset, the cross-thread workloads get cells of at least their min_seconds
+"$TB" run --allocators glibc --workloads churn,xmalloc --threads 2 --reps 1 --out "$T/len" >/dev/null 2>&1 || fail "quick-preset lengths"
+[ "$(csv_count '$col["workload"] == "xmalloc" && $col["seconds"] >= 0.45' "$T/len/results.csv")" -eq 1 ] &&
+    [ "$(csv_count '$col["workload"] == "churn" && $col["seconds"] < 0.3' "$T/len/results.csv")" -eq 1 ] ||
+    fail "the preset's cells do not fit their workloads: $(csv_awk 'NR>1 {print $col["workload"], $col["seconds"]}' "$T/len/results.csv")"
 csv_awk 'NR>1 && $col["status"]!="ok" && $col["status"]!="skipped" {print; bad=1} END {exit bad}' "$T/d/results.csv" || fail "duration run has failed cells"
 
 # 7. --against: a second copy of the library (another path, so the loader keeps both) runs as

@@ -85,6 +85,9 @@ gone:
 
 TB_SIZED_THREAD(batch_thread, batch_loop)
 
+/* Objects alive at once, at most: a batch per thread. */
+static uint64_t batch_live_max(const tb_run *r) { return tb_param_or0(r, "n") * r->threads; }
+
 const tb_workload tb_wl_batch = {
     .name = "batch",
     .desc = "each thread allocates n objects, then frees all of them in the given order; repeated",
@@ -93,6 +96,7 @@ const tb_workload tb_wl_batch = {
     .params = {{.key = "n", .def = "1000", .help = "objects per batch", .lo = 1, .hi = 1 << 24},
                {.key = "order", .def = "lifo", .help = "free order: lifo, fifo or random", .choices = "lifo|fifo|random"},
                {.key = NULL}},
+    .live_max = batch_live_max,
     .setup = batch_setup,
     .thread = batch_thread,
 };

@@ -76,12 +76,16 @@ gone:
 
 TB_SIZED_THREAD(churn_thread, churn_loop)
 
+/* Objects alive at once, at most: each thread's ring. */
+static uint64_t churn_live_max(const tb_run *r) { return tb_param_or0(r, "live") * r->threads; }
+
 const tb_workload tb_wl_churn = {
     .name = "churn",
     .desc = "thread-local alloc/write/check/free with `live` objects kept per thread",
     .op = "one allocation plus one free",
     .threads_note = "every thread runs the same loop on its own objects",
     .params = {{.key = "live", .def = "1", .help = "objects each thread keeps alive in a ring", .lo = 1, .hi = 1 << 24}, {.key = NULL}},
+    .live_max = churn_live_max,
     .setup = churn_setup,
     .thread = churn_thread,
 };

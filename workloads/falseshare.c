@@ -84,6 +84,9 @@ static void fs_teardown(tb_run *r)
     st->first_sz = NULL;
 }
 
+/* Objects alive at once, at most: one per thread (and the handed-over ones). */
+static uint64_t fs_live_max(const tb_run *r) { return 2 * (uint64_t)r->threads; }
+
 const tb_workload tb_wl_falseshare = {
     .name = "falseshare",
     .desc = "Hoard's cache-scratch (handoff=yes) and cache-thrash (handoff=no): alloc, write and read back, free",
@@ -94,6 +97,7 @@ const tb_workload tb_wl_falseshare = {
                {.key = "writes", .def = "2000000", .help = "passes over each object, split over the threads (the original's repetitions)", .lo = 1, .hi = 1e12},
                {.key = NULL}},
     .sizes = "8",
+    .live_max = fs_live_max,
     .setup = fs_setup,
     .thread = fs_thread,
     .teardown = fs_teardown,

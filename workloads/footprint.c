@@ -156,6 +156,9 @@ out:
 
 TB_SIZED_THREAD(fp_thread, fp_loop)
 
+/* Objects alive at once, at most: every thread at its peak. */
+static uint64_t fp_live_max(const tb_run *r) { return tb_param_or0(r, "peak") * r->threads; }
+
 const tb_workload tb_wl_footprint = {
     .name = "footprint",
     .desc = "ramp to `peak` live objects per thread, free `fraction` at random, churn at the lower level",
@@ -164,6 +167,7 @@ const tb_workload tb_wl_footprint = {
     .params = {{.key = "peak", .def = "100000", .help = "live objects per thread at the peak", .lo = 1, .hi = 1 << 26},
                {.key = "fraction", .def = "0.9", .help = "share of them freed after the peak", .lo = 0, .hi = 1, .real = true},
                {.key = NULL}},
+    .live_max = fp_live_max,
     .setup = fp_setup,
     .thread = fp_thread,
     .teardown = fp_teardown,

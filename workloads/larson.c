@@ -208,6 +208,9 @@ static void la_teardown(tb_run *r)
     st->lanes = NULL;
 }
 
+/* Objects alive at once, at most: every lane's slots. */
+static uint64_t larson_live_max(const tb_run *r) { return tb_param_or0(r, "slots") * r->threads; }
+
 const tb_workload tb_wl_larson = {
     .name = "larson",
     .desc = "Larson-Krishnan server simulation: random slot replacement, slot arrays passed to new threads",
@@ -218,6 +221,8 @@ const tb_workload tb_wl_larson = {
                {.key = NULL}},
     .sizes = "8-999",
     .cross_thread = true,
+    .min_seconds = 0.5, /* thread lives of 500,000 replacements: a 0.1 s cell holds a few */
+    .live_max = larson_live_max,
     .setup = la_setup,
     .thread = NULL,
     .teardown = la_teardown,

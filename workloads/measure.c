@@ -114,6 +114,13 @@ int tb_param_u64(const tb_run *r, const char *key, uint64_t *out, char *err, siz
     return 0;
 }
 
+uint64_t tb_param_or0(const tb_run *r, const char *key)
+{
+    uint64_t v;
+    char err[8];
+    return tb_param_u64(r, key, &v, err, sizeof err) == 0 ? v : 0;
+}
+
 int tb_params_parse(const tb_workload *w, char *canon, tb_run *r, char *err, size_t errlen)
 {
     r->wl = w;

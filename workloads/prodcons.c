@@ -113,6 +113,9 @@ static void pc_teardown(tb_run *r)
     st->rings = NULL;
 }
 
+/* Objects alive at once, at most: every ring full, and one in each thread's hands. */
+static uint64_t pc_live_max(const tb_run *r) { return (tb_param_or0(r, "ring") + 2) * (r->threads / 2); }
+
 const tb_workload tb_wl_prodcons = {
     .name = "prodcons",
     .desc = "producer/consumer pairs over bounded SPSC rings: every free is a cross-thread free",
@@ -120,6 +123,7 @@ const tb_workload tb_wl_prodcons = {
     .threads_note = "threads pair up; an odd count or 1 thread is skipped (nothing to pair with)",
     .params = {{.key = "ring", .def = "256", .help = "ring capacity in objects", .lo = 2, .hi = 1 << 20}, {.key = NULL}},
     .cross_thread = true,
+    .live_max = pc_live_max,
     .setup = pc_setup,
     .thread = pc_thread,
     .teardown = pc_teardown,

@@ -86,6 +86,10 @@ struct tb_workload {
      * larson's 8-999); NULL: the preset's. An explicit --sizes applies to every workload. */
     const char *sizes;
     bool cross_thread;       /* frees objects on threads that did not allocate them */
+    /* The shortest timed cell a preset gives it (seconds; 0: the preset's length): a workload
+     * whose threads hand objects over needs longer cells than a thread-local loop for the same
+     * spread. An explicit --duration applies to every workload. */
+    double min_seconds;
     /* Checks parameters and thread count, builds shared state. 0; -1 = usage error (message in
      * err); 1 = does not apply (cell skipped, reason in err). */
     int (*setup)(tb_run *r, char *err, size_t errlen);
@@ -93,6 +97,10 @@ struct tb_workload {
      * or -1 with a message. tmbench runs it before any cell, so a bad combination is a usage
      * error, not a failed cell; NULL when the bounds are enough. */
     int (*check)(const tb_run *r, char *err, size_t errlen);
+    /* The most objects a cell keeps alive at once, from its parameters and r->threads: tmbench
+     * refuses a cell whose objects could not fit in this machine's memory before any cell runs
+     * (a usage error, exit 2), rather than letting it die of ENOMEM midway. */
+    uint64_t (*live_max)(const tb_run *r);
     void (*thread)(tb_run *r, tb_thread_out *me);
     void (*teardown)(tb_run *r);
     /* Runs the cell's threads itself (larson starts threads inside its timed region); NULL for
@@ -303,11 +311,15 @@ static inline bool tb_check_n(tb_run *r, const void *p, uint64_t tag, size_t siz
 }
 
 
-/* A tag that is unique per thread and object life. */
-static inline uint64_t tb_tag(const tb_thread_out *me, uint64_t n)
+/* A tag that is unique per thread and object life: the n-th object of thread tid. Tags of
+ * consecutive objects differ in their high bits, so tb_full_pattern picks one in 16 of any run
+ * of objects (a base tag plus an index would pick whole runs or none). */
+static inline uint64_t tb_tag_of(unsigned tid, uint64_t n)
 {
-    return ((uint64_t)(me->tid + 1) << 48) ^ (n * 0x9E3779B97F4A7C15ull) ^ 0x5A5A5A5A5A5A5A5Aull;
+    return ((uint64_t)(tid + 1) << 48) ^ (n * 0x9E3779B97F4A7C15ull) ^ 0x5A5A5A5A5A5A5A5Aull;
 }
+
+static inline uint64_t tb_tag(const tb_thread_out *me, uint64_t n) { return tb_tag_of(me->tid, n); }
 
 static inline uint64_t tb_rand(tb_thread_out *me)
 {
@@ -324,6 +336,8 @@ const char *tb_param_get(const tb_run *r, const char *key);
 int tb_param_check(const tb_workload *w, int k, const char *v, char *err, size_t errlen);
 /* A numeric parameter's value, checked against its descriptor; -1 with a message. */
 int tb_param_u64(const tb_run *r, const char *key, uint64_t *out, char *err, size_t errlen);
+/* A whole-number parameter's value, or 0 when it is not valid (for live_max, after check). */
+uint64_t tb_param_or0(const tb_run *r, const char *key);
 int tb_param_f64(const tb_run *r, const char *key, double *out, char *err, size_t errlen);
 /* Sets r->wl to w and points r->pval at the values in canon ("k=v;k=v", rewritten in place);
  * -1 on an unknown key. */

@@ -579,7 +579,8 @@ static bool has_values(const tb_table *t, int col)
     return false;
 }
 
-/* A run that did not finish is still compared, cell by cell, but never silently. */
+/* A run that did not finish is still compared, cell by cell, but never silently; nor one whose
+ * threads shared CPUs in some repetitions. */
 static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
 {
     cJSON *meta = tb_meta_read(dir, NULL, 0);
@@ -587,6 +588,13 @@ static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
     if (!tb_meta_complete(meta, t->n, &cells))
         fprintf(stderr, "tmbench compare: note: %s is an incomplete run (%zu of %zu cell repetitions have a "
                         "row); its missing cells are compared as missing\n", arg, t->n, cells);
+    unsigned cpus = tb_run_cpus(meta), shared = 0;
+    for (size_t i = 0; i < t->n; i++)
+        shared += tb_row_shared_cpu(&t->rows[i], cpus);
+    if (shared)
+        fprintf(stderr, "tmbench compare: note: in %s, %u ok repetitions ran with two of their threads on one CPU "
+                        "(cpus_used below the threads and the %u CPUs): their cells mix two thread placements "
+                        "(the report lists them; --pin spreads the threads)\n", arg, shared, cpus);
     cJSON_Delete(meta);
 }
 

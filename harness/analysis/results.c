@@ -245,3 +245,21 @@ tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
 }
 
 void tb_group_size_label(const tb_group *g, char *buf, size_t len) { tb_size_label(g->size, g->sizes, buf, len); }
+
+unsigned tb_run_cpus(const cJSON *meta)
+{
+    const cJSON *mach = meta ? cJSON_GetObjectItemCaseSensitive(meta, "machine") : NULL;
+    const cJSON *a = mach ? cJSON_GetObjectItemCaseSensitive(mach, "cpus_allowed") : NULL;
+    const cJSON *pus = mach ? cJSON_GetObjectItemCaseSensitive(mach, "pus") : NULL;
+    if (cJSON_IsNumber(a) && a->valuedouble >= 1)
+        return (unsigned)a->valuedouble;
+    return cJSON_IsNumber(pus) && pus->valuedouble >= 1 ? (unsigned)pus->valuedouble : 0;
+}
+
+bool tb_row_shared_cpu(const tb_row *r, unsigned cpus)
+{
+    double used = tb_row_num(r, TB_COL_cpus_used), threads = tb_row_num(r, TB_COL_threads);
+    if (tb_row_status(r) != TB_ST_ok || isnan(used) || isnan(threads) || cpus == 0)
+        return false;
+    return used < (threads < cpus ? threads : cpus);
+}

@@ -68,4 +68,13 @@ typedef struct tb_ratio {
  * VM whole rounds of cross-thread cells run 3-5x slower). A cell against itself is exactly 1. */
 tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col);
 
+/* The CPUs the run could use: meta.json's cpus_allowed (its affinity), else its hardware
+ * threads; 0 when meta.json has neither. */
+unsigned tb_run_cpus(const cJSON *meta);
+/* Whether an ok repetition's threads ended on fewer CPUs than they could have spread over
+ * (min(threads, cpus)): two of them then shared one, and a cross-thread workload passed its
+ * objects within a CPU instead of between cores (xmalloc on the 2-core VM: about 3x faster for
+ * every allocator). False when cpus_used is unknown. */
+bool tb_row_shared_cpu(const tb_row *r, unsigned cpus);
+
 #endif

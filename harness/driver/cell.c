@@ -29,7 +29,7 @@ static void worker_args(const tb_run_ctx *rc, const tb_matrix *m, const tb_cell 
     tb_wargs_addf(a, TB_WOPT_sample, "%u", rc->sample);
     tb_wargs_addf(a, TB_WOPT_seed, "%llu", (unsigned long long)(rc->seed + c->rep));
     if (m->duration > 0)
-        tb_wargs_addf(a, TB_WOPT_duration, "%.6f", m->duration);
+        tb_wargs_addf(a, TB_WOPT_duration, "%.6f", tb_cell_seconds(m, c->wl));
     else
         tb_wargs_addf(a, TB_WOPT_ops, "%llu", (unsigned long long)m->ops);
     if (rc->pin)

@@ -30,7 +30,7 @@ static const preset presets[] = {
      * enough that one stall of the VM's other CPU halved some repetitions (tcache 104-208 Mops/s
      * in one run), while a falseshare cell took 0.26 s; the total time is about the same */
     {.name = "quick",
-     .desc = "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B (larson and falseshare: their own sizes), 5 reps, 0.1 s a cell",
+     .desc = "every allocator and workload (falseshare in both modes), 1 and 2 threads, 64 B (larson and falseshare: their own sizes), 5 reps, 0.1 s a cell (larson, xmalloc: 0.5 s)",
      .allocators = "all", .workloads = "all", .threads = "1,2", .sizes = "64", .reps = 5, .duration = 0.1,
      .params = BOTH_FALSESHARE_MODES},
     {.name = "ci", .desc = "tmempool strategies and the floor, 1 thread, 64 B (larson, falseshare: their own), 5 reps, 200k ops: the CI gate",
@@ -484,6 +484,7 @@ static const preset *take_preset(const tb_matrix_opts *o, tb_matrix *m, char *er
     snprintf(m->threads, sizeof m->threads, "%s", o->threads ? o->threads : p->threads);
     snprintf(m->sizes, sizeof m->sizes, "%s", o->sizes ? o->sizes : p->sizes);
     m->sizes_given = o->sizes && !o->sizes_from_preset;
+    m->duration_given = o->duration > 0 && !o->duration_from_preset;
     m->reps = o->reps > 0 ? o->reps : p->reps;
     m->duration = o->duration > 0 ? o->duration : (o->ops ? 0 : p->duration);
     m->ops = o->ops ? o->ops : (m->duration > 0 ? 0 : p->ops);
@@ -493,6 +494,37 @@ static const preset *take_preset(const tb_matrix_opts *o, tb_matrix *m, char *er
     m->npset = o->npset;
     m->duet_pairs = o->duet_pairs;
     return p;
+}
+
+/* A cell whose objects alone could take more than half of this machine's memory is refused
+ * before any cell runs: it would fail midway, or push the machine into swap and slow every cell
+ * after it. */
+static int check_memory(const tb_workload *w, const char *params, unsigned threads,
+                        const tb_sizes *sz, char *err, size_t errlen)
+{
+    if (!w->live_max)
+        return 0;
+    char buf[256];
+    tb_run r = {.threads = threads, .size = sz->hi, .sizes = *sz};
+    snprintf(buf, sizeof buf, "%s", params);
+    if (tb_params_parse(w, buf, &r, err, errlen) != 0)
+        return -1;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return 0;
+    double ram = (double)pages * (double)page, live = (double)w->live_max(&r);
+    double bytes = live * (double)sz->hi;
+    if (bytes <= ram / 2)
+        return 0;
+    char label[64];
+    tb_sizes_format(sz, label, sizeof label);
+    snprintf(err, errlen,
+             "%s with %s at %u threads and objects up to %zu bytes (--sizes %s) may hold %.0f objects, %.1f GiB, "
+             "alive at once: more than half of this machine's %.1f GiB; lower the workload's live count "
+             "(see tmbench list), the threads or the sizes",
+             w->name, params[0] ? params : "its defaults", threads, (size_t)sz->hi, label, live, bytes / 1073741824.0,
+             ram / 1073741824.0);
+    return -1;
 }
 
 int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t errlen)
@@ -537,6 +569,14 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
         }
         per_round += (size_t)na * (size_t)nvar[w] * (size_t)nt * (size_t)ns[w];
     }
+    for (int w = 0; w < nw; w++)
+        for (int v = 0; v < nvar[w]; v++)
+            for (int t = 0; t < nt; t++)
+                for (int s = 0; s < ns[w]; s++)
+                    if (check_memory(wls[w], variants[w][v], threads[t], &sizes[w][s], err, errlen) != 0) {
+                        free(variants);
+                        return -1;
+                    }
     tb_cell *round = calloc(per_round, sizeof *round);
     size_t k = 0;
     for (int w = 0; w < nw; w++)
@@ -556,6 +596,13 @@ int tb_matrix_build(const tb_matrix_opts *o, tb_matrix *m, char *err, size_t err
     order_rounds(o, m, round, per_round);
     free(round);
     return 0;
+}
+
+double tb_cell_seconds(const tb_matrix *m, const tb_workload *w)
+{
+    if (!(m->duration > 0))
+        return 0;
+    return !m->duration_given && w->min_seconds > m->duration ? w->min_seconds : m->duration;
 }
 
 /* For `list` and --help. */

@@ -27,6 +27,7 @@ typedef struct tb_matrix_opts {
     const char *preset;
     const char *allocators, *workloads, *threads, *sizes;
     bool sizes_from_preset;   /* --resume of a run without --sizes: sizes is the preset's */
+    bool duration_from_preset; /* --resume of a run without --duration: the preset's, per workload */
     int reps;                 /* -1 = preset's */
     double duration;          /* seconds; 0 = use ops */
     uint64_t ops;             /* total per cell; 0 = preset's */
@@ -52,6 +53,7 @@ typedef struct tb_matrix {
     int npset;
     char allocators[1024], workloads[512], threads[128], sizes[128];
     bool sizes_given;         /* --sizes was given: it overrides the workloads' own sizes */
+    bool duration_given;      /* --duration was given: every cell that long, whatever its workload */
     bool duet_pairs;
 } tb_matrix;
 
@@ -60,6 +62,9 @@ int tb_parse_list_u(const char *s, unsigned *out, int max, const char *what, cha
 /* --sizes: comma-separated fixed sizes and ranges (sizes.h); duplicates dropped. The count, or
  * -1 with a message naming the bad item and what would be right. */
 int tb_parse_sizes(const char *s, tb_sizes *out, int max, char *err, size_t errlen);
+/* How long a timed cell of workload w runs: --duration when given, else the preset's, but no
+ * shorter than the workload's min_seconds. 0 for a run of fixed op counts. */
+double tb_cell_seconds(const tb_matrix *m, const tb_workload *w);
 /* Whether two cells are the same cell apart from the allocator and the repetition. */
 bool tb_cell_same_point(const tb_cell *a, const tb_cell *b);
 /* Canonical params for w from -p settings (unknown keys are an error naming the valid ones). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <gnu/libc-version.h>
 #include <hwloc.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -114,6 +115,10 @@ static void add_machine(cJSON *root)
         cJSON_AddNumberToObject(mach, "cores", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE));
         cJSON_AddNumberToObject(mach, "pus", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
         cJSON_AddNumberToObject(mach, "numa_nodes", hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE));
+        /* the CPUs this run may use (taskset, cgroups): threads beyond them must share one */
+        cpu_set_t allowed;
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+            cJSON_AddNumberToObject(mach, "cpus_allowed", CPU_COUNT(&allowed));
         cJSON *caches = cJSON_AddObjectToObject(mach, "caches_kib");
         static const struct { hwloc_obj_type_t t; const char *n; } levels[] = {
             {HWLOC_OBJ_L1CACHE, "L1d"}, {HWLOC_OBJ_L2CACHE, "L2"}, {HWLOC_OBJ_L3CACHE, "L3"}};
@@ -164,6 +169,7 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON_AddStringToObject(mat, "sizes", m->sizes);
     /* without --sizes, workloads with sizes of their own (larson, falseshare) used those */
     cJSON_AddBoolToObject(mat, "sizes_given", m->sizes_given);
+    cJSON_AddBoolToObject(mat, "duration_given", m->duration_given);
     cJSON_AddNumberToObject(mat, "reps", m->reps);
     cJSON *ps = cJSON_AddArrayToObject(mat, "params");
     for (int i = 0; i < m->npset; i++)

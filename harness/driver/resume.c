@@ -73,6 +73,8 @@ int tb_resume_opts(const char *dir, run_opts *ro, tb_run_ctx *rc, cJSON **prev, 
               meta_num(m, "latency_sample_every", 0, 1u << 30, &sample, why, sizeof why);
     /* a run without --sizes: the workloads' own sizes again (files older than the key had none) */
     o->sizes_from_preset = ok && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "sizes_given"));
+    /* the same for the cells' lengths (older files: every cell as long as duration) */
+    o->duration_from_preset = ok && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "duration_given"));
     if (!cJSON_IsObject(m))
         snprintf(why, sizeof why, "it has no matrix: not a tmbench meta file");
     else if (ok == false && !why[0])
