@@ -38,5 +38,7 @@ int tb_cmd_worker(int argc, char **argv);
 int tb_cmd_merge(int argc, char **argv);
 int tb_cmd_compare(int argc, char **argv);
 int tb_cmd_plot(int argc, char **argv);
+int tb_cmd_record(int argc, char **argv);
+int tb_cmd_trace_info(int argc, char **argv);
 
 #endif

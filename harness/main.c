@@ -15,6 +15,8 @@ static const struct {
     {.name = "merge", .help = "join the results of shards into one run", .fn = tb_cmd_merge, .hidden = false},
     {.name = "plot", .help = "charts (gnuplot) and report.md/report.html from a run", .fn = tb_cmd_plot, .hidden = false},
     {.name = "compare", .help = "statistics between two runs, or allocators of one run; exit 1 on a regression", .fn = tb_cmd_compare, .hidden = false},
+    {.name = "record", .help = "run a program and record its allocations into a trace (the replay workload)", .fn = tb_cmd_record, .hidden = false},
+    {.name = "trace-info", .help = "what a recorded trace holds: threads, sizes, peak live bytes, lifetimes", .fn = tb_cmd_trace_info, .hidden = false},
     {.name = "__worker", .help = "internal: one cell in a fresh process", .fn = tb_cmd_worker, .hidden = true},
 };
 
@@ -23,7 +25,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: tmbench COMMAND [options]   (tmbench COMMAND --help for each)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!commands[i].hidden)
-            fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`tmbench help COMMAND` is `tmbench COMMAND --help`; `tmbench --version` (or -V) the version.\n"
                "exit codes: 0 success, 1 some cell not ok (run) or a regression (compare),\n"
                "            2 usage or input error, 4 an output file could not be written, 130 interrupted\n");

@@ -23,6 +23,7 @@ typedef struct tb_param {
     const char *choices; /* "a|b|c"; NULL: a number in [lo, hi] */
     double lo, hi;       /* bounds of a number, checked before any cell runs */
     bool real;           /* a number with a fraction; otherwise a whole number */
+    bool text;           /* any text (a file name): neither choices nor a number */
 } tb_param;
 
 /* What one thread of a cell reports. Written only by that thread. */
@@ -90,6 +91,7 @@ struct tb_workload {
      * whose threads hand objects over needs longer cells than a thread-local loop for the same
      * spread. An explicit --duration applies to every workload. */
     double min_seconds;
+    bool explicit_only;      /* not in --workloads all: it needs a setting (replay's trace) */
     /* Checks parameters and thread count, builds shared state. 0; -1 = usage error (message in
      * err); 1 = does not apply (cell skipped, reason in err). */
     int (*setup)(tb_run *r, char *err, size_t errlen);

@@ -360,7 +360,8 @@ static int choose_workloads(const tb_matrix *m, const tb_workload **wls, int max
     int nw = 0;
     if (strcmp(m->workloads, "all") == 0) {
         for (int i = 0; tb_workloads[i] && nw < max; i++)
-            wls[nw++] = tb_workloads[i];
+            if (!tb_workloads[i]->explicit_only)
+                wls[nw++] = tb_workloads[i];
         return nw;
     }
     char *dup = strdup(m->workloads), *save = NULL;
