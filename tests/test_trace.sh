@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Traces: the reader refuses truncated, foreign, future, corrupt and inconsistent traces with exit
+# 2 and the byte offset or event, reads a killed program's trace up to its last whole event, and
+# survives mutated traces; where workers run (PROG given, not "-"), tmbench record records a
+# threaded program (exit status passed through, a forked child left out, a killed run marked
+# incomplete) and every allocator replays it with verification on, with equal instruction
+# counts for a one-thread trace replayed twice.
+#   test_trace.sh TMBENCH TRACE_FORGE MUTATE PROG|-
+set -uo pipefail
+TB=$(readlink -f "$1") FORGE=$(readlink -f "$2") MUT=$(readlink -f "$3")
+PROG=$4
+[ "$PROG" = - ] || PROG=$(readlink -f "$PROG")
+. "$(dirname "$0")/csv.sh"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export ASAN_OPTIONS=exitcode=99:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:exitcode=98 TSAN_OPTIONS=exitcode=97
+
+# 1. forged traces
+"$FORGE" valid "$T/valid" || fail "forge"
+"$TB" trace-info "$T/valid" >"$T/info" 2>&1 || fail "trace-info of a valid trace: $(cat "$T/info")"
+matches -x "threads    2" "$T/info" && matches "cross-thread frees  200 of 300 (66.7%)" "$T/info" &&
+    matches "objects    350 made, 300 freed, 50 still live at exit" "$T/info" && matches "(complete)" "$T/info" ||
+    fail "trace-info: $(cat "$T/info")"
+bad() { # KIND FILE WANT: trace-info and a replay run exit 2, saying WANT; nothing written
+    local rc=0
+    "$TB" trace-info "$2" >/dev/null 2>"$T/err" || rc=$?
+    [ "$rc" -eq 2 ] || fail "$1: trace-info exit $rc, want 2"
+    matches -- "$3" "$T/err" || fail "$1: trace-info said: $(cat "$T/err")"
+    rc=0
+    "$TB" run --allocators glibc --workloads replay -p trace="$2" --threads 2 --reps 1 --out "$T/r-$1" >/dev/null 2>"$T/err" || rc=$?
+    [ "$rc" -eq 2 ] || fail "$1: replay run exit $rc, want 2"
+    matches -- "$3" "$T/err" || fail "$1: replay run said: $(cat "$T/err")"
+    [ ! -e "$T/r-$1/results.csv" ] || [ "$(wc -l <"$T/r-$1/results.csv")" -le 1 ] || fail "$1: replay run wrote rows"
+}
+for k in unknown twice future badcount; do "$FORGE" $k "$T/$k" || fail "forge $k"; done
+bad unknown "$T/unknown" "inconsistent: event seq [0-9]* (thread 0, its event 400) is a free of object 999999"
+bad twice "$T/twice" "inconsistent: event seq [0-9]* (thread 0, its event 400) is a free of object 1,"
+bad future "$T/future" "byte 8: version 2, this tmbench reads version 1 (a newer tmbench wrote it)"
+bad badcount "$T/badcount" "the header says 599 events"
+printf 'hello, not a trace at all\n%.0s' 1 2 3 >"$T/foreign"
+bad foreign "$T/foreign" "not a tmbench trace: bytes 0-7"
+head -c 30 "$T/valid" >"$T/short"
+bad short "$T/short" "truncated: 30 bytes, want a header of 40"
+head -c 2000 "$T/valid" >"$T/cut"
+bad cut "$T/cut" "truncated at byte"
+: >"$T/empty"
+bad empty "$T/empty" "truncated: 0 bytes"
+bad missing "$T/nosuch" "nosuch: No such file"
+msg=$("$TB" run --allocators glibc --workloads replay --threads 2 --reps 1 --out "$T/r-none" 2>&1); rc=$?
+[ "$rc" -eq 2 ] && matches "want -p trace=FILE" <<<"$msg" || fail "replay without a trace: $rc $msg"
+# a killed program's trace: read up to its last whole event
+"$FORGE" torn "$T/torn" || fail "forge torn"
+"$TB" trace-info "$T/torn" >"$T/info" 2>&1 || fail "trace-info of a torn trace: $(cat "$T/info")"
+matches "incomplete: read up to its last whole event" "$T/info" && matches "events     599" "$T/info" ||
+    fail "torn trace: $(cat "$T/info")"
+
+# 2. mutated traces: exit 0 or 2, never a crash or a hang
+declare -A seen
+for i in $(seq 1 150); do
+    "$MUT" "$i" <"$T/valid" >"$T/m"
+    rc=0
+    timeout 5 "$TB" trace-info "$T/m" >/dev/null 2>"$T/err" || rc=$?
+    case $rc in
+        0|2) seen[$rc]=$((${seen[$rc]:-0} + 1)) ;;
+        *) fail "mutated trace $i: exit $rc: $(head -c 600 "$T/err")" ;;
+    esac
+done
+[ "${seen[2]:-0}" -gt 0 ] || fail "no mutated trace was refused"
+echo "test_trace: 150 mutated traces: exit 0 ${seen[0]:-0}, 2 ${seen[2]:-0}"
+
+[ "$PROG" = - ] && { echo "test_trace: recording and replay need workers: not in a sanitizer build"; exit 0; }
+
+# 3. record: status passed through, threads and cross-thread frees seen, the fork's child left out
+rc=0
+"$TB" record --out "$T/p.trace" -- "$PROG" 3 >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 3 ] || fail "record: exit $rc, want the program's 3: $(cat "$T/err")"
+"$TB" trace-info "$T/p.trace" >"$T/info" 2>&1 || fail "trace-info of a recording: $(cat "$T/info")"
+matches -x "threads    5" "$T/info" && matches "(complete)" "$T/info" || fail "recording: $(cat "$T/info")"
+# 4000 objects made by the workers, 2000 of them freed by the main thread (1800 frees and 200
+# reallocs); the child's 1000 mallocs are not there
+cross=$(sed -n 's/^cross-thread frees  \([0-9]*\) of.*/\1/p' "$T/info")
+[ "$cross" = 2000 ] || fail "cross-thread frees: $cross, want 2000: $(cat "$T/info")"
+made=$(sed -n 's/^objects    \([0-9]*\) made.*/\1/p' "$T/info")
+[ "$made" -ge 4201 ] && [ "$made" -lt 5000 ] || fail "objects made: $made, want 4201 and a few of libc's (the child's 1000 left out)"
+matches "aligned 2664" "$T/info" && matches "calloc [0-9]" "$T/info" && matches "realloc 200" "$T/info" ||
+    fail "the family's calls: $(cat "$T/info")"
+# every allocator replays it, verification on
+"$TB" run --allocators all --workloads replay -p trace="$T/p.trace" --threads 5 --reps 1 --out "$T/rp" >/dev/null 2>&1 ||
+    fail "replay on every allocator: $(csv_awk 'NR>1 && $col["status"]!="ok" {print $col["allocator"], $col["status"], $col["error"]}' "$T/rp/results.csv")"
+n=$(csv_count '$col["status"]=="ok" && $col["ops"] > 8000' "$T/rp/results.csv")
+[ "$n" -ge 5 ] || fail "replay: $n ok cells with every event"
+# a replay at another thread count is skipped, saying which
+"$TB" run --allocators glibc --workloads replay -p trace="$T/p.trace" --threads 2 --reps 1 --out "$T/rp2" >/dev/null 2>&1
+csv_awk 'NR>1 {print $col["status"], $col["error"]}' "$T/rp2/results.csv" | matches "^skipped the trace has 5 threads: replay it with --threads 5" ||
+    fail "replay at the wrong thread count"
+# the overlap allocator is caught in a replay
+rc=0
+"$TB" run --allocators test-overlap --workloads replay -p trace="$T/p.trace" --threads 5 --reps 1 --out "$T/ro" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && [ "$(csv_count '$col["status"]=="corrupt"' "$T/ro/results.csv")" -eq 1 ] || fail "overlap not caught in a replay"
+
+# 4. a killed program: 128 + 9, its trace incomplete and still replayable
+rc=0
+"$TB" record --out "$T/k.trace" -- "$PROG" 0 kill >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || fail "record of a killed program: exit $rc, want 137"
+"$TB" trace-info "$T/k.trace" 2>&1 | matches "incomplete" || fail "a killed program's trace is not marked incomplete"
+"$TB" run --allocators glibc --workloads replay -p trace="$T/k.trace" --threads 5 --reps 1 --out "$T/rk" >/dev/null 2>&1 ||
+    fail "replay of a killed program's trace"
+
+# 5. bad usage: a program that cannot start, an existing trace, no program
+rc=0
+"$TB" record --out "$T/n.trace" -- "$T/no-such-program" >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "cannot start '$T/no-such-program': No such file" "$T/err" && [ ! -e "$T/n.trace" ] ||
+    fail "record of a missing program: $rc $(cat "$T/err")"
+rc=0
+"$TB" record --out "$T/p.trace" -- "$PROG" 0 >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "would be overwritten" "$T/err" || fail "record over an existing trace: $rc"
+"$TB" trace-info "$T/p.trace" >/dev/null 2>&1 || fail "the existing trace was damaged"
+rc=0
+"$TB" record --out "$T/x.trace" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "record without a program: $rc"
+
+# 6. a one-thread trace replayed twice counts the same instructions
+if command -v valgrind >/dev/null; then
+    "$TB" record --out "$T/s.trace" -- "$PROG" 0 single >/dev/null 2>&1 || fail "record single"
+    for i in 1 2; do
+        "$TB" run --allocators tmempool-tcache,glibc --workloads replay -p trace="$T/s.trace" --threads 1 --reps 1 \
+            --measure instructions --out "$T/c$i" >/dev/null 2>&1 || fail "replay under the counter"
+    done
+    a=$(csv_awk 'NR>1 {print $col["allocator"], $col["instructions_per_op"]}' "$T/c1/results.csv" | sort)
+    b=$(csv_awk 'NR>1 {print $col["allocator"], $col["instructions_per_op"]}' "$T/c2/results.csv" | sort)
+    [ -n "$a" ] && [ "$a" = "$b" ] && ! matches ' $' <<<"$a" || fail "instruction counts differ or are missing: $a / $b"
+fi
+echo "test_trace: ok"
