@@ -9,8 +9,17 @@ cd "$(dirname "$0")/.."
 tmp_install_deps
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-release -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+# --preset real replays recorded programs: record them first (once per program version)
+extra=()
+for a in "$@"; do
+    if [ "$a" = real ] && [ "${prev:-}" = --preset ] || [ "$a" = --preset=real ]; then
+        traces=$(TB=./build-release/harness/tmbench scripts/real-traces.sh)
+        extra=(-p "trace=$traces")
+    fi
+    prev=$a
+done
 rc=0
-dir=$(./build-release/harness/tmbench run "$@") || rc=$?
+dir=$(./build-release/harness/tmbench run "$@" "${extra[@]}") || rc=$?
 [ -n "$dir" ] && echo "$dir"
 # Exit 1 means some cell was not ok: the rest is still worth drawing (failed cells are listed).
 if [ -n "$dir" ] && [ -f "$dir/results.csv" ] && { [ $rc -eq 0 ] || [ $rc -eq 1 ]; }; then

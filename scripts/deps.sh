@@ -6,8 +6,10 @@
 #   baselines: libmimalloc-dev, libgoogle-perftools-dev (tcmalloc), libjemalloc-dev
 #   plots:     gnuplot-nox
 #   tests:     procps (pgrep: the fault tests look for workers left behind)
+#   real:      python3, sqlite3 (the programs the real preset records; gcc is above)
 TMP_DEB_PACKAGES=(cmake gcc make pkg-config libhwloc-dev libcjson-dev valgrind
-                  libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox procps)
+                  libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox procps
+                  python3 sqlite3)
 
 tmp_install_deps() {
   local missing=()

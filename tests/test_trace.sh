@@ -131,4 +131,12 @@ if command -v valgrind >/dev/null; then
     b=$(csv_awk 'NR>1 {print $col["allocator"], $col["instructions_per_op"]}' "$T/c2/results.csv" | sort)
     [ -n "$a" ] && [ "$a" = "$b" ] && ! matches ' $' <<<"$a" || fail "instruction counts differ or are missing: $a / $b"
 fi
+# 7. the real preset's recordings: python3, sqlite3 and cc1 from Debian's packages, replayed
+rt=$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>"$T/err") || fail "real-traces.sh: $(cat "$T/err")"
+[ "$(tr , '\n' <<<"$rt" | wc -l)" -eq 3 ] || fail "real-traces.sh recorded: $rt"
+"$TB" run --allocators glibc,tmempool-tcache --workloads replay -p trace="$rt" --threads 1 --reps 1 --out "$T/real" >/dev/null 2>&1 ||
+    fail "replay of the real traces"
+[ "$(csv_count '$col["status"]=="ok"' "$T/real/results.csv")" -eq 6 ] || fail "real traces: not every cell ok"
+# a second call records nothing again: the same files, cached by program version
+[ "$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>/dev/null)" = "$rt" ] || fail "real traces not cached"
 echo "test_trace: ok"

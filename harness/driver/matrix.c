@@ -37,6 +37,11 @@ static const preset presets[] = {
      .allocators = "tmempool-global,tmempool-striped,tmempool-tcache,tmempool-numa,floor", .workloads = "all",
      .threads = "1", .sizes = "64", .reps = 5, .ops = 200000,
      .params = {"writes=100"}}, /* falseshare's 2000000 passes an object would take hours under callgrind */
+    /* the trace list comes from scripts/bench.sh --preset real (scripts/real-traces.sh); the
+     * op count is not used: a replay runs its trace once */
+    {.name = "real",
+     .desc = "replay of recorded programs (./scripts/bench.sh --preset real records python3, sqlite3 and cc1): every allocator, 1 thread, 5 reps",
+     .allocators = "all", .workloads = "replay", .threads = "1", .sizes = "1-1048576", .reps = 5, .ops = 1},
     {.name = "full",
      .desc = "every allocator and workload (falseshare in both modes), 1..ncpu threads, 16/64/256 B (larson, falseshare: their own), 9 reps, 0.5 s a cell",
      .allocators = "all", .workloads = "all", .threads = "1,2,4,8,ncpu", .sizes = "16,64,256", .reps = 9,
@@ -477,7 +482,7 @@ static const preset *take_preset(const tb_matrix_opts *o, tb_matrix *m, char *er
         if (strcmp(q->name, pname) == 0)
             p = q;
     if (!p) {
-        snprintf(err, errlen, "unknown preset '%s' (valid: quick, ci, full)", pname);
+        snprintf(err, errlen, "unknown preset '%s' (valid: quick, ci, real, full)", pname);
         return NULL;
     }
     snprintf(m->allocators, sizeof m->allocators, "%s", o->allocators ? o->allocators : p->allocators);

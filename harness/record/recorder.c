@@ -95,9 +95,15 @@ static size_t find(const stripe *s, uintptr_t a)
     return i;
 }
 
+/* Rehashes into a table twice as large, or as large when tombstones filled it: a program that
+ * churns leaves a tombstone per free, and doubling for them grew tables without bound and made
+ * probe chains long (about 500 ns an event on a python3 run before this). */
 static bool grow(stripe *s)
 {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
+    size_t live = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        live += s->s[i].key > DEAD;
+    size_t cap = !s->cap ? 1024 : live * 4 > s->cap ? s->cap * 2 : s->cap;
     slot *n = raw(cap * sizeof *n), *o = s->s;
     if (!n)
         return false;
@@ -118,8 +124,13 @@ static bool put(stripe *s, uintptr_t a, uint64_t id)
 {
     if ((s->used + 1) * 2 > s->cap && !grow(s))
         return false;
-    size_t i = find(s, a);
-    if (!s->s[i].key)
+    size_t i = (hash(a) / STRIPES) & (s->cap - 1), reuse = SIZE_MAX;
+    for (; s->s[i].key && s->s[i].key != a; i = (i + 1) & (s->cap - 1))
+        if (s->s[i].key == DEAD && reuse == SIZE_MAX)
+            reuse = i;
+    if (s->s[i].key != a && reuse != SIZE_MAX)
+        i = reuse; /* a tombstone: the chain does not grow */
+    else if (!s->s[i].key)
         s->used++;
     s->s[i] = (slot){a, id};
     return true;
@@ -146,8 +157,8 @@ typedef struct tbuf {
 } tbuf;
 static pthread_mutex_t bufs_lock = PTHREAD_MUTEX_INITIALIZER;
 static tbuf *bufs;
-static __thread tbuf *mine;
-static __thread int busy; /* inside the recorder on this thread: calls pass straight through */
+static __thread __attribute__((tls_model("initial-exec"))) tbuf *mine;
+static __thread __attribute__((tls_model("initial-exec"))) int busy; /* inside the recorder on this thread: calls pass straight through */
 
 static void flush_locked(tbuf *b)
 {
