@@ -65,6 +65,8 @@ int tb_cmd_list(int argc, char **argv)
                w->cross_thread ? "; frees across threads" : "");
         if (w->sizes)
             printf("  %-11s sizes: %s unless --sizes is given\n", "", w->sizes);
+        if (w->explicit_only)
+            printf("  %-11s not in --workloads all: it needs its parameters set (-p)\n", "");
         if (w->min_seconds > 0)
             printf("  %-11s cells: at least %g s under a preset, unless --duration is given\n", "", w->min_seconds);
         for (int k = 0; w->params[k].key; k++) {
