@@ -2,7 +2,7 @@
  * calls the real allocator (found with dlsym(RTLD_NEXT)) and writes every allocation event to
  * the trace named by TMBENCH_TRACE, in the format of workloads/trace.h.
  *
- * Addresses become object ids through a striped hash map; an address leaves the map before the
+ * Addresses become object ids through a radix map; an address leaves the map before the
  * real free, so the allocator cannot hand it out again while it is still mapped to the old id.
  * Each thread buffers its events and writes them as one block when the buffer fills, when the
  * thread exits and when the program exits; the last writes the header's counts and marks the
@@ -26,7 +26,6 @@
 #include "trace.h"
 
 #define EXPORT __attribute__((visibility("default")))
-#define STRIPES 256
 #define BUF_EVENTS 4096
 
 static void *(*real_malloc)(size_t);
@@ -66,86 +65,53 @@ static atomic_uint threads_seen;
 static atomic_uint_fast64_t events_written;
 static pthread_key_t buf_key;
 
-/* ---- the address map: per stripe, open addressing with tombstones, grown by rehash ---- */
-typedef struct { uintptr_t key; uint64_t id; } slot;
-typedef struct {
-    _Alignas(64) atomic_flag lock;
-    slot *s;
-    size_t cap, used; /* used counts tombstones too */
-} stripe;
-static stripe stripes[STRIPES];
-#define DEAD ((uintptr_t)1)
+/* ---- the address map ----
+ * A radix tree over the address, like a page table: 14 bits pick a middle table, 18 bits a leaf,
+ * and a leaf holds the ids of a 64 KiB region's 8-byte granules. Neighbouring objects share a
+ * leaf, so the lookups of a program's recent objects stay in cache (a hash spread them over a
+ * few megabytes and cost python3 about 130 ns an event); and no lock: a slot is written only by
+ * the thread that holds its address, alloc before the pointer leaves the call, free before the
+ * real free, and the program's own synchronization carries a pointer, and so its slot, from the
+ * allocating thread to the freeing one. Tables come from mmap, made on first use. */
+#define L1_BITS 14
+#define L2_BITS 18
+#define LEAF_BITS 13
+static _Atomic uintptr_t root[1u << L1_BITS];
 
 static void *raw(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-static size_t hash(uintptr_t a) { return (size_t)(((uint64_t)a * 0x9E3779B97F4A7C15ull) >> 24); }
-static stripe *stripe_of(uintptr_t a) { return &stripes[hash(a) % STRIPES]; }
-static void lock(stripe *s) { while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire)) ; }
-static void unlock(stripe *s) { atomic_flag_clear_explicit(&s->lock, memory_order_release); }
-
-static size_t find(const stripe *s, uintptr_t a)
+/* The table at *at, made (n bytes, zeroed) if there is none yet; NULL when out of memory. */
+static void *table(_Atomic uintptr_t *at, size_t n, bool make)
 {
-    size_t i = (hash(a) / STRIPES) & (s->cap - 1);
-    while (s->s[i].key && s->s[i].key != a)
-        i = (i + 1) & (s->cap - 1);
-    return i;
+    uintptr_t t = atomic_load_explicit(at, memory_order_acquire);
+    if (t || !make)
+        return (void *)t;
+    void *p = raw(n);
+    if (!p)
+        return NULL;
+    uintptr_t expect = 0;
+    if (!atomic_compare_exchange_strong_explicit(at, &expect, (uintptr_t)p, memory_order_acq_rel, memory_order_acquire)) {
+        munmap(p, n); /* another thread made it first */
+        return (void *)expect;
+    }
+    return p;
 }
 
-/* Rehashes into a table twice as large, or as large when tombstones filled it: a program that
- * churns leaves a tombstone per free, and doubling for them grew tables without bound and made
- * probe chains long (about 500 ns an event on a python3 run before this). */
-static bool grow(stripe *s)
+/* The slot of address a (make: its tables made as needed); NULL outside 48-bit addresses, for an
+ * address never mapped (make false) or out of memory. */
+static _Atomic uint64_t *slot_of(uintptr_t a, bool make)
 {
-    size_t live = 0;
-    for (size_t i = 0; i < s->cap; i++)
-        live += s->s[i].key > DEAD;
-    size_t cap = !s->cap ? 1024 : live * 4 > s->cap ? s->cap * 2 : s->cap;
-    slot *n = raw(cap * sizeof *n), *o = s->s;
-    if (!n)
-        return false;
-    size_t ocap = s->cap;
-    s->s = n, s->cap = cap, s->used = 0;
-    for (size_t i = 0; i < ocap; i++)
-        if (o[i].key > DEAD) {
-            s->s[find(s, o[i].key)] = o[i];
-            s->used++;
-        }
-    if (o)
-        munmap(o, ocap * sizeof *o);
-    return true;
-}
-
-/* Called with the stripe locked. False: out of memory for the map (the event is not recorded). */
-static bool put(stripe *s, uintptr_t a, uint64_t id)
-{
-    if ((s->used + 1) * 2 > s->cap && !grow(s))
-        return false;
-    size_t i = (hash(a) / STRIPES) & (s->cap - 1), reuse = SIZE_MAX;
-    for (; s->s[i].key && s->s[i].key != a; i = (i + 1) & (s->cap - 1))
-        if (s->s[i].key == DEAD && reuse == SIZE_MAX)
-            reuse = i;
-    if (s->s[i].key != a && reuse != SIZE_MAX)
-        i = reuse; /* a tombstone: the chain does not grow */
-    else if (!s->s[i].key)
-        s->used++;
-    s->s[i] = (slot){a, id};
-    return true;
-}
-
-static uint64_t take(stripe *s, uintptr_t a)
-{
-    if (!s->cap)
-        return 0;
-    size_t i = find(s, a);
-    if (!s->s[i].key)
-        return 0;
-    uint64_t id = s->s[i].id;
-    s->s[i].key = DEAD;
-    return id;
+    if (a >> 48)
+        return NULL;
+    _Atomic uintptr_t *mid = table(&root[a >> 34], sizeof(uintptr_t) << L2_BITS, make);
+    if (!mid)
+        return NULL;
+    _Atomic uint64_t *leaf = table(&mid[(a >> 16) & ((1u << L2_BITS) - 1)], sizeof(uint64_t) << LEAF_BITS, make);
+    return leaf ? &leaf[(a >> 3) & ((1u << LEAF_BITS) - 1)] : NULL;
 }
 
 /* ---- per-thread buffers ---- */
@@ -221,13 +187,12 @@ static void made(void *p, size_t size, uint32_t align, int op)
     if (!p || !recording())
         return;
     busy++;
-    stripe *s = stripe_of((uintptr_t)p);
-    lock(s);
-    uint64_t seq = atomic_fetch_add(&seq_next, 1);
-    bool ok = put(s, (uintptr_t)p, seq);
-    unlock(s);
-    if (ok)
+    _Atomic uint64_t *slot = slot_of((uintptr_t)p, true);
+    if (slot) {
+        uint64_t seq = atomic_fetch_add(&seq_next, 1);
+        atomic_store_explicit(slot, seq, memory_order_relaxed);
         emit(seq, seq, size, align, op);
+    }
     busy--;
 }
 
@@ -236,12 +201,12 @@ static uint64_t going(void *p, uint64_t *seq)
 {
     if (!p || !recording())
         return 0;
-    stripe *s = stripe_of((uintptr_t)p);
-    lock(s);
-    uint64_t id = take(s, (uintptr_t)p);
-    if (id)
+    _Atomic uint64_t *slot = slot_of((uintptr_t)p, false);
+    uint64_t id = slot ? atomic_load_explicit(slot, memory_order_relaxed) : 0;
+    if (id) {
+        atomic_store_explicit(slot, 0, memory_order_relaxed);
         *seq = atomic_fetch_add(&seq_next, 1);
-    unlock(s);
+    }
     return id;
 }
 
@@ -393,19 +358,17 @@ EXPORT void *realloc(void *p, size_t n)
         return q;
     busy++;
     if (!q && n) { /* failed: p is still the old object */
-        stripe *s = stripe_of((uintptr_t)p);
-        lock(s);
-        put(s, (uintptr_t)p, id);
-        unlock(s);
+        _Atomic uint64_t *slot = slot_of((uintptr_t)p, true);
+        if (slot)
+            atomic_store_explicit(slot, id, memory_order_relaxed);
     } else if (!q) {
         emit(seq, id, 0, 0, TB_OP_FREE);
     } else {
-        stripe *s = stripe_of((uintptr_t)q);
-        lock(s);
+        _Atomic uint64_t *slot = slot_of((uintptr_t)q, true);
         uint64_t ns = atomic_fetch_add(&seq_next, 1);
-        bool ok = put(s, (uintptr_t)q, ns);
-        unlock(s);
-        emit(ok ? ns : seq, id, n, 0, ok ? TB_OP_REALLOC : TB_OP_FREE);
+        if (slot)
+            atomic_store_explicit(slot, ns, memory_order_relaxed);
+        emit(slot ? ns : seq, id, n, 0, slot ? TB_OP_REALLOC : TB_OP_FREE);
     }
     busy--;
     return q;
