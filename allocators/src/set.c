@@ -14,6 +14,14 @@
 #define SET_CLASSES 28
 #define LARGE_MAGIC 0x7465747365676C6Cull /* differs from TMP__CHUNK_MAGIC */
 #define LARGE_HDR 64                       /* the object starts a cache line after the header */
+/* Freed large mappings kept for the next large object that fits (at most twice its size), as
+ * mimalloc keeps freed segments and tcmalloc its page heap: without them every object above the
+ * classes cost an mmap and up to three munmaps (the aligning trims). A sqlite3 trace, 5.9% of
+ * its objects 4 KiB or more, replayed at 0.09x glibc (strace: 4023 mmaps, 11779 munmaps). */
+#define LARGE_CACHE_BYTES ((size_t)8 << 20)
+#define LARGE_CACHE_COUNT 64
+#define LARGE_CACHE_ONE ((size_t)1 << 20) /* a larger mapping goes back at once: its syscalls are
+                                           * small beside the work of filling it */
 
 /* A large object's mapping: the header at its start, where tmp__chunk has its magic. */
 typedef struct large_hdr {
@@ -31,6 +39,8 @@ struct tmp_set {
     tmp__lock create_lock; /* a class pool's creation; taken before any pool lock */
     tmp__lock large_lock;  /* the large list; a leaf */
     large_hdr *large;
+    large_hdr *cache; /* freed mappings kept for reuse, singly linked through next */
+    size_t cache_bytes, cache_count;
     uint64_t large_allocs, large_frees, large_live, large_high, large_bytes; /* under large_lock */
 };
 
@@ -116,8 +126,19 @@ static void *__attribute__((noinline)) large_alloc(tmp_set *s, size_t size)
         return NULL;
     }
     size_t mapped = (size + LARGE_HDR + 4095) & ~(size_t)4095;
-    large_hdr *h = tmp__os_map(mapped, SET_CHUNK);
-    if (!h) {
+    large_hdr *h = NULL;
+    tmp__lock_acquire(&s->large_lock);
+    for (large_hdr **at = &s->cache; *at; at = &(*at)->next)
+        if ((*at)->mapped >= mapped && (*at)->mapped / 2 <= mapped) {
+            h = *at;
+            *at = h->next;
+            s->cache_bytes -= h->mapped;
+            s->cache_count--;
+            mapped = h->mapped;
+            break;
+        }
+    tmp__lock_release(&s->large_lock);
+    if (!h && !(h = tmp__os_map(mapped, SET_CHUNK))) {
         errno = ENOMEM;
         return NULL;
     }
@@ -201,9 +222,18 @@ static void __attribute__((noinline)) large_free(tmp_set *set, void *obj, const 
     set->large_frees++;
     set->large_live--;
     set->large_bytes -= l->mapped;
+    l->magic = 0; /* a second free of it finds no header (in debug mode: no live mapping) */
+    bool keep = l->mapped <= LARGE_CACHE_ONE && set->cache_count < LARGE_CACHE_COUNT &&
+                set->cache_bytes + l->mapped <= LARGE_CACHE_BYTES;
+    if (keep) {
+        l->next = set->cache;
+        set->cache = l;
+        set->cache_bytes += l->mapped;
+        set->cache_count++;
+    }
     tmp__lock_release(&set->large_lock);
-    l->magic = 0; /* a second free of it finds no header (in debug mode: no mapping) */
-    tmp__os_unmap(l, l->mapped);
+    if (!keep)
+        tmp__os_unmap(l, l->mapped);
 }
 
 void tmp_set_free(tmp_set *set, void *obj)
@@ -255,7 +285,7 @@ int tmp_set_stats(const tmp_set *set, tmp_stats *out)
     out->frees += set->large_frees;
     out->in_use += set->large_live;
     out->high_water += set->large_high;
-    out->bytes_reserved += set->large_bytes;
+    out->bytes_reserved += set->large_bytes + set->cache_bytes; /* the kept mappings are held too */
     tmp__lock_release((tmp__lock *)&set->large_lock);
     return 0;
 }
@@ -270,6 +300,10 @@ void tmp_set_destroy(tmp_set *set)
             tmp_pool_destroy(p);
     }
     for (large_hdr *l = set->large, *next; l; l = next) {
+        next = l->next;
+        tmp__os_unmap(l, l->mapped);
+    }
+    for (large_hdr *l = set->cache, *next; l; l = next) {
         next = l->next;
         tmp__os_unmap(l, l->mapped);
     }
