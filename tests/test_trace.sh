@@ -137,6 +137,10 @@ rt=$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>"$T/err") ||
 "$TB" run --allocators glibc,tmempool-tcache --workloads replay -p trace="$rt" --threads 1 --reps 1 --out "$T/real" >/dev/null 2>&1 ||
     fail "replay of the real traces"
 [ "$(csv_count '$col["status"]=="ok"' "$T/real/results.csv")" -eq 6 ] || fail "real traces: not every cell ok"
+# the report says what each trace is, one row a trace
+"$TB" plot "$T/real" >/dev/null 2>&1 || fail "plot of the real replays"
+[ "$(sed -n '/^## Traces replayed/,/^## /p' "$T/real/plots/report.md" | grep -cE '^\| (python3|sqlite3|cc1)-[0-9]+\.trace \| /')" -eq 3 ] ||
+    fail "the report's traces: $(sed -n '/^## Traces replayed/,/^## /p' "$T/real/plots/report.md")"
 # a second call records nothing again: the same files, cached by program version
 [ "$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>/dev/null)" = "$rt" ] || fail "real traces not cached"
 echo "test_trace: ok"

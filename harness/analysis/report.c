@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "trace.h"
 #include "tb_alloc.h"
 #include "stats.h"
 
@@ -579,8 +580,8 @@ static void memory_per_byte(doc *d, const tb_plot *p)
     size_t cols[TB_PLOT_MAX], nc = 0;
     for (size_t w = 0; w < p->nwl && nc < 15; w++) /* a table row holds 16 cells */
         for (size_t k = 0; k < p->nalloc && (nc == 0 || cols[nc - 1] != w); k++)
-            if (!isnan(tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_mark_live_bytes)))
-                cols[nc++] = w;
+            if (!isnan(tb_group_median(tb_plot_cell(p, p->alloc[k], &p->wl[w], p->wl[w].top), TB_COL_mark_rss_ratio)))
+                cols[nc++] = w; /* a workload with live bytes but no mark (replay) has no row here */
     if (nc == 0)
         return;
     heading(d, 2, "Memory per byte requested");
@@ -615,6 +616,69 @@ static void memory_per_byte(doc *d, const tb_plot *p)
             table_row(d, (int)nc + 1, cells);
     }
     table_end(d);
+}
+
+/* The value of key in a canonical params string ("k=v;k=v") into buf; false if it has none. */
+static bool param_value(const char *params, const char *key, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *q = params; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
+        if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
+            snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ";"), q + kl + 1);
+            return true;
+        }
+    return false;
+}
+
+/* The traces the run replayed and what each one's pattern is (tmbench trace-info's figures),
+ * read from the files the cells name: the replay's numbers beside what the program asked. */
+static void traces(doc *d, const tb_plot *p)
+{
+    size_t n = 0;
+    const char *h[] = {"trace", "program", "threads", "events", "objects made", "largest B", "peak live KiB",
+                       "cross-thread frees", "lifetime median / p90 (events)"};
+    enum { NC = sizeof h / sizeof *h };
+    for (size_t w = 0; w < p->nwl; w++) {
+        char path[1024];
+        if (!param_value(p->wl[w].params, "trace", path, sizeof path) || !path[0])
+            continue;
+        bool seen = false; /* one row a trace, however many variants name it */
+        for (size_t v = 0; v < w && !seen; v++) {
+            char other[1024];
+            seen = param_value(p->wl[v].params, "trace", other, sizeof other) && strcmp(other, path) == 0;
+        }
+        if (seen)
+            continue;
+        if (!n++) {
+            heading(d, 2, "Traces replayed");
+            para(d, "What each recorded program asked of the allocators (tmbench trace-info has the size histogram): "
+                    "lifetimes count the program's allocation events between an object's allocation and its free.");
+            table_head(d, NC, h);
+        }
+        char row[NC][160];
+        tb_trace t;
+        char err[600];
+        snprintf(row[0], 160, "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+        if (tb_trace_load(path, &t, err, sizeof err) != 0) {
+            snprintf(row[1], 160, "not readable now: %.140s", err);
+            for (int c = 2; c < NC; c++)
+                snprintf(row[c], 160, "-");
+            table_row(d, NC, row);
+            continue;
+        }
+        snprintf(row[1], 160, "%.150s%s", t.cmd, t.complete ? "" : " (incomplete)");
+        snprintf(row[2], 160, "%u", t.threads);
+        snprintf(row[3], 160, "%llu", (unsigned long long)t.events);
+        snprintf(row[4], 160, "%llu", (unsigned long long)t.objects);
+        snprintf(row[5], 160, "%llu", (unsigned long long)t.max_size);
+        snprintf(row[6], 160, "%.1f", (double)t.peak_live_bytes / 1024);
+        snprintf(row[7], 160, "%.1f%%", t.frees ? 100.0 * (double)t.cross_frees / (double)t.frees : 0.0);
+        snprintf(row[8], 160, "%.0f / %.0f", t.life_p50, t.life_p90);
+        table_row(d, NC, row);
+        tb_trace_free(&t);
+    }
+    if (n)
+        table_end(d);
 }
 
 static void latency_cell(char *buf, size_t len, const tb_group *g, int col)
@@ -762,6 +826,7 @@ int tb_plot_report(tb_plot *p, char *err, size_t errlen)
     summary(&d, p);
     versus_baselines(&d, p);
     memory_per_byte(&d, p);
+    traces(&d, p);
     heading(&d, 2, "Charts");
     for (size_t i = 0; i < p->ncharts; i++) {
         heading(&d, 3, p->chart[i].title);
