@@ -40,6 +40,19 @@ verdict() { csv_awk -v a="$1" 'FNR > 1 && $col["allocator"] == a { print $col["v
 [ "$(verdict C)" = noisy ] || fail "C (60% spread) is $(verdict C), want noisy"
 [ "$(verdict D)" = missing ] || fail "D (only in NEW) is $(verdict D), want missing"
 echo "$out" | head -1 | matches '^allocator,baseline,workload,params,threads,object_size,metric' || fail "csv header"
+# --format json: the same verdicts, the same exit code, one object that a JSON parser reads
+rc=0; "$tmbench" compare "$dir/base" "$dir/new" --format json > "$dir/c.json" || rc=$?
+[ $rc -eq 1 ] || fail "json: a 10% slowdown must exit 1, got $rc"
+python3 - "$dir/c.json" <<'PY' || fail "compare --format json: $(head -c 600 "$dir/c.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = {c["allocator"]: c["verdict"] for c in d["cells"]}
+assert v == {"A": "same", "B": "slower", "C": "noisy", "D": "missing"}, v
+b = [c for c in d["cells"] if c["allocator"] == "B"][0]
+assert 0.85 < b["ratio"] < 0.95 and b["ci_low"] <= b["ratio"] <= b["ci_high"], b
+assert [c for c in d["cells"] if c["allocator"] == "D"][0]["ratio"] is None
+assert d["metric"] == "ops_per_sec" and d["summary"]["slower"] == 1 and d["summary"]["regression"] is True, d["summary"]
+PY
 
 # the same run against itself: nothing flagged, exit 0; text and markdown tables
 "$tmbench" compare "$dir/base" "$dir/base" > "$dir/t.txt" || fail "a run against itself must exit 0"

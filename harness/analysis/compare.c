@@ -63,7 +63,7 @@ typedef struct result {
 typedef struct opts {
     const metric_desc *metric;
     double threshold, alpha;
-    enum { F_TEXT, F_MARKDOWN, F_CSV } format;
+    enum { F_TEXT, F_MARKDOWN, F_CSV, F_JSON } format;
     bool allow_missing; /* --allow-missing: a cell lost on the NEW side does not fail the run */
     bool two_runs;      /* BASE NEW, not --baseline */
     bool metric_set;    /* --metric given */
@@ -229,6 +229,63 @@ static void print_csv(const result *rs, size_t n, const opts *o)
     }
 }
 
+/* A number, or null where there is none (JSON has no NaN). */
+static void json_num(cJSON *o, const char *k, double v)
+{
+    if (isnan(v) || isinf(v))
+        cJSON_AddNullToObject(o, k);
+    else
+        cJSON_AddNumberToObject(o, k, v);
+}
+
+/* The CSV's fields per cell, the verdict counts and the exit code's reasons, as one object: for
+ * CI services and scripts that read JSON. */
+static void print_json(const result *rs, size_t n, const opts *o, const size_t count[V_COUNT], size_t lost, int rc)
+{
+    cJSON *root = cJSON_CreateObject(), *cells = cJSON_AddArrayToObject(root, "cells");
+    cJSON_AddStringToObject(root, "metric", o->metric->name);
+    cJSON_AddBoolToObject(root, "higher_is_better", o->metric->higher_better);
+    cJSON_AddNumberToObject(root, "threshold", o->threshold);
+    cJSON_AddNumberToObject(root, "alpha", o->alpha);
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &rs[i];
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "allocator", r->allocator);
+        cJSON_AddStringToObject(c, "baseline", r->base_allocator);
+        cJSON_AddStringToObject(c, "workload", r->workload);
+        cJSON_AddStringToObject(c, "params", r->params);
+        cJSON_AddNumberToObject(c, "threads", r->threads);
+        cJSON_AddNumberToObject(c, "object_size", (double)r->size);
+        if (*r->sizes)
+            cJSON_AddStringToObject(c, "sizes", r->sizes);
+        else
+            cJSON_AddNumberToObject(c, "sizes", (double)r->size);
+        cJSON_AddNumberToObject(c, "n_base", (double)r->nb);
+        cJSON_AddNumberToObject(c, "n_new", (double)r->nn);
+        json_num(c, "median_base", r->mb);
+        json_num(c, "median_new", r->mn);
+        json_num(c, "ratio", r->ratio);
+        json_num(c, "ci_low", r->lo);
+        json_num(c, "ci_high", r->hi);
+        json_num(c, "p_value", r->have_p ? r->p : NAN);
+        cJSON_AddStringToObject(c, "verdict", vnames[r->v]);
+        cJSON_AddStringToObject(c, "note", r->note);
+        cJSON_AddStringToObject(c, "design", r->deterministic ? "counted" : r->pairs ? "paired" : r->have_p ? "unpaired" : "");
+        cJSON_AddBoolToObject(c, "lost", r->lost);
+        cJSON_AddItemToArray(cells, c);
+    }
+    cJSON *sum = cJSON_AddObjectToObject(root, "summary");
+    for (int v = 0; v < V_COUNT; v++)
+        cJSON_AddNumberToObject(sum, vnames[v], (double)count[v]);
+    cJSON_AddNumberToObject(sum, "lost", (double)lost);
+    cJSON_AddBoolToObject(sum, "regression", rc != TB_EXIT_OK);
+    char *text = cJSON_Print(root);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(root);
+}
+
 static void print_table(const result *rs, size_t n, const opts *o, bool md, bool color)
 {
     const char *hdr[] = {"allocator", "vs", "workload", "params", "thr", "size", "n", "base",
@@ -313,7 +370,7 @@ static int usage_help(void)
            "                            pool_bytes_reserved, instructions_per_op\n"
            "  --threshold PCT           smallest change that counts, percent (default 5)\n"
            "  --alpha A                 significance level of the U test (default 0.01)\n"
-           "  --format text|markdown|csv\n"
+           "  --format text|markdown|csv|json\n"
            "  --allow-missing           a cell that failed or is missing on the NEW side is listed,\n"
            "                            not a failure (by default a crash is a regression: exit 1)\n\n"
            "exit: 0 no cell slower or lost, 1 some cell slower or lost on the NEW side (listed),\n"
@@ -388,8 +445,10 @@ static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
                 o->format = F_MARKDOWN;
             else if (strcmp(optarg, "csv") == 0)
                 o->format = F_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                o->format = F_JSON;
             else
-                return tb_usage_error("compare", "--format '%s': want text, markdown or csv", optarg);
+                return tb_usage_error("compare", "--format '%s': want text, markdown, csv or json", optarg);
             break;
         case 'b': *baseline = optarg; break;
         case 'M': o->allow_missing = true; break;
@@ -545,6 +604,14 @@ static int judge_and_print(pairing *pr)
     size_t count[V_COUNT] = {0};
     for (size_t i = 0; i < pr->nr; i++)
         count[pr->rs[i].v]++;
+    size_t lost = 0;
+    for (size_t i = 0; i < pr->nr; i++)
+        lost += pr->rs[i].lost;
+    int rc = count[V_SLOWER] || (lost && !pr->o->allow_missing) ? TB_EXIT_CELLS : TB_EXIT_OK;
+    if (pr->o->format == F_JSON) {
+        print_json(pr->rs, pr->nr, pr->o, count, lost, rc);
+        return rc;
+    }
     if (pr->o->format == F_CSV) {
         print_csv(pr->rs, pr->nr, pr->o);
     } else {
@@ -552,9 +619,6 @@ static int judge_and_print(pairing *pr)
         print_table(pr->rs, pr->nr, pr->o, md, !md && isatty(1));
         print_footer(pr, count, md);
     }
-    size_t lost = 0;
-    for (size_t i = 0; i < pr->nr; i++)
-        lost += pr->rs[i].lost;
     if (lost && pr->o->format != F_CSV) {
         bool md = pr->o->format == F_MARKDOWN;
         printf("\n%slost on the NEW side (%zu)%s%s\n", md ? "**" : "", lost, md ? "**" : "",
@@ -567,7 +631,7 @@ static int judge_and_print(pairing *pr)
                        pr->rs[i].params, pr->rs[i].threads, label, pr->rs[i].note[0] ? pr->rs[i].note : "some repetitions failed");
             }
     }
-    return count[V_SLOWER] || (lost && !pr->o->allow_missing) ? TB_EXIT_CELLS : TB_EXIT_OK;
+    return rc;
 }
 
 /* Whether some ok row of t has a value in column col. */
