@@ -167,11 +167,9 @@ static int xm_setup(tb_run *r, char *err, size_t errlen)
     return 0;
 }
 
-/* Under the lock: whether a producer may queue a batch now, a consumer take one. */
-static bool can_put(const xm_state *st)
-{
-    return (st->heap_containers || st->empty) && st->nfull < st->depth;
-}
+/* Under the lock: whether a producer may queue the batch it filled now (it holds its container
+ * already), a consumer take one. */
+static bool can_put(const xm_state *st) { return st->nfull < st->depth; }
 
 static bool can_take(const xm_state *st) { return st->full && st->nfull > st->lag; }
 
