@@ -47,6 +47,8 @@ bad cut "$T/cut" "truncated at byte"
 : >"$T/empty"
 bad empty "$T/empty" "truncated: 0 bytes"
 bad missing "$T/nosuch" "nosuch: No such file"
+rc=0; "$TB" trace-info >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "want one TRACE" "$T/err" || fail "trace-info without a trace: $rc $(cat "$T/err")"
 msg=$("$TB" run --allocators glibc --workloads replay --threads 2 --reps 1 --out "$T/r-none" 2>&1); rc=$?
 [ "$rc" -eq 2 ] && matches "want -p trace=FILE" <<<"$msg" || fail "replay without a trace: $rc $msg"
 # a killed program's trace: read up to its last whole event

@@ -3,6 +3,7 @@
  * names a live object, renumbers objects densely and works out what the pattern is. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,6 @@ void tb_trace_free(tb_trace *t)
 }
 
 static int fail(tb_trace *t, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-#include <stdarg.h>
 static int fail(tb_trace *t, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

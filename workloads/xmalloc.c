@@ -42,6 +42,10 @@ typedef struct xbatch {
 typedef struct {
     uint64_t batch, depth, lag;
     bool lifo, heap_containers, spin;
+} xm_params_t; /* the cell's settings, checked */
+
+typedef struct {
+    xm_params_t p;
     pthread_mutex_t lock;
     pthread_cond_t not_full, not_empty;
     xbatch *full, *full_tail, *empty;
@@ -56,10 +60,10 @@ typedef struct {
 /* Called with st->lock held after every change of the queue. */
 static void publish(xm_state *st)
 {
-    if (!st->spin)
+    if (!st->p.spin)
         return;
-    atomic_store_explicit(&st->can_take, st->nfull > st->lag, memory_order_relaxed);
-    atomic_store_explicit(&st->can_put, (st->heap_containers || st->empty) && st->nfull < st->depth,
+    atomic_store_explicit(&st->can_take, st->nfull > st->p.lag, memory_order_relaxed);
+    atomic_store_explicit(&st->can_put, (st->p.heap_containers || st->empty) && st->nfull < st->p.depth,
                           memory_order_relaxed);
     atomic_store_explicit(&st->live_producers, st->producers_left, memory_order_relaxed);
 }
@@ -68,7 +72,7 @@ static void publish(xm_state *st)
  * looks ready; the caller then takes the lock and checks for real, sleeping if it was wrong. */
 static void spin_until(xm_state *st, bool producer)
 {
-    if (!st->spin)
+    if (!st->p.spin)
         return;
     unsigned spins = 0;
     for (unsigned i = 0; i < 2048; i++) {
@@ -79,11 +83,6 @@ static void spin_until(xm_state *st, bool producer)
         tb_relax(&spins);
     }
 }
-
-typedef struct {
-    uint64_t batch, depth, lag;
-    bool lifo, heap_containers, spin;
-} xm_params_t;
 
 static int xm_params(const tb_run *r, xm_params_t *p, char *err, size_t errlen)
 {
@@ -138,26 +137,23 @@ static int xm_setup(tb_run *r, char *err, size_t errlen)
 {
     static xm_state st;
     memset(&st, 0, sizeof st);
-    xm_params_t p;
-    if (xm_params(r, &p, err, errlen))
+    if (xm_params(r, &st.p, err, errlen))
         return -1;
     if (r->threads < 2 || r->threads % 2) {
         snprintf(err, errlen, "xmalloc splits threads into producers and consumers: needs an even count of at least 2, not %u", r->threads);
         return 1;
     }
-    st.batch = p.batch, st.depth = p.depth, st.lag = p.lag;
-    st.lifo = p.lifo, st.heap_containers = p.heap_containers, st.spin = p.spin;
     pthread_mutex_init(&st.lock, NULL);
     pthread_cond_init(&st.not_full, NULL);
     pthread_cond_init(&st.not_empty, NULL);
     st.producers_left = r->threads / 2;
-    for (uint64_t i = 0; !st.heap_containers && i < st.depth + r->threads; i++) {
-        xbatch *b = malloc(container_bytes(r, st.batch));
+    for (uint64_t i = 0; !st.p.heap_containers && i < st.p.depth + r->threads; i++) {
+        xbatch *b = malloc(container_bytes(r, st.p.batch));
         if (!b) {
             snprintf(err, errlen, "xmalloc: out of memory for the batch containers");
             return -1;
         }
-        container_init(r, b, st.batch)->next = st.empty;
+        container_init(r, b, st.p.batch)->next = st.empty;
         st.empty = b;
     }
     pthread_mutex_lock(&st.lock);
@@ -169,15 +165,15 @@ static int xm_setup(tb_run *r, char *err, size_t errlen)
 
 /* Under the lock: whether a producer may queue the batch it filled now (it holds its container
  * already), a consumer take one. */
-static bool can_put(const xm_state *st) { return st->nfull < st->depth; }
+static bool can_put(const xm_state *st) { return st->nfull < st->p.depth; }
 
-static bool can_take(const xm_state *st) { return st->full && st->nfull > st->lag; }
+static bool can_take(const xm_state *st) { return st->full && st->nfull > st->p.lag; }
 
 static bool stopped(tb_run *r) { return !r->ops_per_thread && atomic_load_explicit(&r->stop, memory_order_relaxed); }
 
 static void push_full(xm_state *st, xbatch *b)
 {
-    if (st->lifo || !st->full_tail) {
+    if (st->p.lifo || !st->full_tail) {
         b->next = st->full;
         st->full = b;
         if (!st->full_tail)
@@ -204,9 +200,9 @@ TB_INLINE void xm_produce(tb_run *r, tb_thread_out *me, xm_state *st, const bool
 {
     uint64_t quota = r->ops_per_thread ? r->ops_per_thread * 2 : UINT64_MAX, done = 0;
     while (done < quota && !stopped(r) && !atomic_load_explicit(&r->oom, memory_order_relaxed)) {
-        uint64_t n = quota - done < st->batch ? quota - done : st->batch;
+        uint64_t n = quota - done < st->p.batch ? quota - done : st->p.batch;
         xbatch *b = NULL;
-        if (st->heap_containers && !(b = malloc(container_bytes(r, st->batch)))) {
+        if (st->p.heap_containers && !(b = malloc(container_bytes(r, st->p.batch)))) {
             tb_out_of_memory(r);
             break;
         }
@@ -222,7 +218,7 @@ TB_INLINE void xm_produce(tb_run *r, tb_thread_out *me, xm_state *st, const bool
             if (!b)
                 break;
         }
-        container_init(r, b, st->batch);
+        container_init(r, b, st->p.batch);
         b->tid = me->tid;
         b->k0 = done;
         uint64_t i = 0;
@@ -280,7 +276,7 @@ TB_INLINE uint64_t xm_consume(tb_run *r, tb_thread_out *me, xm_state *st, const 
             tb_free_n(r, me, sized, p, s);
         }
         done += b->n;
-        if (st->heap_containers) {
+        if (st->p.heap_containers) {
             free(b);
         } else {
             pthread_mutex_lock(&st->lock);
@@ -316,7 +312,7 @@ static void xm_teardown(tb_run *r)
         xbatch *b = pop_full(st);
         for (uint64_t i = 0; i < b->n; i++)
             tb_release(r, b->obj[i], r->sized ? b->sz[i] : r->size);
-        if (st->heap_containers)
+        if (st->p.heap_containers)
             free(b);
         else
             b->next = st->empty, st->empty = b;
