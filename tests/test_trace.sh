@@ -143,6 +143,19 @@ rt=$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>"$T/err") ||
 "$TB" plot "$T/real" >/dev/null 2>&1 || fail "plot of the real replays"
 [ "$(sed -n '/^## Traces replayed/,/^## /p' "$T/real/plots/report.md" | grep -cE '^\| (python3|sqlite3|cc1)-[0-9]+\.trace \| /')" -eq 3 ] ||
     fail "the report's traces: $(sed -n '/^## Traces replayed/,/^## /p' "$T/real/plots/report.md")"
+# the chart of sizes has a column per trace and a row per power of two from the smallest to the largest
+[ "$(head -2 "$T/real/plots/traces.dat" | tail -1 | tr '\t' '\n' | grep -c '\.trace (')" -eq 3 ] &&
+    [ -s "$T/real/plots/traces.png" ] && matches '!\[objects by size in the replayed traces\]' "$T/real/plots/report.md" ||
+    fail "the traces chart: $(head -3 "$T/real/plots/traces.dat")"
+# a trace named relative to the directory of the run is stored absolute: plot from elsewhere reads it
+first=${rt%%,*}
+ln -s "$first" "$T/rel.trace"
+(cd "$T" && "$TB" run --allocators glibc --workloads replay -p trace=rel.trace --threads 1 --reps 1 --out rel-run >/dev/null 2>&1) ||
+    fail "replay of a relative path"
+csv_awk 'NR>1 {print $col["params"]}' "$T/rel-run/results.csv" | matches "^trace=$first\$" ||
+    fail "relative trace stored as: $(csv_awk 'NR>1 {print $col["params"]}' "$T/rel-run/results.csv")"
+(cd / && "$TB" plot "$T/rel-run" >/dev/null 2>&1) && ! matches "not readable now" "$T/rel-run/plots/report.md" ||
+    fail "plot from another directory lost the trace"
 # a second call records nothing again: the same files, cached by program version
 [ "$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>/dev/null)" = "$rt" ] || fail "real traces not cached"
 echo "test_trace: ok"

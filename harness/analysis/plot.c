@@ -20,6 +20,7 @@
 #include "plot.h"
 #include "tb_alloc.h"
 #include "stats.h"
+#include "trace.h"
 
 /* One color per allocator, the same in every chart: registered allocators by their place in
  * the registry, others (user libraries, X@base) after them in name order. Okabe-Ito first,
@@ -675,6 +676,146 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
     return 0;
 }
 
+/* The value of key in a canonical params string ("k=v;k=v") into buf; false if it has none. */
+static bool param_value(const char *params, const char *key, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *q = params; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
+        if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
+            snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ";"), q + kl + 1);
+            return true;
+        }
+    return false;
+}
+
+size_t tb_plot_traces(const tb_plot *p, char (*paths)[1024], size_t max)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < p->nwl && n < max; w++) {
+        if (!param_value(p->wl[w].params, "trace", paths[n], sizeof paths[n]) || !paths[n][0])
+            continue;
+        bool seen = false; /* one entry a trace, however many variants name it */
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = strcmp(paths[i], paths[n]) == 0;
+        n += !seen;
+    }
+    return n;
+}
+
+/* 2^e bytes as "512", "4K", "2M", "1G" */
+static void pow2_text(char *buf, size_t len, unsigned e)
+{
+    static const char unit[] = "KMGTPE";
+    if (e < 10)
+        snprintf(buf, len, "%llu", 1ull << e);
+    else
+        snprintf(buf, len, "%llu%c", 1ull << (e % 10), unit[e / 10 - 1]);
+}
+
+/* The sizes of log2 bucket b (2^b to 2^(b+1)-1 bytes): "8-15", "1K-2K" (to just under 2K) */
+static void bucket_label(char *buf, size_t len, unsigned b)
+{
+    if (b == 0) {
+        snprintf(buf, len, "0-1");
+    } else if (b < 10) {
+        snprintf(buf, len, "%llu-%llu", 1ull << b, (1ull << (b + 1)) - 1);
+    } else {
+        char lo[16], hi[16];
+        pow2_text(lo, sizeof lo, b);
+        pow2_text(hi, sizeof hi, b + 1);
+        snprintf(buf, len, "%s-%s", lo, hi);
+    }
+}
+
+/* What the replayed programs asked for: each trace's objects by size (share of its objects per
+ * power of two), from the trace files themselves, so that a replay's figures can be read
+ * against the pattern that produced them. No chart when the run replayed nothing. */
+static int chart_traces(tb_plot *p, char *err, size_t errlen)
+{
+    char (*paths)[1024] = calloc(TB_PLOT_MAX, sizeof *paths);
+    tb_trace *t = calloc(TB_PLOT_MAX, sizeof *t);
+    if (!paths || !t) {
+        free(paths);
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t np = tb_plot_traces(p, paths, TB_PLOT_MAX), nt = 0;
+    char names[TB_PLOT_MAX][256], unread[1500] = "";
+    size_t uu = 0;
+    for (size_t i = 0; i < np; i++) {
+        char e[600];
+        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        if (tb_trace_load(paths[i], &t[nt], e, sizeof e) != 0) {
+            uu += (size_t)snprintf(unread + uu, uu < sizeof unread ? sizeof unread - uu : 0, "%s%s", uu ? ", " : "", base);
+            continue;
+        }
+        snprintf(names[nt], sizeof names[0], "%s (%llu objects)", base, (unsigned long long)t[nt].objects);
+        nt++;
+    }
+    int rc = 0;
+    if (!nt)
+        goto out;
+    unsigned lo = 64, hi = 0;
+    for (size_t i = 0; i < nt; i++)
+        for (unsigned b = 0; b < 65; b++)
+            if (t[i].size_log2[b]) {
+                lo = b < lo ? b : lo;
+                hi = b > hi ? b : hi;
+            }
+    char path[4300];
+    FILE *f = titled_data(p, "traces.dat", "share of each trace's objects by size (bytes, powers of two), percent", path,
+                          sizeof path, err, errlen);
+    if (!f) {
+        rc = -1;
+        goto out;
+    }
+    fputs("# size", f);
+    for (size_t i = 0; i < nt; i++) {
+        fputc('\t', f);
+        put_text(f, names[i]);
+    }
+    fputc('\n', f);
+    for (unsigned b = lo; b <= hi; b++) {
+        char lab[32];
+        bucket_label(lab, sizeof lab, b);
+        fputs(lab, f);
+        for (size_t i = 0; i < nt; i++)
+            fprintf(f, "\t%.4f", t[i].objects ? 100.0 * (double)t[i].size_log2[b] / (double)t[i].objects : 0.0);
+        fputc('\n', f);
+    }
+    if (!close_data(p, f, path, err, errlen)) {
+        rc = -1;
+        goto out;
+    }
+    gp_vars v = {.used = 0};
+    char colors[1024] = "";
+    size_t uc = 0;
+    for (size_t i = 0; i < nt; i++) {
+        char var[32];
+        snprintf(var, sizeof var, "name%zu", i + 1);
+        gp_str(&v, var, names[i]);
+        uc += (size_t)snprintf(colors + uc, sizeof colors - uc, "%s%s", i ? " " : "", palette[(i + 8) % NPAL]);
+    }
+    char failed[1600];
+    snprintf(failed, sizeof failed, "%s%s", unread[0] ? "traces not readable now: " : "", unread);
+    gp_str(&v, "colors", colors);
+    gp_num(&v, "n", (double)nt);
+    gp_str(&v, "title_text", "objects by size in the replayed traces");
+    gp_str(&v, "failed", failed);
+    gp_str(&v, "datafile", path);
+    gp_num(&v, "rows", (double)(hi - lo + 1));
+    if ((rc = render(p, "traces.gp", "traces", &v, err, errlen)) == 0)
+        p->chart[p->ncharts++] = (tb_plot_chart){strdup("traces"), strdup("objects by size in the replayed traces"),
+                                                 strdup(failed)};
+out:
+    for (size_t i = 0; i < nt; i++)
+        tb_trace_free(&t[i]);
+    free(t);
+    free(paths);
+    return rc;
+}
+
 static const char *default_baseline(const tb_plot *p, tb_role role)
 {
     for (size_t k = 0; k < p->nalloc; k++) {
@@ -842,7 +983,7 @@ int tb_cmd_plot(int argc, char **argv)
         if (chart_scaling(&p, w, err, sizeof err) != 0)
             rc = TB_EXIT_CELLS;
     if (rc == TB_EXIT_OK && (chart_relative(&p, err, sizeof err) != 0 || chart_latency(&p, err, sizeof err) != 0 ||
-                             chart_memory(&p, err, sizeof err) != 0))
+                             chart_memory(&p, err, sizeof err) != 0 || chart_traces(&p, err, sizeof err) != 0))
         rc = TB_EXIT_CELLS;
     if (rc == TB_EXIT_OK && tb_plot_report(&p, err, sizeof err) != 0)
         rc = TB_EXIT_CELLS;

@@ -65,6 +65,10 @@ static inline const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, 
     return tb_group_lookup(p->g, p->ng, alloc, w->name, w->params, w->size, w->sizes, threads);
 }
 
+/* The distinct trace files the run's variants name (-p trace=FILE), in variant order: their
+ * count, at most max. plot.c. */
+size_t tb_plot_traces(const tb_plot *p, char (*paths)[1024], size_t max);
+
 /* report.c */
 void tb_plot_subtitle(tb_plot *p);
 int tb_plot_report(tb_plot *p, char *err, size_t errlen);

@@ -618,18 +618,6 @@ static void memory_per_byte(doc *d, const tb_plot *p)
     table_end(d);
 }
 
-/* The value of key in a canonical params string ("k=v;k=v") into buf; false if it has none. */
-static bool param_value(const char *params, const char *key, char *buf, size_t len)
-{
-    size_t kl = strlen(key);
-    for (const char *q = params; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
-        if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
-            snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ";"), q + kl + 1);
-            return true;
-        }
-    return false;
-}
-
 /* The traces the run replayed and what each one's pattern is (tmbench trace-info's figures),
  * read from the files the cells name: the replay's numbers beside what the program asked. */
 static void traces(doc *d, const tb_plot *p)
@@ -638,20 +626,13 @@ static void traces(doc *d, const tb_plot *p)
     const char *h[] = {"trace", "program", "threads", "events", "objects made", "largest B", "peak live KiB",
                        "cross-thread frees", "lifetime median / p90 (events)"};
     enum { NC = sizeof h / sizeof *h };
-    for (size_t w = 0; w < p->nwl; w++) {
-        char path[1024];
-        if (!param_value(p->wl[w].params, "trace", path, sizeof path) || !path[0])
-            continue;
-        bool seen = false; /* one row a trace, however many variants name it */
-        for (size_t v = 0; v < w && !seen; v++) {
-            char other[1024];
-            seen = param_value(p->wl[v].params, "trace", other, sizeof other) && strcmp(other, path) == 0;
-        }
-        if (seen)
-            continue;
+    char (*paths)[1024] = calloc(TB_PLOT_MAX, sizeof *paths);
+    size_t nt = paths ? tb_plot_traces(p, paths, TB_PLOT_MAX) : 0;
+    for (size_t i = 0; i < nt; i++) {
+        const char *path = paths[i];
         if (!n++) {
             heading(d, 2, "Traces replayed");
-            para(d, "What each recorded program asked of the allocators (tmbench trace-info has the size histogram): "
+            para(d, "What each recorded program asked of the allocators (the chart \"objects by size\" and tmbench trace-info have the size histogram): "
                     "lifetimes count the program's allocation events between an object's allocation and its free.");
             table_head(d, NC, h);
         }
@@ -679,6 +660,7 @@ static void traces(doc *d, const tb_plot *p)
     }
     if (n)
         table_end(d);
+    free(paths);
 }
 
 static void latency_cell(char *buf, size_t len, const tb_group *g, int col)

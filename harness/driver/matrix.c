@@ -3,6 +3,7 @@
  * every allocator), and the deterministic shard slice. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,7 +182,7 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
         }
         int wrote = snprintf(out + used, outlen - used, "%s%s=%s", k ? ";" : "", w->params[k].key, v);
         if (wrote < 0 || (size_t)wrote >= outlen - used) {
-            snprintf(err, errlen, "parameters of %s too long", w->name);
+            snprintf(err, errlen, "the parameters of %s make %s: more than %zu characters (a file name: give a shorter path)", w->name, out, outlen - 1);
             return -1;
         }
         used += (size_t)wrote;
@@ -422,6 +423,51 @@ static int check_settings(const tb_matrix_opts *o, const tb_workload *const *wls
     return 0;
 }
 
+/* File names in text parameters (replay's trace) made absolute where the file exists, so the
+ * cells, meta.json, --resume and tmbench plot find the same file from any directory. A name
+ * that does not resolve stays as given: the workload's check then says what is wrong. */
+static void absolute_paths(const char **pset, int npset, const tb_workload *const *wls, int nw)
+{
+    for (int i = 0; i < npset; i++) {
+        bool text = false;
+        for (int w = 0; w < nw && !text; w++) {
+            int k = setting_index(wls[w], pset[i]);
+            text = k >= 0 && wls[w]->params[k].text;
+        }
+        const char *eq = strchr(pset[i], '=');
+        if (!text || !eq)
+            continue;
+        size_t cap = strlen(pset[i]) + 1, used = (size_t)(eq - pset[i]) + 1;
+        char *out = malloc(cap);
+        if (!out)
+            return;
+        memcpy(out, pset[i], used);
+        for (const char *v = eq + 1;;) {
+            size_t vl = strcspn(v, ",");
+            char name[4096], abs[PATH_MAX];
+            snprintf(name, sizeof name, "%.*s", (int)vl, v);
+            const char *use = name[0] && realpath(name, abs) ? abs : name;
+            size_t ul = strlen(use);
+            if (used + ul + 2 > cap) {
+                char *grown = realloc(out, cap = (used + ul + 2) * 2);
+                if (!grown) {
+                    free(out);
+                    return;
+                }
+                out = grown;
+            }
+            memcpy(out + used, use, ul);
+            used += ul;
+            if (!v[vl])
+                break;
+            out[used++] = ',';
+            v += vl + 1;
+        }
+        out[used] = '\0';
+        pset[i] = out; /* the run's lifetime, as the list itself */
+    }
+}
+
 /* The preset's own settings join the user's, for keys the user left alone and some chosen
  * workload has; the merged list is what meta.json records, so --resume rebuilds it. */
 static void merge_preset_settings(const tb_matrix_opts *o, const preset *p, const tb_workload *const *wls,
@@ -441,6 +487,7 @@ static void merge_preset_settings(const tb_matrix_opts *o, const preset *p, cons
         if (!set && wanted)
             eff[neff++] = p->params[i];
     }
+    absolute_paths(eff, neff, wls, nw);
     m->pset = eff;
     m->npset = neff;
 }

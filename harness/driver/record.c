@@ -111,7 +111,7 @@ int tb_cmd_record(int argc, char **argv)
         fprintf(stderr, "tmbench record: %s exited with %d; its trace: %s\n", argv[optind], rc, err);
         return rc;
     }
-    fprintf(stderr, "tmbench record: %s: %" PRIu64 " events of %u threads, %s%s\n", out, t.events, t.threads,
+    fprintf(stderr, "tmbench record: %s: %" PRIu64 " events of %u thread%s, %s%s\n", out, t.events, t.threads, t.threads == 1 ? "" : "s",
             t.complete ? "complete" : "incomplete (the program did not exit normally)",
             WIFSIGNALED(st) ? "; the program was killed by a signal" : "");
     tb_trace_free(&t);
@@ -159,12 +159,14 @@ int tb_cmd_trace_info(int argc, char **argv)
     printf("cross-thread frees  %" PRIu64 " of %" PRIu64 " (%.1f%%)\n", t.cross_frees, t.frees,
            t.frees ? 100.0 * (double)t.cross_frees / (double)t.frees : 0.0);
     printf("lifetime   median %.0f events, 90th percentile %.0f (freed objects, in the program's events)\n", t.life_p50, t.life_p90);
-    printf("sizes      objects by size, bytes:\n");
+    printf("sizes      objects by size:\n");
     for (int i = 0; i < 65; i++)
         if (t.size_log2[i]) {
-            char lo[32];
+            char lo[32], hi[32];
             human(lo, sizeof lo, i ? (double)((uint64_t)1 << i) : 0);
-            printf("  %10s-  %10" PRIu64 "  %5.1f%%\n", lo, t.size_log2[i], 100.0 * (double)t.size_log2[i] / (double)t.objects);
+            human(hi, sizeof hi, i < 64 ? (double)((uint64_t)1 << (i + 1)) : 18446744073709551616.0);
+            printf("  %10s to < %-10s %10" PRIu64 "  %5.1f%%\n", lo, hi, t.size_log2[i],
+                   100.0 * (double)t.size_log2[i] / (double)t.objects);
         }
     tb_trace_free(&t);
     return TB_EXIT_OK;
