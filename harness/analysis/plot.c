@@ -69,7 +69,12 @@ static void label_variant(const tb_plot *p, tb_plot_wl *w)
         bool differs = false;
         for (size_t k = 0; k < p->nwl && !differs; k++)
             differs = strcmp(p->wl[k].name, w->name) == 0 && !holds(p->wl[k].params, s, len);
-        if (differs)
+        /* a file name (replay's trace) by its last component: the label names, the params say where */
+        const char *eq = memchr(s, '=', len), *slash = eq ? memrchr(eq, '/', len - (size_t)(eq - s)) : NULL;
+        if (differs && slash)
+            used += (size_t)snprintf(w->label + used, sizeof w->label - used, " %.*s%.*s", (int)(eq + 1 - s), s,
+                                     (int)(s + len - slash - 1), slash + 1);
+        else if (differs)
             used += (size_t)snprintf(w->label + used, sizeof w->label - used, " %.*s", (int)len, s);
         s += len + (s[len] == ';');
     }
@@ -832,7 +837,8 @@ static int help(void)
            "                    [--latency-workload W] [--templates DIR]\n\n"
            "Charts and a review report from a run: scaling (one per workload and size), relative\n"
            "(each allocator over the baseline at the highest thread count), latency (p50/p99/p99.9\n"
-           "of alloc and free for one workload), memory (peak and end RSS, pool reserve);\n"
+           "of alloc and free for one workload), memory (peak and end RSS, pool reserve),\n"
+           "traces (objects by size in the replayed traces, when the run replayed any);\n"
            "report.md and report.html beside them. Rendered by gnuplot from the templates in\n"
            "plots/ (edit them for another style). Cells not ok are left out and listed.\n\n"
            "  --baseline A          relative chart and report ratios against A (default glibc,\n"
@@ -957,7 +963,7 @@ int tb_cmd_plot(int argc, char **argv)
     char tpath[4200];
     snprintf(tpath, sizeof tpath, "%s/scaling.gp", p.templates);
     if (access(tpath, R_OK) != 0) {
-        tb_usage_error("plot", "no gnuplot templates in %s (want scaling.gp, relative.gp, latency.gp, memory.gp): "
+        tb_usage_error("plot", "no gnuplot templates in %s (want scaling.gp, relative.gp, latency.gp, memory.gp, traces.gp): "
                                "pass --templates DIR or set TMBENCH_PLOTS", p.templates);
         goto out;
     }
