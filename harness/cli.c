@@ -43,6 +43,20 @@ const char *tb_find_in_path(const char *name)
     return NULL;
 }
 
+bool tb_installed(const char *rel, char *buf, size_t len)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return false;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    int w = snprintf(buf, len, "%s/%s", self, rel);
+    return w > 0 && (size_t)w < len && access(buf, R_OK) == 0;
+}
+
 bool tb_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 20)

@@ -5,6 +5,7 @@
 #define TB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define TB_VERSION "0.1.0"
@@ -31,6 +32,18 @@ bool tb_parse_seconds(const char *s, double lo_exclusive, double hi, double *out
 /* NAME's path in $PATH (a static buffer), or NULL. */
 const char *tb_find_in_path(const char *name);
 
+/* Where this tmbench's installed files are, relative to the binary, so that an installed tree
+ * works under any prefix and after a move (CMake fills in the relative paths): the chart
+ * templates and the recorder. tb_installed writes <dir of /proc/self/exe>/<rel> into buf and
+ * says whether it is readable. */
+#ifndef TB_PLOTS_REL
+#define TB_PLOTS_REL "../share/tmempool/plots"
+#endif
+#ifndef TB_RECORDER_REL
+#define TB_RECORDER_REL "../lib/tmbench/libtmbrecord.so"
+#endif
+bool tb_installed(const char *rel, char *buf, size_t len);
+
 /* The subcommands: driver/ (list, run, merge, __worker) and analysis/ (compare, plot). */
 int tb_cmd_list(int argc, char **argv);
 int tb_cmd_run(int argc, char **argv);
@@ -38,6 +51,7 @@ int tb_cmd_worker(int argc, char **argv);
 int tb_cmd_merge(int argc, char **argv);
 int tb_cmd_compare(int argc, char **argv);
 int tb_cmd_plot(int argc, char **argv);
+int tb_cmd_export(int argc, char **argv);
 int tb_cmd_record(int argc, char **argv);
 int tb_cmd_trace_info(int argc, char **argv);
 

@@ -15,6 +15,7 @@ static const struct {
     {.name = "merge", .help = "join the results of shards into one run", .fn = tb_cmd_merge, .hidden = false},
     {.name = "plot", .help = "charts (gnuplot) and report.md/report.html from a run", .fn = tb_cmd_plot, .hidden = false},
     {.name = "compare", .help = "statistics between two runs, or allocators of one run; exit 1 on a regression", .fn = tb_cmd_compare, .hidden = false},
+    {.name = "export", .help = "a run as Google Benchmark JSON or Bencher Metric Format, for CI services", .fn = tb_cmd_export, .hidden = false},
     {.name = "record", .help = "run a program and record its allocations into a trace (the replay workload)", .fn = tb_cmd_record, .hidden = false},
     {.name = "trace-info", .help = "what a recorded trace holds: threads, sizes, peak live bytes, lifetimes", .fn = tb_cmd_trace_info, .hidden = false},
     {.name = "__worker", .help = "internal: one cell in a fresh process", .fn = tb_cmd_worker, .hidden = true},

@@ -5,11 +5,13 @@
 #              libcjson-dev (meta.json), valgrind (memcheck hooks and tests, callgrind counts)
 #   baselines: libmimalloc-dev, libgoogle-perftools-dev (tcmalloc), libjemalloc-dev
 #   plots:     gnuplot-nox
-#   tests:     procps (pgrep: the fault tests look for workers left behind)
+#   tests:     procps (pgrep: the fault tests look for workers left behind), groff-base and
+#              bsdextrautils (the installed man pages rendered and read), parallel (the
+#              scale-out recipe run as documented)
 #   real:      python3, sqlite3 (the programs the real preset records; gcc is above)
 TMP_DEB_PACKAGES=(cmake gcc make pkg-config libhwloc-dev libcjson-dev valgrind
                   libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox procps
-                  python3 sqlite3)
+                  groff-base bsdextrautils parallel python3 sqlite3)
 
 tmp_install_deps() {
   local missing=()

@@ -18,28 +18,6 @@
 #include "results.h"
 #include "stats.h"
 
-typedef struct metric_desc {
-    const char *name;
-    int col;
-    bool higher_better;
-    bool counted; /* not timed: repeats exactly for the same build and seed */
-} metric_desc;
-
-static const metric_desc metrics[] = {
-    {.name = "ops_per_sec", .col = TB_COL_ops_per_sec, .higher_better = true, .counted = false},
-    {.name = "slice_ops_per_sec", .col = TB_COL_slice_ops_per_sec, .higher_better = true, .counted = false},
-    {.name = "ns_per_op", .col = TB_COL_ns_per_op, .higher_better = false, .counted = false},
-    {.name = "lat_p50_ns", .col = TB_COL_lat_p50_ns, .higher_better = false, .counted = false},
-    {.name = "lat_p99_ns", .col = TB_COL_lat_p99_ns, .higher_better = false, .counted = false},
-    {.name = "lat_p999_ns", .col = TB_COL_lat_p999_ns, .higher_better = false, .counted = false},
-    {.name = "free_p99_ns", .col = TB_COL_free_p99_ns, .higher_better = false, .counted = false},
-    {.name = "peak_rss_kib", .col = TB_COL_peak_rss_kib, .higher_better = false, .counted = false},
-    {.name = "end_rss_kib", .col = TB_COL_end_rss_kib, .higher_better = false, .counted = false},
-    {.name = "pool_bytes_reserved", .col = TB_COL_pool_bytes_reserved, .higher_better = false, .counted = false},
-    {.name = "instructions_per_op", .col = TB_COL_instructions_per_op, .higher_better = false, .counted = true},
-    {.name = NULL},
-};
-
 typedef enum { V_SLOWER, V_FASTER, V_SAME, V_NOISY, V_MISSING, V_COUNT } verdict;
 static const char *const vnames[V_COUNT] = {"slower", "faster", "same", "noisy", "missing"};
 static const char *const vcolor[V_COUNT] = {"\033[1;31m", "\033[32m", "", "\033[33m", "\033[35m"};
@@ -61,7 +39,7 @@ typedef struct result {
 } result;
 
 typedef struct opts {
-    const metric_desc *metric;
+    const tb_metric *metric;
     double threshold, alpha;
     enum { F_TEXT, F_MARKDOWN, F_CSV, F_JSON } format;
     bool allow_missing; /* --allow-missing: a cell lost on the NEW side does not fail the run */
@@ -416,13 +394,13 @@ static int parse_flags(int argc, char **argv, opts *o, const char **baseline)
         switch (c) {
         case 'm':
             o->metric = NULL;
-            for (const metric_desc *m = metrics; m->name; m++)
+            for (const tb_metric *m = tb_metrics; m->name; m++)
                 if (strcmp(m->name, optarg) == 0)
                     o->metric = m;
             if (!o->metric) {
                 char valid[512];
                 size_t used = 0;
-                for (const metric_desc *m = metrics; m->name && used < sizeof valid; m++)
+                for (const tb_metric *m = tb_metrics; m->name && used < sizeof valid; m++)
                     used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s", used ? ", " : "", m->name);
                 return tb_usage_error("compare", "--metric '%s' is not one compare knows; valid: %s", optarg, valid);
             }
@@ -664,7 +642,7 @@ static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
 
 int tb_cmd_compare(int argc, char **argv)
 {
-    opts o = {.metric = &metrics[0], .threshold = 0.05, .alpha = TB_ALPHA_DEFAULT, .format = F_TEXT};
+    opts o = {.metric = &tb_metrics[0], .threshold = 0.05, .alpha = TB_ALPHA_DEFAULT, .format = F_TEXT};
     const char *baseline = NULL;
     int rc = parse_flags(argc, argv, &o, &baseline);
     if (rc >= 0)
@@ -685,7 +663,7 @@ int tb_cmd_compare(int argc, char **argv)
      * that the machine disturbed does not move (the totals are still ops_per_sec). */
     if (!o.metric_set && o.metric->col == TB_COL_ops_per_sec && has_values(&tb, TB_COL_slice_ops_per_sec) &&
         (baseline || has_values(&tn, TB_COL_slice_ops_per_sec))) {
-        o.metric = &metrics[1];
+        o.metric = tb_metric_find("slice_ops_per_sec");
         fprintf(stderr, "tmbench compare: note: interleaved rows: judged on slice_ops_per_sec, the median over each "
                         "repetition's ABBA quads (--metric ops_per_sec judges the totals)\n");
     }

@@ -846,8 +846,8 @@ static int help(void)
            "  --format F            png (default), svg or both\n"
            "  --out DIR             default RESULTS_DIR/plots\n"
            "  --latency-workload W  the workload of the latency chart (default churn)\n"
-           "  --templates DIR       gnuplot templates (default: this build's plots/, or\n"
-           "                        $TMBENCH_PLOTS)\n\n"
+           "  --templates DIR       gnuplot templates (default: $TMBENCH_PLOTS, else the\n"
+           "                        installed share/tmempool/plots, else this build's plots/)\n\n"
            "exit: 0 done, 1 gnuplot failed on a chart, 2 usage or input error\n");
     return 0;
 }
@@ -917,7 +917,17 @@ int tb_cmd_plot(int argc, char **argv)
     p.png = true;
     p.latency_wl = "churn";
     const char *baseline = NULL, *out = NULL;
-    p.templates = getenv("TMBENCH_PLOTS") ? getenv("TMBENCH_PLOTS") : TB_PLOTS_DIR;
+    /* the templates: --templates, else $TMBENCH_PLOTS, else the installed ones beside this
+     * binary's prefix, else this build's source tree */
+    static char installed[4200];
+    char probe[4300];
+    snprintf(probe, sizeof probe, "%s/scaling.gp", TB_PLOTS_REL);
+    if (getenv("TMBENCH_PLOTS") && *getenv("TMBENCH_PLOTS"))
+        p.templates = getenv("TMBENCH_PLOTS");
+    else if (tb_installed(probe, installed, sizeof installed))
+        p.templates = (*strrchr(installed, '/') = '\0', installed);
+    else
+        p.templates = TB_PLOTS_DIR;
     bool latency_asked = false;
     int code = parse_flags(argc, argv, &p, &baseline, &out, &latency_asked);
     if (code >= 0)

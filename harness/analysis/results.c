@@ -263,3 +263,26 @@ bool tb_row_shared_cpu(const tb_row *r, unsigned cpus)
         return false;
     return used < (threads < cpus ? threads : cpus);
 }
+
+const tb_metric tb_metrics[] = {
+    {.name = "ops_per_sec", .col = TB_COL_ops_per_sec, .higher_better = true, .unit = "ops/s"},
+    {.name = "slice_ops_per_sec", .col = TB_COL_slice_ops_per_sec, .higher_better = true, .unit = "ops/s"},
+    {.name = "ns_per_op", .col = TB_COL_ns_per_op, .time = true, .unit = "ns"},
+    {.name = "lat_p50_ns", .col = TB_COL_lat_p50_ns, .time = true, .unit = "ns"},
+    {.name = "lat_p99_ns", .col = TB_COL_lat_p99_ns, .time = true, .unit = "ns"},
+    {.name = "lat_p999_ns", .col = TB_COL_lat_p999_ns, .time = true, .unit = "ns"},
+    {.name = "free_p99_ns", .col = TB_COL_free_p99_ns, .time = true, .unit = "ns"},
+    {.name = "peak_rss_kib", .col = TB_COL_peak_rss_kib, .unit = "KiB"},
+    {.name = "end_rss_kib", .col = TB_COL_end_rss_kib, .unit = "KiB"},
+    {.name = "pool_bytes_reserved", .col = TB_COL_pool_bytes_reserved, .unit = "bytes"},
+    {.name = "instructions_per_op", .col = TB_COL_instructions_per_op, .counted = true, .unit = "instructions"},
+    {.name = NULL},
+};
+
+const tb_metric *tb_metric_find(const char *name)
+{
+    for (const tb_metric *m = tb_metrics; m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return m;
+    return NULL;
+}

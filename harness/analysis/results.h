@@ -68,6 +68,19 @@ typedef struct tb_ratio {
  * VM whole rounds of cross-thread cells run 3-5x slower). A cell against itself is exactly 1. */
 tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col);
 
+/* The metrics a run's cells can be judged or exported by (compare --metric, export --metric):
+ * a column, its unit, and which way is better. */
+typedef struct tb_metric {
+    const char *name; /* the column's name */
+    int col;
+    bool higher_better;
+    bool counted;     /* not timed: repeats exactly for the same build and seed */
+    bool time;        /* nanoseconds (Google Benchmark's real_time can carry it) */
+    const char *unit;
+} tb_metric;
+extern const tb_metric tb_metrics[]; /* ends with a NULL name */
+const tb_metric *tb_metric_find(const char *name);
+
 /* The CPUs the run could use: meta.json's cpus_allowed (its affinity), else its hardware
  * threads; 0 when meta.json has neither. */
 unsigned tb_run_cpus(const cJSON *meta);

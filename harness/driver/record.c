@@ -17,11 +17,8 @@
 #include "spawn.h"
 #include "trace.h"
 
-#ifndef TB_RECORDER_INSTALLED
-#define TB_RECORDER_INSTALLED ""
-#endif
-
-/* The recorder library: beside this tmbench (the build tree), else where install put it. */
+/* The recorder library: beside this tmbench (the build tree), else where install put it,
+ * relative to the binary (any prefix). */
 static bool find_recorder(char *buf, size_t len)
 {
     char self[4096];
@@ -30,8 +27,7 @@ static bool find_recorder(char *buf, size_t len)
         if (access(buf, R_OK) == 0)
             return true;
     }
-    snprintf(buf, len, "%s", TB_RECORDER_INSTALLED);
-    return buf[0] && access(buf, R_OK) == 0;
+    return tb_installed(TB_RECORDER_REL, buf, len);
 }
 
 static void record_usage(FILE *f)
@@ -65,8 +61,8 @@ int tb_cmd_record(int argc, char **argv)
         return tb_usage_error("record", "no program to record: want -- PROGRAM [ARGS...] after --out %s", out);
     char lib[4200];
     if (!find_recorder(lib, sizeof lib))
-        return tb_usage_error("record", "cannot find libtmbrecord.so beside tmbench or in %s",
-                              *TB_RECORDER_INSTALLED ? TB_RECORDER_INSTALLED : "the install prefix");
+        return tb_usage_error("record", "cannot find libtmbrecord.so beside tmbench or at %s (reinstall tmbench: "
+                              "cmake --install puts it there)", lib);
     int tfd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (tfd < 0)
         return tb_usage_error("record", "cannot create %s: %s%s", out, strerror(errno),
