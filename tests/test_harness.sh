@@ -268,4 +268,24 @@ c2=$(csv_awk 'NR>1 {print $col["workload"], $col["instructions_per_op"], $col["c
 grep -qE '^churn [0-9.]+ (callgrind|perf)$' <<<"$c1" || fail "no instruction count: $c1"
 [ "$c1" = "$c2" ] || fail "instruction counts differ between two runs: $c1 / $c2"
 
+# 9. progress: on a terminal one line updated in place that never passes the terminal's width
+# (captured through script(1) at 60 and 160 columns); off a terminal plain lines with elapsed
+# time and eta every 10 cells; the end-of-run summary either way
+for cols in 60 160; do
+    script -qfec "stty cols $cols; '$TB' run --allocators glibc,tmempool-tcache --workloads churn,prodcons --threads 1,2 \
+        --reps 2 --ops 20000 --out '$T/tty$cols'" "$T/tty$cols.log" >/dev/null 2>&1 || fail "run under script at $cols columns"
+    # every in-place update: what follows "\r ESC[K" up to the next \r or newline
+    long=$(tr '\r' '\n' <"$T/tty$cols.log" | sed -n 's/^\x1b\[K\(\[[0-9]*\/16\].*\)$/\1/p' | awk -v w="$cols" 'length($0) >= w')
+    n=$(tr '\r' '\n' <"$T/tty$cols.log" | grep -c $'^\x1b\\[K\\[[0-9]*/16\\]')
+    [ "$n" -ge 16 ] && [ -z "$long" ] || fail "progress at $cols columns: $n updates, too long: $long"
+    matches "16 of 16 cells run in 0:00:[0-9][0-9]: 12 ok, 4 skipped, 0 not ok; done" "$T/tty$cols.log" ||
+        fail "no summary at $cols columns: $(tail -3 "$T/tty$cols.log")"
+done
+"$TB" run --allocators glibc,tmempool-tcache --workloads churn,prodcons --threads 1,2 --reps 3 --ops 20000 \
+    --out "$T/plain" >/dev/null 2>"$T/plain.log" || fail "plain run"
+[ "$(grep -cE '^tmbench run: (10|20) of 24 cells, 0 not ok, elapsed [0-9]+:[0-9]{2}:[0-9]{2}, eta [0-9]+:[0-9]{2}:[0-9]{2}$' "$T/plain.log")" -eq 2 ] ||
+    fail "off a terminal, no elapsed/eta lines: $(cat "$T/plain.log")"
+! matches -E 'skipped +ops/s|\x1b' "$T/plain.log" || fail "off a terminal: escapes or a bare ops/s"
+matches -x "tmbench run: charts and report: tmbench plot $T/plain" "$T/plain.log" || fail "no plot hint: $(tail -3 "$T/plain.log")"
+
 echo "test_harness: all passed"

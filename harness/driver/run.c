@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,9 +125,29 @@ static void note_warnings(char *said, cJSON *warnings, bool tty)
 }
 
 typedef struct loop_out {
-    size_t ran, bad;
+    size_t ran, bad, skipped;
     bool io_failed; /* a row could not be written: the run stopped there */
+    uint64_t last_plain; /* off a terminal: when the last elapsed/eta line was written */
 } loop_out;
+
+/* Off a terminal, a line with the elapsed time and an estimate of what is left every this
+ * many cells, and at least every PLAIN_EVERY_S seconds. */
+enum { PLAIN_EVERY_CELLS = 10, PLAIN_EVERY_S = 30 };
+
+/* The terminal's width (asked at each update, so a resized window is followed); 80 if unknown. */
+static int tty_width(void)
+{
+    struct winsize ws;
+    return ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
+/* The in-place progress line: cut to one column less than the terminal is wide (a full-width
+ * line makes some terminals wrap the cursor), so that it never wraps and \r overwrites it whole. */
+static void tty_line(const char *text)
+{
+    int w = tty_width() - 1;
+    fprintf(stderr, "\r\033[K%.*s", w > 0 ? w : 0, text);
+}
 
 static void cell_size_label(const tb_cell *c, char *buf, size_t len)
 {
@@ -154,6 +175,7 @@ static bool record(const tb_run_ctx *rc, const tb_cell *cell, tb_row *row, tb_st
     lo->ran++;
     bool ok = tb_status_good(st);
     lo->bad += !ok;
+    lo->skipped += st == TB_ST_skipped;
     char label[64];
     cell_size_label(cell, label, sizeof label);
     if (!tty || !ok)
@@ -207,11 +229,17 @@ static void run_cells(const tb_run_ctx *rc, const tb_matrix *m, size_t todo, FIL
         char e1[16], e2[16];
         fmt_hms(e1, sizeof e1, el);
         fmt_hms(e2, sizeof e2, lo->ran ? el / (double)lo->ran * (double)(todo - lo->ran) : 0);
-        char label[64];
+        char label[64], line[512];
         cell_size_label(cell, label, sizeof label);
-        if (tty)
-            fprintf(stderr, "\r\033[K[%zu/%zu] %s %s t=%u %s rep %u  elapsed %s  eta %s", lo->ran + 1, todo,
-                    cell->alloc->name, cell->wl->name, cell->threads, label, cell->rep, e1, e2);
+        if (tty) {
+            snprintf(line, sizeof line, "[%zu/%zu] %s  eta %s  %s %s t=%u %s rep %u", lo->ran + 1, todo, e1, e2,
+                     cell->alloc->name, cell->wl->name, cell->threads, label, cell->rep);
+            tty_line(line);
+        } else if (lo->ran && (lo->ran % PLAIN_EVERY_CELLS == 0 || el - (double)lo->last_plain / 1e9 >= PLAIN_EVERY_S)) {
+            fprintf(stderr, "tmbench run: %zu of %zu cells, %zu not ok, elapsed %s, eta %s\n", lo->ran, todo, lo->bad,
+                    e1, e2);
+            lo->last_plain = tb_now_ns() - t_start;
+        }
         tb_row row[2] = {{{0}}, {{0}}};
         static char said[2][4096];
         tb_status st[2];
@@ -276,6 +304,7 @@ static unsigned run_auto(const tb_run_ctx *rc, const tb_matrix *m, const tb_adap
         run_cells(rc, &r, k, csv, csv_path, run_id, versions, warnings, &one);
         lo->ran += one.ran;
         lo->bad += one.bad;
+        lo->skipped += one.skipped;
         lo->io_failed |= one.io_failed;
         if (!one.ran)
             break;
@@ -345,16 +374,23 @@ static char *auto_summary(const tb_adapt *ad, const tb_matrix *m, const char *cs
     return text;
 }
 
-/* The run's last line, its directory on stdout, and its exit code. */
-static int last_words(const loop_out *lo, size_t todo, bool io, const char *out)
+/* The run's last lines: what ran and how, the wall time, where the results are and how to draw
+ * them; its directory on stdout, and its exit code. */
+static int last_words(const loop_out *lo, size_t todo, bool io, const char *out, double wall_s)
 {
     const char *how = io ? "STOPPED: an output file could not be written" : interrupted ? "interrupted" : "done";
+    char wall[16], more[96] = "";
+    fmt_hms(wall, sizeof wall, wall_s);
     if (lo->ran > todo)
-        fprintf(stderr, "tmbench run: %zu cells run (%zu in the first rounds, %zu more for --reps auto), %zu not ok, "
-                        "%s; results in %s\n", lo->ran, todo, lo->ran - todo, lo->bad, how, out);
-    else
-        fprintf(stderr, "tmbench run: %zu of %zu cells run, %zu not ok, %s; results in %s\n", lo->ran, todo, lo->bad,
-                how, out);
+        snprintf(more, sizeof more, " (%zu in the first rounds, %zu more for --reps auto)", todo, lo->ran - todo);
+    fprintf(stderr, "tmbench run: %zu of %zu cells run%s in %s: %zu ok, %zu skipped, %zu not ok; %s; results in %s\n",
+            lo->ran, lo->ran > todo ? lo->ran : todo, more, wall, lo->ran - lo->bad - lo->skipped, lo->skipped,
+            lo->bad, how, out);
+    if (interrupted || io)
+        fprintf(stderr, "tmbench run: continue it with: tmbench run --resume %s\n", out);
+    if (lo->ran)
+        fprintf(stderr, "tmbench run: charts and report: tmbench plot %s%s\n", out,
+                lo->bad ? " (the report lists the cells not ok)" : "");
     printf("%s\n", out);
     if (io)
         return TB_EXIT_IO;
@@ -482,5 +518,5 @@ int tb_cmd_run(int argc, char **argv)
     free(atext);
     cJSON_Delete(versions);
     cJSON_Delete(warnings);
-    return last_words(&lo, todo, lo.io_failed || !meta_ok, ro.out);
+    return last_words(&lo, todo, lo.io_failed || !meta_ok, ro.out, (double)(tb_now_ns() - t_run0) / 1e9);
 }
