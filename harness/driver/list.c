@@ -72,11 +72,13 @@ int tb_cmd_list(int argc, char **argv)
         for (int k = 0; w->params[k].key; k++) {
             const tb_param *q = &w->params[k];
             char valid[96];
-            if (q->choices)
+            if (q->text)
+                snprintf(valid, sizeof valid, "a file name");
+            else if (q->choices)
                 snprintf(valid, sizeof valid, "%s", q->choices);
             else
                 snprintf(valid, sizeof valid, "%.15g..%.15g", q->lo, q->hi);
-            printf("  %-11s -p %s=%s  %s (%s)\n", "", q->key, q->def, q->help, valid);
+            printf("  %-11s -p %s=%s  %s (%s)\n", "", q->key, *q->def ? q->def : "FILE", q->help, valid);
         }
     }
     printf("\npresets:\n");

@@ -17,7 +17,7 @@ static void run_help(void)
     printf("usage: tmbench run [options]\n"
            "Runs every cell (allocator x workload x threads x size x rep) in its own worker process\n"
            "and appends one row per cell to DIR/results.csv; meta.json records the context.\n\n"
-           "  --preset quick|ci|full   the matrix to start from (default quick)\n"
+           "  --preset quick|ci|real|full  the matrix to start from (default quick)\n"
            "  --allocators A,B|all     names from `tmbench list`, or NAME=/path/lib.so for your own\n"
            "  --workloads W,X|all      workloads from `tmbench list`\n"
            "  --threads 1,2,4|ncpu     thread counts\n"
