@@ -7,11 +7,11 @@
 #   plots:     gnuplot-nox
 #   tests:     procps (pgrep: the fault tests look for workers left behind), groff-base and
 #              bsdextrautils (the installed man pages rendered and read), parallel (the
-#              scale-out recipe run as documented)
+#              scale-out recipe run as documented), python3-yaml (the example CI workflow read)
 #   real:      python3, sqlite3 (the programs the real preset records; gcc is above)
 TMP_DEB_PACKAGES=(cmake gcc make pkg-config libhwloc-dev libcjson-dev valgrind
                   libmimalloc-dev libgoogle-perftools-dev libjemalloc-dev gnuplot-nox procps
-                  groff-base bsdextrautils parallel python3 sqlite3)
+                  groff-base bsdextrautils parallel python3 python3-yaml sqlite3)
 
 tmp_install_deps() {
   local missing=()

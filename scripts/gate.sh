@@ -4,7 +4,10 @@
 # committed in results/baselines/ci-instructions. A cell more than 2% worse fails the gate.
 #
 #   scripts/gate.sh            compare this checkout with the baseline (exit 1 on a regression)
+#   scripts/gate.sh --format markdown|json|csv   the same, compare's verdicts in that format
 #   scripts/gate.sh --refresh  after an intended change: rewrite the baseline, then commit it
+# GATE_RUN_DIR=DIR keeps the gate's run there (for tmbench export or plot) instead of a
+# temporary directory.
 #
 # Counts depend on the compiler and its flags, so the baseline is only valid for the machine
 # class CI runs on (Debian's gcc); refresh it when the toolchain changes.
@@ -30,7 +33,13 @@ if [ ! -f "$baseline/results.csv" ]; then
     echo "gate: no baseline at $baseline (make one with scripts/gate.sh --refresh)" >&2
     exit 2
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$tmbench" run "${args[@]}" --out "$work/run"
-"$tmbench" compare "$baseline" "$work/run" --metric instructions_per_op --threshold 2
+if [ -n "${GATE_RUN_DIR:-}" ]; then
+    run=$GATE_RUN_DIR
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    run=$work/run
+fi
+# the run's progress to stderr, so that stdout holds compare's verdicts alone
+"$tmbench" run "${args[@]}" --out "$run" >/dev/null
+"$tmbench" compare "$baseline" "$run" --metric instructions_per_op --threshold 2 "$@"

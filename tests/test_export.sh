@@ -110,4 +110,22 @@ bad "" "$T/no-such-run" --format bmf
 # an unwritable --out: exit 4, nothing left behind
 rc=0; "$TB" export "$T/run" --format bmf --out "$T/no-such-dir/x.json" 2>"$T/err" || rc=$?
 [ "$rc" -eq 4 ] && matches "cannot create" "$T/err" || fail "unwritable --out: $rc $(cat "$T/err")"
+# 4. the example GitHub workflow parses, and every tmbench command in it uses flags tmbench has
+python3 - "$(dirname "$0")/../docs/ci/github-actions.yml" >"$T/cmds" <<'PY' || fail "docs/ci/github-actions.yml does not parse"
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+steps = wf["jobs"]["gate"]["steps"]
+assert any(s.get("with", {}).get("tool") == "googlecpp" for s in steps), "no github-action-benchmark step"
+for s in steps:
+    for line in s.get("run", "").replace("\\\n", " ").splitlines():
+        words = line.split()
+        if "$tb" in words:
+            print(" ".join(words[words.index("$tb") + 1:]))
+PY
+[ "$(wc -l <"$T/cmds")" -ge 4 ] || fail "the workflow runs tmbench $(wc -l <"$T/cmds") times"
+while read -r sub rest; do
+    for f in $(grep -oE -- '--[a-z][a-z-]+' <<<"$rest"); do
+        "$TB" help "$sub" | matches -- "$f" || fail "the workflow's tmbench $sub uses $f, which it does not have"
+    done
+done <"$T/cmds"
 echo "test_export: ok"
