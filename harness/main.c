@@ -42,8 +42,22 @@ static int find(const char *name)
 
 static int unknown(const char *what)
 {
-    fprintf(stderr, "tmbench: unknown command '%s' (valid: list, run, merge, compare, plot; tmbench --help)\n", what);
+    fprintf(stderr, "tmbench: unknown command '%s' (valid:", what);
+    for (size_t i = 0, n = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!commands[i].hidden)
+            fprintf(stderr, "%s %s", n++ ? "," : "", commands[i].name);
+    fprintf(stderr, "; tmbench --help)\n");
     return TB_EXIT_USAGE;
+}
+
+/* Runs command i on argv (argv[0] its name): getopt's own messages ("unrecognized option") then
+ * start "tmbench CMD:", as every other error of the subcommand does. */
+static int dispatch(size_t i, int argc, char **argv)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "tmbench %s", commands[i].name);
+    argv[0] = name;
+    return commands[i].fn(argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -62,7 +76,7 @@ int main(int argc, char **argv)
         if (i < 0 || commands[i].hidden)
             return unknown(argv[2]);
         char *args[] = {argv[2], "--help", NULL};
-        return commands[i].fn(2, args);
+        return dispatch((size_t)i, 2, args);
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("tmbench %s (%s)\n", TB_VERSION, tb_git_commit());
@@ -70,8 +84,8 @@ int main(int argc, char **argv)
     }
     int i = find(argv[1]);
     if (i >= 0)
-        return commands[i].fn(argc - 1, argv + 1);
-    if (argv[1][0] == '-')
-        return tb_cmd_run(argc, argv);
+        return dispatch((size_t)i, argc - 1, argv + 1);
+    if (argv[1][0] == '-') /* flags alone: a run */
+        return dispatch((size_t)find("run"), argc, argv);
     return unknown(argv[1]);
 }

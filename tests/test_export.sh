@@ -107,6 +107,14 @@ bad "want a run's directory with its meta.json" "$T/nometa" --format bmf
 mkdir -p "$T/broken" && cp "$T/run/meta.json" "$T/broken/" && { echo "$header"; echo "x,A,1,churn,live=1,one,64,0,ok"; } >"$T/broken/results.csv"
 bad "results.csv:2" "$T/broken" --format bmf
 bad "" "$T/no-such-run" --format bmf
+# an unknown flag: getopt's own words, and they too name the subcommand first
+for sub in export run compare plot merge record; do
+    rc=0; "$TB" $sub --bogus >/dev/null 2>"$T/err" || rc=$?
+    [ "$rc" -eq 2 ] && head -1 "$T/err" | matches "^tmbench $sub: unrecognized option '--bogus'" || fail "$sub --bogus: $rc $(cat "$T/err")"
+done
+rc=0; "$TB" frobnicate >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "valid: list, run, merge, plot, compare, export, record, trace-info;" "$T/err" ||
+    fail "unknown command: $rc $(cat "$T/err")"
 # an unwritable --out: exit 4, nothing left behind
 rc=0; "$TB" export "$T/run" --format bmf --out "$T/no-such-dir/x.json" 2>"$T/err" || rc=$?
 [ "$rc" -eq 4 ] && matches "cannot create" "$T/err" || fail "unwritable --out: $rc $(cat "$T/err")"
