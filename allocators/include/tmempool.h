@@ -129,22 +129,24 @@ TMP_API size_t tmp_pool_trim(tmp_pool *pool);
 /* Size-class sets: objects of any size from one handle. A set is a pool per size class, each of
  * the set's strategy and created on its first allocation, plus one mapping per object above
  * max_size. Classes (bytes): 8, 16 to 128 by 16, then four per doubling (160, 192, 224, 256, 320,
- * ... 2048, 2560, 3072, 3584), the spacing jemalloc and mimalloc use; a request takes the least
- * class that holds it, so from 9 to 128 bytes at most 47% of an object is padding (17 in 32), above
- * 128 under 20% (2049 in 2560), and requests of 0 to 8 bytes take 8. Every chunk of a class is 64 KiB and 64 KiB-aligned, so
+ * ... 2048, 2560, 3072, 3584, 4096, ... 12288, 14336, 16384), the spacing jemalloc and mimalloc
+ * use; a request takes the least class that holds it, so from 9 to 128 bytes at most 47% of an
+ * object is padding (17 in 32), above 128 under 20% (2049 in 2560), and requests of 0 to 8 bytes
+ * take 8. Every chunk of a class is 64 KiB and 64 KiB-aligned (the classes above 3584 fit 15
+ * down to 3 objects in one), so
  * tmp_set_free finds an object's pool from its address without a search. Everything said of a
  * pool holds for a set: any-thread free, thread exit, destroy with objects out, TMP_F_DEBUG. */
 typedef struct tmp_set tmp_set; /* opaque */
 
 typedef struct tmp_set_config {
     tmp_strategy strategy; /* every class is a pool of this strategy */
-    size_t max_size;       /* largest size served from a class; 0 = the default, 3584 (the
+    size_t max_size;       /* largest size served from a class; 0 = the default, 16384 (the
                             * largest class). Larger is EINVAL; sizes above it are mapped one
                             * object each and freed through tmp_set_free as well. */
     unsigned flags;        /* TMP_F_DEBUG, TMP_F_NO_AUTOTRIM, as for a pool */
 } tmp_set_config;
 
-#define TMP_SET_MAX_CLASS_SIZE 3584
+#define TMP_SET_MAX_CLASS_SIZE 16384
 
 /* Fills *cfg with the defaults for strategy s. Never fails. */
 TMP_API void tmp_set_config_init(tmp_set_config *cfg, tmp_strategy s);

@@ -222,6 +222,9 @@ struct tmp_pool {
 /* pool.c */
 size_t tmp__carved_high(const tmp_pool *pool); /* takes meta_lock */
 bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* one of its chunks; takes meta_lock */
+/* tmp_pool_create with chunks of at least min_objs objects instead of 16 (set.c's largest
+ * classes, which must keep 64 KiB chunks). */
+int tmp__pool_create_min(const tmp_config *cfg, size_t min_objs, tmp_pool **out);
 
 /* chunk.c: OS memory, chunks and the metadata area */
 void *tmp__os_map(size_t size, size_t align);

@@ -59,8 +59,9 @@ static unsigned online_cpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-/* Resolves defaults and derives the chunk geometry. EINVAL on a configuration that cannot work. */
-static int geometry(const tmp_config *in, tmp_pool *p)
+/* Resolves defaults and derives the chunk geometry, a chunk holding at least min_objs objects.
+ * EINVAL on a configuration that cannot work. */
+static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
 {
     tmp_config c = *in;
     if (c.object_size == 0 || c.object_size > TMP__MAX_OBJECT)
@@ -90,9 +91,10 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     if (c.cache_objects > 4096)
         c.cache_objects = 4096;
 
-    /* A chunk holds at least 16 objects, is at least 64 KiB unless max_objects needs less,
-     * and is a power of two so that masking an address finds its chunk. */
-    size_t want = 16 * stride + sizeof(tmp__chunk) + c.alignment;
+    /* A chunk holds at least min_objs objects (16 for a pool; a set's largest classes take
+     * fewer, to keep its 64 KiB chunks), is at least 64 KiB unless max_objects needs less, and
+     * is a power of two so that masking an address finds its chunk. */
+    size_t want = min_objs * stride + sizeof(tmp__chunk) + c.alignment;
     size_t chunk = pow2_ceil(want > DEFAULT_CHUNK ? want : DEFAULT_CHUNK);
     /* A small max_objects shrinks the chunk to what it needs; only then is the product small
      * enough to compute (2^63 - 1 objects once overflowed it and looped in pow2_ceil). */
@@ -109,7 +111,7 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     size_t line = c.alignment > 64 ? c.alignment : 64;
     size_t hdr = (sizeof(tmp__chunk) + bitmap + line - 1) & ~(line - 1);
     if (hdr + stride > chunk)
-        chunk = pow2_ceil(hdr + 16 * stride);
+        chunk = pow2_ceil(hdr + min_objs * stride);
     if (chunk == 0)
         return EINVAL;
     p->cfg = c;
@@ -123,13 +125,15 @@ static int geometry(const tmp_config *in, tmp_pool *p)
     return 0;
 }
 
-int tmp_pool_create(const tmp_config *cfg, tmp_pool **out)
+int tmp_pool_create(const tmp_config *cfg, tmp_pool **out) { return tmp__pool_create_min(cfg, 16, out); }
+
+int tmp__pool_create_min(const tmp_config *cfg, size_t min_objs, tmp_pool **out)
 {
-    if (!cfg || !out)
+    if (!cfg || !out || min_objs == 0)
         return EINVAL;
     tmp_pool tmp;
     memset(&tmp, 0, sizeof tmp);
-    int err = geometry(cfg, &tmp);
+    int err = geometry(cfg, min_objs, &tmp);
     if (err)
         return err;
 
