@@ -53,8 +53,8 @@ static int rp_setup(tb_run *r, char *err, size_t errlen)
         return 1;
     }
     uint64_t n = st.t.objects ? st.t.objects : 1;
-    st.ptr = calloc(n, sizeof *st.ptr);
-    st.ready = calloc(n, 1);
+    st.ptr = tb_bulk_calloc(n, sizeof *st.ptr);
+    st.ready = tb_bulk_calloc(n, 1);
     if (!st.ptr || !st.ready) {
         snprintf(err, errlen, "replay: out of memory for %llu objects", (unsigned long long)n);
         return -1;
@@ -126,8 +126,8 @@ static void rp_teardown(tb_run *r)
         if (st->ptr[i])
             tb_release(r, st->ptr[i], osize(st, i));
     r->mark_live_bytes = (long long)st->t.peak_live_bytes;
-    free(st->ptr);
-    free((void *)st->ready);
+    tb_bulk_free(st->ptr);
+    tb_bulk_free((void *)st->ready);
     tb_trace_free(&st->t);
 }
 

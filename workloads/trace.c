@@ -1,12 +1,14 @@
 /* The trace reader: checks the header, every block and every event against the format in
  * trace.h, then replays the events in the program's order (by seq) to check that every free
  * names a live object, renumbers objects densely and works out what the pattern is. */
+#define _GNU_SOURCE /* mremap */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "trace.h"
@@ -27,6 +29,58 @@ static uint64_t rd64(const unsigned char *p) { return rd32(p) | (uint64_t)rd32(p
 /* An open-addressing map from an object's id (its allocation's seq, never 0) to its dense
  * number, with deletion by tombstone. */
 typedef struct { uint64_t *key, *val; size_t cap, used; } idmap;
+/* Bulk memory (trace.h): a mapping each, its size in a header a cache line long. Sanitizer
+ * builds take libc's heap instead, so that ASan checks the reader's every access (the fuzz
+ * pass reads mutated traces there); they run no replay cells to be warmed. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+void *tb_bulk_alloc(size_t bytes) { return calloc(1, bytes ? bytes : 1); }
+void *tb_bulk_calloc(size_t n, size_t each) { return calloc(n ? n : 1, each ? each : 1); }
+void *tb_bulk_realloc(void *p, size_t bytes) { return realloc(p, bytes ? bytes : 1); }
+void tb_bulk_free(void *p) { free(p); }
+#else
+#define BULK_HDR 64
+
+void *tb_bulk_alloc(size_t bytes)
+{
+    if (bytes > SIZE_MAX - BULK_HDR - 4096)
+        return NULL;
+    size_t len = (bytes + BULK_HDR + 4095) & ~(size_t)4095;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *(size_t *)p = len;
+    return p + BULK_HDR;
+}
+
+void *tb_bulk_calloc(size_t n, size_t each)
+{
+    return each && n > SIZE_MAX / each ? NULL : tb_bulk_alloc(n * each); /* fresh pages are zero */
+}
+
+void *tb_bulk_realloc(void *old, size_t bytes)
+{
+    if (!old)
+        return tb_bulk_alloc(bytes);
+    if (bytes > SIZE_MAX - BULK_HDR - 4096)
+        return NULL;
+    char *h = (char *)old - BULK_HDR;
+    size_t len = (bytes + BULK_HDR + 4095) & ~(size_t)4095;
+    char *p = mremap(h, *(size_t *)h, len, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return NULL;
+    *(size_t *)p = len;
+    return p + BULK_HDR;
+}
+
+void tb_bulk_free(void *p)
+{
+    if (p) {
+        char *h = (char *)p - BULK_HDR;
+        munmap(h, *(size_t *)h);
+    }
+}
+#endif
+
 #define IDMAP_DEAD UINT64_MAX
 
 static size_t idmap_slot(const idmap *m, uint64_t k)
@@ -43,8 +97,8 @@ static int idmap_init(idmap *m, uint64_t n)
     while (m->cap < 2 * n + 16)
         m->cap <<= 1;
     m->used = 0;
-    m->key = calloc(m->cap, sizeof *m->key);
-    m->val = calloc(m->cap, sizeof *m->val);
+    m->key = tb_bulk_calloc(m->cap, sizeof *m->key);
+    m->val = tb_bulk_calloc(m->cap, sizeof *m->val);
     return m->key && m->val ? 0 : -1;
 }
 
@@ -66,11 +120,11 @@ void tb_trace_free(tb_trace *t)
 {
     if (t->ev)
         for (unsigned i = 0; i < t->threads; i++)
-            free(t->ev[i]);
-    free(t->ev);
-    free(t->nev);
-    free(t->obj_size);
-    free(t->obj_thread);
+            tb_bulk_free(t->ev[i]);
+    tb_bulk_free(t->ev);
+    tb_bulk_free(t->nev);
+    tb_bulk_free(t->obj_size);
+    tb_bulk_free(t->obj_thread);
     memset(t, 0, sizeof *t);
 }
 
@@ -95,12 +149,12 @@ static unsigned char *slurp(const char *path, size_t *len, char *err, size_t err
             fclose(f);
         return NULL;
     }
-    unsigned char *buf = malloc((size_t)st.st_size + 1);
+    unsigned char *buf = tb_bulk_alloc((size_t)st.st_size + 1);
     size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
     if (!buf || n != (size_t)st.st_size) {
         snprintf(err, errlen, "trace %s: cannot read it (%s)", path, buf ? "short read" : "out of memory");
-        free(buf);
+        tb_bulk_free(buf);
         return NULL;
     }
     *len = n;
@@ -136,8 +190,8 @@ static int parse(const unsigned char *b, size_t len, const char *path, tb_trace 
         c--;
     t->cmd[c] = '\0';
     uint64_t cap[TB_TRACE_MAX_THREADS] = {0};
-    t->nev = calloc(TB_TRACE_MAX_THREADS, sizeof *t->nev);
-    t->ev = calloc(TB_TRACE_MAX_THREADS, sizeof *t->ev);
+    t->nev = tb_bulk_calloc(TB_TRACE_MAX_THREADS, sizeof *t->nev);
+    t->ev = tb_bulk_calloc(TB_TRACE_MAX_THREADS, sizeof *t->ev);
     if (!t->nev || !t->ev)
         return fail(t, err, errlen, "trace %s: out of memory", path);
     t->threads = TB_TRACE_MAX_THREADS; /* for tb_trace_free until the real count is known */
@@ -169,7 +223,7 @@ static int parse(const unsigned char *b, size_t len, const char *path, tb_trace 
             uint64_t nc = cap[th] ? cap[th] * 2 : 1024;
             while (nc < t->nev[th] + n)
                 nc *= 2;
-            tb_trace_event *ne = realloc(t->ev[th], nc * sizeof *ne);
+            tb_trace_event *ne = tb_bulk_realloc(t->ev[th], nc * sizeof *ne);
             if (!ne)
                 return fail(t, err, errlen, "trace %s: out of memory for %" PRIu64 " events", path, nc);
             t->ev[th] = ne, cap[th] = nc;
@@ -198,7 +252,7 @@ static int parse(const unsigned char *b, size_t len, const char *path, tb_trace 
         return fail(t, err, errlen, "trace %s: corrupt: the header says %" PRIu64 " events of %" PRIu32 " threads, the blocks hold %" PRIu64 " of %u",
                     path, events, threads, total, top);
     for (unsigned i = top; i < TB_TRACE_MAX_THREADS; i++)
-        free(t->ev[i]), t->ev[i] = NULL;
+        tb_bulk_free(t->ev[i]), t->ev[i] = NULL;
     t->threads = t->complete ? threads : top;
     t->events = total;
     if (t->threads == 0)
@@ -209,11 +263,11 @@ static int parse(const unsigned char *b, size_t len, const char *path, tb_trace 
 /* Pass 2: the program's order. Every free names a live object; objects renumbered densely. */
 static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
 {
-    order_ent *ord = malloc((t->events ? t->events : 1) * sizeof *ord);
-    uint64_t *life = malloc((t->events ? t->events : 1) * sizeof *life);
+    order_ent *ord = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *ord);
+    uint64_t *life = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *life);
     idmap m;
     if (!ord || !life || idmap_init(&m, t->events) != 0) {
-        free(ord), free(life);
+        tb_bulk_free(ord), tb_bulk_free(life);
         return fail(t, err, errlen, "trace %s: out of memory", path);
     }
     size_t k = 0;
@@ -221,11 +275,11 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
         for (uint64_t i = 0; i < t->nev[th]; i++)
             ord[k++] = (order_ent){.seq = t->ev[th][i].seq, .thread = th, .index = i};
     qsort(ord, k, sizeof *ord, by_seq);
-    uint64_t *born = malloc((t->events ? t->events : 1) * sizeof *born);
-    t->obj_size = malloc((t->events ? t->events : 1) * sizeof *t->obj_size);
-    t->obj_thread = malloc((t->events ? t->events : 1) * sizeof *t->obj_thread);
+    uint64_t *born = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *born);
+    t->obj_size = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *t->obj_size);
+    t->obj_thread = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *t->obj_thread);
     if (!born || !t->obj_size || !t->obj_thread) {
-        free(ord), free(life), free(born), free(m.key), free(m.val);
+        tb_bulk_free(ord), tb_bulk_free(life), tb_bulk_free(born), tb_bulk_free(m.key), tb_bulk_free(m.val);
         return fail(t, err, errlen, "trace %s: out of memory", path);
     }
     uint64_t live = 0, nlife = 0, objects = 0;
@@ -290,9 +344,9 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
         }
         t->by_op[e->op]++;
     }
-    free(ord), free(born), free(m.key), free(m.val);
+    tb_bulk_free(ord), tb_bulk_free(born), tb_bulk_free(m.key), tb_bulk_free(m.val);
     if (rc) {
-        free(life);
+        tb_bulk_free(life);
         return rc;
     }
     t->objects = objects;
@@ -302,7 +356,7 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
         t->life_p50 = (double)life[nlife / 2];
         t->life_p90 = (double)life[(nlife * 9) / 10];
     }
-    free(life);
+    tb_bulk_free(life);
     if (t->dropped) { /* compact the threads' streams */
         for (unsigned th = 0; th < t->threads; th++) {
             uint64_t w = 0;
@@ -324,6 +378,6 @@ int tb_trace_load(const char *path, tb_trace *t, char *err, size_t errlen)
     if (!b)
         return -1;
     int rc = parse(b, len, path, t, err, errlen);
-    free(b);
+    tb_bulk_free(b);
     return rc ? rc : follow(path, t, err, errlen);
 }

@@ -72,6 +72,15 @@ typedef struct tb_trace {
     double life_p50, life_p90; /* lifetimes in events of the whole program, freed objects */
 } tb_trace;
 
+/* Memory for a trace and what its replay keeps beside it (events, per-object arrays), straight
+ * from the OS, zeroed: never from the allocator a cell measures. Through that allocator the
+ * setup's megabytes warm its heap: tcmalloc kept the trace loader's freed memory and replayed
+ * sqlite3 with 40 page faults in its timed region, where every other allocator met 800-1100. */
+void *tb_bulk_alloc(size_t bytes);
+void *tb_bulk_calloc(size_t n, size_t each);
+void *tb_bulk_realloc(void *p, size_t bytes);
+void tb_bulk_free(void *p);
+
 /* Reads and checks path. 0; -1 with a message that gives the byte offset and what was expected
  * (truncated, foreign, corrupt, future version), or names the inconsistent event. */
 int tb_trace_load(const char *path, tb_trace *t, char *err, size_t errlen);
