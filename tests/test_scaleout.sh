@@ -25,6 +25,12 @@ parallel --will-cite -j 2 "$TB" run "${args[@]}" --seed 42 --shard {}/2 --out sh
 [ "$(cells merged)" = "$(cells whole)" ] || fail "parallel: merged cells differ: $(diff <(cells merged) <(cells whole) | head)"
 [ "$(csv_count '$col["status"] != "ok" && $col["status"] != "skipped"' merged/results.csv)" -eq 0 ] || fail "parallel: cells not ok"
 
+# a merge of one shard of two, allowed partial, is not exported as if whole
+"$TB" merge shard-1 --out partial --allow-partial >/dev/null 2>&1 || fail "partial merge"
+rc=0; "$TB" export partial --format bmf >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "is a partial merge (12 of 24 cells): finish the missing shards" "$T/err" && [ ! -s "$T/out" ] ||
+    fail "export of a partial merge: $rc $(cat "$T/err")"
+
 # 2. the Slurm job-array script, two tasks with the array's variables set by hand, then --merge
 for k in 1 2; do
     SLURM_ARRAY_JOB_ID=77 SLURM_ARRAY_TASK_ID=$k SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=2 TMBENCH=$TB \

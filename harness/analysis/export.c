@@ -376,9 +376,14 @@ int tb_cmd_export(int argc, char **argv)
         goto out;
     }
     if (!tb_meta_complete(meta, t.n, &cells)) {
-        tb_usage_error("export", "%s is an incomplete run (%zu of %zu cells%s): finish it with `tmbench run --resume %s`, "
-                                 "then export", dir, t.n, cells,
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "interrupted")) ? ", interrupted" : "", dir);
+        if (cJSON_GetObjectItemCaseSensitive(meta, "merged_from"))
+            tb_usage_error("export", "%s is a partial merge (%zu of %zu cells): finish the missing shards, merge "
+                                     "them all, then export", dir, t.n, cells);
+        else
+            tb_usage_error("export", "%s is an incomplete run (%zu of %zu cells%s): finish it with `tmbench run "
+                                     "--resume %s`, then export", dir, t.n, cells,
+                           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "interrupted")) ? ", interrupted" : "",
+                           dir);
         goto out;
     }
     ng = tb_group_rows(&t, metric ? metric->col : TB_COL_ops_per_sec, &g);

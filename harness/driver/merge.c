@@ -193,6 +193,6 @@ int tb_cmd_merge(int argc, char **argv)
         unlink(mpath);
         return TB_EXIT_IO;
     }
-    fprintf(stderr, "tmbench merge: %zu rows from %d shards into %s\n", total, n, out);
+    fprintf(stderr, "tmbench merge: %zu rows from %d shard%s into %s\n", total, n, n == 1 ? "" : "s", out);
     return 0;
 }
