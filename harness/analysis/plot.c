@@ -20,7 +20,6 @@
 #include "plot.h"
 #include "tb_alloc.h"
 #include "stats.h"
-#include "trace.h"
 
 /* One color per allocator, the same in every chart: registered allocators by their place in
  * the registry, others (user libraries, X@base) after them in name order. Okabe-Ito first,
@@ -693,18 +692,30 @@ static bool param_value(const char *params, const char *key, char *buf, size_t l
     return false;
 }
 
-size_t tb_plot_traces(const tb_plot *p, char (*paths)[1024], size_t max)
+/* Reads every distinct trace the run's variants name, once, keeping its figures. */
+static void load_traces(tb_plot *p)
 {
-    size_t n = 0;
-    for (size_t w = 0; w < p->nwl && n < max; w++) {
-        if (!param_value(p->wl[w].params, "trace", paths[n], sizeof paths[n]) || !paths[n][0])
+    p->traces = calloc(TB_PLOT_MAX, sizeof *p->traces);
+    if (!p->traces)
+        return;
+    for (size_t w = 0; w < p->nwl && p->ntraces < TB_PLOT_MAX; w++) {
+        tb_plot_trace *x = &p->traces[p->ntraces];
+        if (!param_value(p->wl[w].params, "trace", x->path, sizeof x->path) || !x->path[0])
             continue;
         bool seen = false; /* one entry a trace, however many variants name it */
-        for (size_t i = 0; i < n && !seen; i++)
-            seen = strcmp(paths[i], paths[n]) == 0;
-        n += !seen;
+        for (size_t i = 0; i < p->ntraces && !seen; i++)
+            seen = strcmp(p->traces[i].path, x->path) == 0;
+        if (seen)
+            continue;
+        tb_trace t;
+        x->ok = tb_trace_load(x->path, &t, x->err, sizeof x->err) == 0;
+        if (x->ok) {
+            x->t = t;
+            x->t.nev = NULL, x->t.ev = NULL, x->t.obj_size = NULL, x->t.obj_thread = NULL;
+            tb_trace_free(&t);
+        }
+        p->ntraces++;
     }
-    return n;
 }
 
 /* 2^e bytes as "512", "4K", "2M", "1G" */
@@ -737,44 +748,36 @@ static void bucket_label(char *buf, size_t len, unsigned b)
  * against the pattern that produced them. No chart when the run replayed nothing. */
 static int chart_traces(tb_plot *p, char *err, size_t errlen)
 {
-    char (*paths)[1024] = calloc(TB_PLOT_MAX, sizeof *paths);
-    tb_trace *t = calloc(TB_PLOT_MAX, sizeof *t);
-    if (!paths || !t) {
-        free(paths);
-        free(t);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t np = tb_plot_traces(p, paths, TB_PLOT_MAX), nt = 0;
+    const tb_trace *t[TB_PLOT_MAX];
+    size_t nt = 0;
     char names[TB_PLOT_MAX][256], unread[1500] = "";
     size_t uu = 0;
-    for (size_t i = 0; i < np; i++) {
-        char e[600];
-        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
-        if (tb_trace_load(paths[i], &t[nt], e, sizeof e) != 0) {
+    for (size_t i = 0; i < p->ntraces; i++) {
+        const tb_plot_trace *x = &p->traces[i];
+        const char *base = strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path;
+        if (!x->ok) {
             uu += (size_t)snprintf(unread + uu, uu < sizeof unread ? sizeof unread - uu : 0, "%s%s", uu ? ", " : "", base);
             continue;
         }
-        snprintf(names[nt], sizeof names[0], "%s (%llu objects)", base, (unsigned long long)t[nt].objects);
-        nt++;
+        snprintf(names[nt], sizeof names[0], "%s (%llu objects)", base, (unsigned long long)x->t.objects);
+        t[nt++] = &x->t;
     }
-    int rc = 0;
     if (!nt)
-        goto out;
+        return 0;
     unsigned lo = 64, hi = 0;
     for (size_t i = 0; i < nt; i++)
         for (unsigned b = 0; b < 65; b++)
-            if (t[i].size_log2[b]) {
+            if (t[i]->size_log2[b]) {
                 lo = b < lo ? b : lo;
                 hi = b > hi ? b : hi;
             }
+    if (lo > hi)
+        return 0; /* no trace holds an object */
     char path[4300];
     FILE *f = titled_data(p, "traces.dat", "share of each trace's objects by size (bytes, powers of two), percent", path,
                           sizeof path, err, errlen);
-    if (!f) {
-        rc = -1;
-        goto out;
-    }
+    if (!f)
+        return -1;
     fputs("# size", f);
     for (size_t i = 0; i < nt; i++) {
         fputc('\t', f);
@@ -786,13 +789,11 @@ static int chart_traces(tb_plot *p, char *err, size_t errlen)
         bucket_label(lab, sizeof lab, b);
         fputs(lab, f);
         for (size_t i = 0; i < nt; i++)
-            fprintf(f, "\t%.4f", t[i].objects ? 100.0 * (double)t[i].size_log2[b] / (double)t[i].objects : 0.0);
+            fprintf(f, "\t%.4f", t[i]->objects ? 100.0 * (double)t[i]->size_log2[b] / (double)t[i]->objects : 0.0);
         fputc('\n', f);
     }
-    if (!close_data(p, f, path, err, errlen)) {
-        rc = -1;
-        goto out;
-    }
+    if (!close_data(p, f, path, err, errlen))
+        return -1;
     gp_vars v = {.used = 0};
     char colors[1024] = "";
     size_t uc = 0;
@@ -810,15 +811,11 @@ static int chart_traces(tb_plot *p, char *err, size_t errlen)
     gp_str(&v, "failed", failed);
     gp_str(&v, "datafile", path);
     gp_num(&v, "rows", (double)(hi - lo + 1));
-    if ((rc = render(p, "traces.gp", "traces", &v, err, errlen)) == 0)
-        p->chart[p->ncharts++] = (tb_plot_chart){strdup("traces"), strdup("objects by size in the replayed traces"),
-                                                 strdup(failed)};
-out:
-    for (size_t i = 0; i < nt; i++)
-        tb_trace_free(&t[i]);
-    free(t);
-    free(paths);
-    return rc;
+    if (render(p, "traces.gp", "traces", &v, err, errlen) != 0)
+        return -1;
+    p->chart[p->ncharts++] = (tb_plot_chart){strdup("traces"), strdup("objects by size in the replayed traces"),
+                                             strdup(failed)};
+    return 0;
 }
 
 static const char *default_baseline(const tb_plot *p, tb_role role)
@@ -947,6 +944,7 @@ int tb_cmd_plot(int argc, char **argv)
         goto out;
     }
     collect(&p);
+    load_traces(&p);
     for (size_t i = 1; i < p.nwl; i++)
         p.multi_size |= p.wl[i].size != p.wl[0].size || strcmp(p.wl[i].sizes, p.wl[0].sizes) != 0;
     if (!pick_baseline(&p, baseline))
@@ -1019,6 +1017,7 @@ out:
         free(p.chart[i].title);
         free(p.chart[i].failed);
     }
+    free(p.traces);
     cJSON_Delete(p.meta);
     tb_groups_free(p.g, p.ng);
     tb_table_free(&p.t);

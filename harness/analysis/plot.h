@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "results.h"
+#include "trace.h"
 
 enum { TB_PLOT_MAX = 64 };
 
@@ -29,6 +30,15 @@ typedef struct tb_plot_chart {
     char *base, *title, *failed; /* file name without extension, title, cells left out */
 } tb_plot_chart;
 
+/* A trace the run replayed, read once for the chart and the report: its figures only (the
+ * event arrays freed), or why it could not be read now. */
+typedef struct tb_plot_trace {
+    char path[1024];
+    bool ok;
+    char err[600];
+    tb_trace t; /* scalars and histograms; its pointers are NULL */
+} tb_plot_trace;
+
 typedef struct tb_plot {
     tb_table t;
     tb_group *g;
@@ -49,6 +59,8 @@ typedef struct tb_plot {
     size_t ncharts;
     char *files[TB_PLOT_MAX * 8];
     size_t nfiles;
+    tb_plot_trace *traces; /* the distinct -p trace= files of the run's variants, in variant order */
+    size_t ntraces;
 } tb_plot;
 
 /* g is a cell of variant w */
@@ -64,10 +76,6 @@ static inline const tb_group *tb_plot_cell(const tb_plot *p, const char *alloc, 
 {
     return tb_group_lookup(p->g, p->ng, alloc, w->name, w->params, w->size, w->sizes, threads);
 }
-
-/* The distinct trace files the run's variants name (-p trace=FILE), in variant order: their
- * count, at most max. plot.c. */
-size_t tb_plot_traces(const tb_plot *p, char (*paths)[1024], size_t max);
 
 /* report.c */
 void tb_plot_subtitle(tb_plot *p);

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "plot.h"
-#include "trace.h"
 #include "tb_alloc.h"
 #include "stats.h"
 
@@ -626,10 +625,8 @@ static void traces(doc *d, const tb_plot *p)
     const char *h[] = {"trace", "program", "threads", "events", "objects made", "largest B", "peak live KiB",
                        "cross-thread frees", "lifetime median / p90 (events)"};
     enum { NC = sizeof h / sizeof *h };
-    char (*paths)[1024] = calloc(TB_PLOT_MAX, sizeof *paths);
-    size_t nt = paths ? tb_plot_traces(p, paths, TB_PLOT_MAX) : 0;
-    for (size_t i = 0; i < nt; i++) {
-        const char *path = paths[i];
+    for (size_t i = 0; i < p->ntraces; i++) {
+        const tb_plot_trace *x = &p->traces[i];
         if (!n++) {
             heading(d, 2, "Traces replayed");
             para(d, "What each recorded program asked of the allocators (the chart \"objects by size\" and tmbench trace-info have the size histogram): "
@@ -637,30 +634,27 @@ static void traces(doc *d, const tb_plot *p)
             table_head(d, NC, h);
         }
         char row[NC][160];
-        tb_trace t;
-        char err[600];
-        snprintf(row[0], 160, "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
-        if (tb_trace_load(path, &t, err, sizeof err) != 0) {
-            snprintf(row[1], 160, "not readable now: %.140s", err);
+        snprintf(row[0], 160, "%s", strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path);
+        if (!x->ok) {
+            snprintf(row[1], 160, "not readable now: %.140s", x->err);
             for (int c = 2; c < NC; c++)
                 snprintf(row[c], 160, "-");
             table_row(d, NC, row);
             continue;
         }
-        snprintf(row[1], 160, "%.150s%s", t.cmd, t.complete ? "" : " (incomplete)");
-        snprintf(row[2], 160, "%u", t.threads);
-        snprintf(row[3], 160, "%llu", (unsigned long long)t.events);
-        snprintf(row[4], 160, "%llu", (unsigned long long)t.objects);
-        snprintf(row[5], 160, "%llu", (unsigned long long)t.max_size);
-        snprintf(row[6], 160, "%.1f", (double)t.peak_live_bytes / 1024);
-        snprintf(row[7], 160, "%.1f%%", t.frees ? 100.0 * (double)t.cross_frees / (double)t.frees : 0.0);
-        snprintf(row[8], 160, "%.0f / %.0f", t.life_p50, t.life_p90);
+        const tb_trace *t = &x->t;
+        snprintf(row[1], 160, "%.150s%s", t->cmd, t->complete ? "" : " (incomplete)");
+        snprintf(row[2], 160, "%u", t->threads);
+        snprintf(row[3], 160, "%llu", (unsigned long long)t->events);
+        snprintf(row[4], 160, "%llu", (unsigned long long)t->objects);
+        snprintf(row[5], 160, "%llu", (unsigned long long)t->max_size);
+        snprintf(row[6], 160, "%.1f", (double)t->peak_live_bytes / 1024);
+        snprintf(row[7], 160, "%.1f%%", t->frees ? 100.0 * (double)t->cross_frees / (double)t->frees : 0.0);
+        snprintf(row[8], 160, "%.0f / %.0f", t->life_p50, t->life_p90);
         table_row(d, NC, row);
-        tb_trace_free(&t);
     }
     if (n)
         table_end(d);
-    free(paths);
 }
 
 static void latency_cell(char *buf, size_t len, const tb_group *g, int col)
