@@ -3,6 +3,7 @@
  * and stats that add up once the threads are quiet. Run under TSan in CI. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -233,6 +234,68 @@ static void *cache_holder(void *arg)
     return NULL;
 }
 
+/* Passive false sharing (Hoard's cache-scratch): objects smaller than a line that one thread
+ * allocated and another freed are never handed back to the freeing thread from its cache, so
+ * the two threads do not go on writing to one line; the objects still return to the pool (the
+ * counters balance once the threads are gone). Pools of line-sized objects keep the plain LIFO
+ * reuse. */
+typedef struct handoff_arg {
+    tmp_pool *pool;
+    void *given;
+    uintptr_t given_line;
+    int reused_line; /* allocations that landed on the given object's line */
+} handoff_arg;
+
+static void *handoff_worker(void *p)
+{
+    handoff_arg *a = p;
+    tmp_free(a->pool, a->given);
+    for (int i = 0; i < 1000; i++) {
+        char *o = tmp_alloc(a->pool);
+        CHECK(o != NULL);
+        o[0] = (char)i;
+        a->reused_line += (uintptr_t)o >> 6 == a->given_line;
+        tmp_free(a->pool, o);
+    }
+    return NULL;
+}
+
+static void test_handoff_lines(tmp_strategy s)
+{
+    for (size_t size = 16; size <= 64; size += 48) {
+        tmp_config cfg;
+        tmp_config_init(&cfg, size, s);
+        tmp_pool *pool;
+        CHECK_EQ(tmp_pool_create(&cfg, &pool), 0);
+        handoff_arg a[2];
+        for (int t = 0; t < 2; t++) { /* two consecutive objects: one line at 16 bytes */
+            a[t] = (handoff_arg){.pool = pool, .given = tmp_alloc(pool)};
+            CHECK(a[t].given != NULL);
+            a[t].given_line = (uintptr_t)a[t].given >> 6;
+        }
+        if (size == 16)
+            CHECK_EQ(a[0].given_line, a[1].given_line);
+        pthread_t th[2];
+        for (int t = 0; t < 2; t++)
+            CHECK_EQ(pthread_create(&th[t], NULL, handoff_worker, &a[t]), 0);
+        for (int t = 0; t < 2; t++)
+            CHECK_EQ(pthread_join(th[t], NULL), 0);
+        bool cached = s == TMP_THREAD_CACHE || s == TMP_NUMA;
+        for (int t = 0; t < 2; t++) {
+            if (cached && size < 64)
+                CHECK_EQ(a[t].reused_line, 0); /* never the handed line again */
+            else if (cached)
+                CHECK_EQ(a[t].reused_line, 1000); /* its own freed object back, every time */
+        }
+        tmp_stats st;
+        CHECK_EQ(tmp_pool_stats(pool, &st), 0);
+        CHECK_EQ(st.allocs, 2 + 2000);
+        CHECK_EQ(st.frees, 2 + 2000);
+        CHECK_EQ(st.in_use, 0);
+        tmp_pool_destroy(pool);
+    }
+}
+
 static void test_destroy_while_cached(tmp_strategy s)
 {
     atomic_store(&phase, 0);
@@ -257,6 +320,7 @@ static const test_entry tests[] = {
     TEST_EACH(stress)
     TEST_EACH(thread_exit)
     TEST_EACH(destroy_while_cached)
+    TEST_EACH(handoff_lines)
     {NULL, NULL, NULL},
 };
 

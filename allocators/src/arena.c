@@ -55,6 +55,21 @@ void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out)
     }
 }
 
+/* Marks the lines of objects [p, p + n * stride) as carved by owner (pool->owner_off pools).
+ * A line shared with the previous run takes the newer owner: its older objects then go back
+ * to the arena when freed, which is what keeps two threads off one line. */
+static void mark_lines(const tmp_pool *pool, char *p, size_t n, unsigned owner)
+{
+    if (!pool->owner_off || !owner || !n)
+        return;
+    uintptr_t base = (uintptr_t)p & pool->chunk_mask;
+    _Atomic unsigned char *t = (_Atomic unsigned char *)(base + pool->owner_off);
+    size_t first = ((uintptr_t)p - base) >> 6, last = ((uintptr_t)p - base + n * pool->stride - 1) >> 6;
+    for (size_t l = first; l <= last; l++) /* written only when it changes: other threads read it on every free */
+        if (atomic_load_explicit(&t[l], memory_order_relaxed) != owner)
+            atomic_store_explicit(&t[l], (unsigned char)owner, memory_order_relaxed);
+}
+
 static void *carve(tmp_pool *pool, tmp__arena *a)
 {
     TMP__ASSERT_HELD(&a->lock);
@@ -93,10 +108,15 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
     return obj;
 }
 
-size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want)
+size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner)
 {
     TMP__ASSERT_HELD(&a->lock);
     size_t n = tmp__store_pop_many(pool, &a->store, out, want);
+    /* objects from the store become the taker's too: the line's last taker owns it, so a
+     * thread that inherits another's objects (larson's lanes) reuses them once they pass
+     * through the arena, and no two threads reuse one line's objects at the same time */
+    for (size_t i = 0; i < n && pool->owner_off && owner; i++)
+        mark_lines(pool, out[i], 1, owner);
     while (n < want) {
         /* carve a run from the bump chunk: one counter update for the run, not one per object */
         tmp__chunk *c = a->bump;
@@ -105,11 +125,13 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
             void *obj = carve(pool, a); /* starts a new chunk */
             if (!obj)
                 break;
+            mark_lines(pool, obj, 1, owner);
             out[n++] = obj;
             continue;
         }
         size_t run = c->limit - k < want - n ? c->limit - k : want - n;
         char *p = c->objs + k * pool->stride;
+        mark_lines(pool, p, run, owner);
         for (size_t i = 0; i < run; i++, p += pool->stride)
             out[n++] = p;
         atomic_store_explicit(&c->carved, k + run, memory_order_relaxed);

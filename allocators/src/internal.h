@@ -180,12 +180,14 @@ struct tmp_pool {
     uintptr_t chunk_mask;
     unsigned id;       /* index into each thread's cache table */
     bool slow;         /* debug or valgrind: every call goes through tmp__checked_* */
-    uint8_t fast;      /* TMP__FAST_*: the cache fast path tmp_alloc and tmp_free run inline */
+    uint8_t fast;      /* TMP__FAST_* bits: the cache fast path tmp_alloc and tmp_free run inline */
+    uint32_t owner_off; /* cached strategies whose objects may share a cache line: where each
+                         * chunk's table of line owners starts (0: no table) */
     uint64_t gen;      /* unique per pool ever created in this process */
     size_t stride;     /* bytes between objects */
     size_t chunk_size;
     size_t chunk_objs;
-    size_t hdr_bytes;  /* chunk header (+ debug bitmap), rounded to alignment */
+    size_t hdr_bytes;  /* chunk header (+ debug bitmap, + line owners), rounded to alignment */
     tmp_config cfg;    /* defaults resolved */
     bool valgrind;
 
@@ -253,7 +255,8 @@ void tmp__arenas_fini(tmp_pool *pool);
 void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
 /* Arena lock held by the caller for these four. */
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
-size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want);
+/* owner: the mark for the lines of objects carved now (pool->owner_off), 0 for none */
+size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner);
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
 
@@ -319,6 +322,10 @@ typedef struct tmp__tcache {
     void ***rbuf;               /* numa: per-node buffers of remote frees */
     uint32_t *rn;
     unsigned nrbuf;
+    uint8_t slot;               /* the owner mark of the lines this thread carves (1..255) */
+    uintptr_t own_line;         /* address >> 6 of the line the last own free was on */
+    void **fbuf;                /* frees of objects on lines another thread carved (owner_off) */
+    uint32_t fn;
     void *obj[];
 } tmp__tcache;
 
@@ -347,8 +354,25 @@ static inline void tmp__count(_Atomic uint64_t *x)
 
 /* Which thread-cache fast path tmp_alloc and tmp_free run themselves before they dispatch
  * through the strategy table: an indirect call per operation is about a tenth of a cached
- * allocation's cost. NODE also checks that a freed object belongs to the cache's node. */
-enum { TMP__FAST_NONE, TMP__FAST_CACHE, TMP__FAST_CACHE_NODE };
+ * allocation's cost. NODE also checks that a freed object belongs to the cache's node; OWNER
+ * that the thread carved the object's cache line itself. */
+enum { TMP__FAST_NONE = 0, TMP__FAST_CACHE = 1, TMP__FAST_NODE = 2, TMP__FAST_OWNER = 4 };
+
+/* Passive false sharing (Berger et al., "Hoard", ASPLOS 2000): objects smaller than a line,
+ * handed by one thread to others, share a line; a cache that kept such an object would give
+ * it straight back to the thread that freed it, and the line would stay shared for as long as
+ * both threads reuse their objects (falseshare handoff=yes: every strategy, and the floor, at a
+ * quarter of mimalloc's rate). So the thread that carves a run of objects marks their lines in
+ * the chunk, and a thread keeps in its cache only objects on lines it carved itself; the rest
+ * go back to the arena in batches (tmp__tcache.fbuf), for whoever refills next; a thread that
+ * takes objects from the arena becomes their lines' owner. Only pools of objects smaller than
+ * a line keep owners (pool.c, geometry); the others pay one test on the free path. */
+static inline unsigned tmp__line_owner(const tmp_pool *pool, const void *obj)
+{
+    const _Atomic unsigned char *t =
+        (const _Atomic unsigned char *)(((uintptr_t)obj & pool->chunk_mask) + pool->owner_off);
+    return atomic_load_explicit(&t[((uintptr_t)obj & ~pool->chunk_mask) >> 6], memory_order_relaxed);
+}
 
 /* The calling thread's cache for pool when it can serve an allocation now, else NULL; then
  * tmp__cache_take. The fast path of tmp_alloc and of both cached strategies. */
@@ -364,21 +388,49 @@ static inline void *tmp__cache_take(tmp__tcache *c)
     return c->obj[--c->n];
 }
 
-/* The calling thread's cache for pool when it can keep obj now, else NULL; then tmp__cache_put.
- * node_check: obj must also come from the cache's node (numa). */
-static inline tmp__tcache *tmp__cache_for_free(const tmp_pool *pool, const void *obj, bool node_check)
-{
-    tmp__tcache *c = tmp__tcache_lookup(pool);
-    if (TMP__LIKELY(c && c->n < c->lim &&
-                    (!node_check || tmp__chunk_of(pool->chunk_mask, obj)->node == c->node)))
-        return c;
-    return NULL;
-}
-
 static inline void tmp__cache_put(tmp__tcache *c, void *obj)
 {
     c->obj[c->n++] = obj;
     tmp__count(&c->frees);
+}
+
+/* The free fast path of the cached strategies: true when the calling thread's cache took obj.
+ * fast: the pool's TMP__FAST_* bits. NODE: an object of another node is left to the slow path
+ * (numa's remote buffers). OWNER: an object on a line another thread carved goes to the
+ * cache's buffer of such frees, never to the cache itself. False when the cache is missing,
+ * full, or its buffer is: the strategy's slow path then spills, sends or creates. */
+static inline bool tmp__cache_free_fast(const tmp_pool *pool, void *obj, unsigned fast)
+{
+    tmp__tcache *c = tmp__tcache_lookup(pool);
+    if (TMP__UNLIKELY(!c))
+        return false;
+    if (TMP__LIKELY(!(fast & (TMP__FAST_NODE | TMP__FAST_OWNER)))) { /* one test for the plain pools */
+        if (TMP__UNLIKELY(c->n >= c->lim))
+            return false;
+        tmp__cache_put(c, obj);
+        return true;
+    }
+    if ((fast & TMP__FAST_NODE) && tmp__chunk_of(pool->chunk_mask, obj)->node != c->node)
+        return false;
+    if (fast & TMP__FAST_OWNER) {
+        /* the line of the last free found its own skips the table: a run of frees on one line
+         * (a reused object, a batch freed in order) reads it once */
+        uintptr_t line = (uintptr_t)obj >> 6;
+        if (line != c->own_line) {
+            if (tmp__line_owner(pool, obj) != c->slot) {
+                if (TMP__UNLIKELY(c->fn >= c->batch))
+                    return false;
+                c->fbuf[c->fn++] = obj;
+                tmp__count(&c->frees);
+                return true;
+            }
+            c->own_line = line;
+        }
+    }
+    if (TMP__UNLIKELY(c->n >= c->lim))
+        return false;
+    tmp__cache_put(c, obj);
+    return true;
 }
 
 /* The calling thread's cache for pool, created on first use; NULL with errno on failure. */
@@ -390,6 +442,8 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 /* Gives every object in c back: its own to the arena of its node, buffered remote frees to
  * theirs. Registry lock held, or the owner thread. */
 void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c);
+/* Sends the frees of other threads' lines that c buffered to arena a (OWNER pools). */
+void tmp__tcache_send_foreign(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 /* numa: sends the frees c buffered for node's arena home, under that arena's lock. */
 void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node);
 /* Stats of a cached strategy: the caches' counters, the arenas', high water from the carved total. */

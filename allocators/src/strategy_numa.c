@@ -53,6 +53,15 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
         }
         return;
     }
+    if (pool->owner_off && tmp__line_owner(pool, obj) != c->slot) {
+        /* a line another thread carved: back to its arena, never reused here (internal.h) */
+        if (c->fn >= c->batch) {
+            tmp__tcache_send_foreign(pool, c, &pool->arenas[c->node]);
+            tmp__trim_if_due(pool);
+        }
+        c->fbuf[c->fn++] = obj;
+        return;
+    }
     while (c->n >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[c->node]);
     c->obj[c->n++] = obj;
@@ -60,11 +69,8 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
 
 static void numa_free(tmp_pool *pool, void *obj)
 {
-    tmp__tcache *c = tmp__cache_for_free(pool, obj, true);
-    if (TMP__LIKELY(c)) {
-        tmp__cache_put(c, obj);
+    if (TMP__LIKELY(tmp__cache_free_fast(pool, obj, TMP__FAST_NODE | (pool->owner_off ? TMP__FAST_OWNER : 0))))
         return;
-    }
     numa_free_slow(pool, obj);
 }
 

@@ -33,6 +33,16 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
         tmp__arena_free(pool, &pool->arenas[0], obj);
         return;
     }
+    if (pool->owner_off && tmp__line_owner(pool, obj) != c->slot) {
+        /* a line another thread carved: never reused here (internal.h, passive false sharing) */
+        if (c->fn >= c->batch) {
+            tmp__tcache_send_foreign(pool, c, &pool->arenas[0]);
+            tmp__trim_if_due(pool);
+        }
+        c->fbuf[c->fn++] = obj;
+        tmp__count(&c->frees);
+        return;
+    }
     while (c->n >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[0]);
     tmp__cache_put(c, obj);
@@ -40,11 +50,8 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
 
 static void tcache_free(tmp_pool *pool, void *obj)
 {
-    tmp__tcache *c = tmp__cache_for_free(pool, obj, false);
-    if (TMP__LIKELY(c)) {
-        tmp__cache_put(c, obj);
+    if (TMP__LIKELY(tmp__cache_free_fast(pool, obj, pool->owner_off ? TMP__FAST_OWNER : 0)))
         return;
-    }
     tcache_free_slow(pool, obj);
 }
 

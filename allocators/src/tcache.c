@@ -21,6 +21,7 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static void cache_release(tmp__tcache *c)
 {
+    free(c->fbuf);
     if (c->rbuf)
         for (unsigned i = 0; i < c->nrbuf; i++)
             free(c->rbuf[i]);
@@ -148,6 +149,15 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
     c->pool = pool;
     c->gen = pool->gen;
     c->node = 0;
+    /* 1..255, never 0 (a line nobody marked); two threads with one slot keep each other's
+     * objects, as every thread did before lines had owners */
+    static _Atomic unsigned next_slot;
+    c->slot = (uint8_t)(atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed) % 255 + 1);
+    if (pool->owner_off && !(c->fbuf = malloc(c->batch * sizeof(void *)))) {
+        cache_release(c);
+        errno = ENOMEM;
+        return NULL;
+    }
     if (pool->cfg.strategy == TMP_NUMA && pool->narenas > 1) {
         c->rbuf = calloc(pool->narenas, sizeof *c->rbuf);
         c->rn = calloc(pool->narenas, sizeof *c->rn);
@@ -199,7 +209,7 @@ void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     c->spilled = false;
     c->spills_run = 0;
     tmp__lock_acquire(&a->lock);
-    size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch);
+    size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch, c->slot);
     tmp__lock_release(&a->lock);
     tmp__count(&c->misses);
     if (got == 0) {
@@ -226,6 +236,14 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     tmp__trim_if_due(pool);
 }
 
+void tmp__tcache_send_foreign(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+{
+    tmp__lock_acquire(&a->lock);
+    tmp__arena_give_many(pool, a, c->fbuf, c->fn);
+    tmp__lock_release(&a->lock);
+    c->fn = 0;
+}
+
 void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node)
 {
     tmp__arena *a = &pool->arenas[node];
@@ -242,6 +260,8 @@ void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c)
     tmp__arena_give_many(pool, a, c->obj, c->n);
     tmp__lock_release(&a->lock);
     c->n = 0;
+    if (c->fn)
+        tmp__tcache_send_foreign(pool, c, a);
     for (unsigned i = 0; i < c->nrbuf; i++)
         if (c->rn[i])
             tmp__tcache_send_remote(pool, c, i);
