@@ -19,6 +19,11 @@ static uint64_t next_gen = 1;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
+/* The owner marks of new caches (internal.h, tmp__line_owner): 1..255, never 0 (a line nobody
+ * marked); two caches with one slot keep each other's objects, as every cache did before lines
+ * had owners. */
+static _Atomic unsigned next_slot;
+
 static void cache_release(tmp__tcache *c)
 {
     free(c->fbuf);
@@ -149,9 +154,6 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
     c->pool = pool;
     c->gen = pool->gen;
     c->node = 0;
-    /* 1..255, never 0 (a line nobody marked); two threads with one slot keep each other's
-     * objects, as every thread did before lines had owners */
-    static _Atomic unsigned next_slot;
     c->slot = (uint8_t)(atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed) % 255 + 1);
     if (pool->owner_off && !(c->fbuf = malloc(c->batch * sizeof(void *)))) {
         cache_release(c);
