@@ -55,7 +55,7 @@ void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out)
     }
 }
 
-/* Marks the lines of objects [p, p + n * stride) as carved by owner (pool->owner_off pools).
+/* Marks the lines of objects [p, p + n * stride) as owner's (pool->owner_off pools).
  * A line shared with the previous run takes the newer owner: its older objects then go back
  * to the arena when freed, which is what keeps two threads off one line. */
 static void mark_lines(const tmp_pool *pool, char *p, size_t n, unsigned owner)

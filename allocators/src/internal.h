@@ -255,7 +255,8 @@ void tmp__arenas_fini(tmp_pool *pool);
 void tmp__arenas_stats(const tmp_pool *pool, tmp_stats *out);
 /* Arena lock held by the caller for these four. */
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
-/* owner: the mark for the lines of objects carved now (pool->owner_off), 0 for none */
+/* owner: the mark for the lines of every object taken, carved or from the store
+ * (pool->owner_off), 0 for none */
 size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner);
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
@@ -322,9 +323,9 @@ typedef struct tmp__tcache {
     void ***rbuf;               /* numa: per-node buffers of remote frees */
     uint32_t *rn;
     unsigned nrbuf;
-    uint8_t slot;               /* the owner mark of the lines this thread carves (1..255) */
+    uint8_t slot;               /* the owner mark of the lines this thread takes (1..255) */
     uintptr_t own_line;         /* address >> 6 of the line the last own free was on */
-    void **fbuf;                /* frees of objects on lines another thread carved (owner_off) */
+    void **fbuf;                /* frees of objects on lines another thread owns (owner_off) */
     uint32_t fn;
     void *obj[];
 } tmp__tcache;
@@ -355,17 +356,17 @@ static inline void tmp__count(_Atomic uint64_t *x)
 /* Which thread-cache fast path tmp_alloc and tmp_free run themselves before they dispatch
  * through the strategy table: an indirect call per operation is about a tenth of a cached
  * allocation's cost. NODE also checks that a freed object belongs to the cache's node; OWNER
- * that the thread carved the object's cache line itself. */
+ * that the thread owns the object's cache line. */
 enum { TMP__FAST_NONE = 0, TMP__FAST_CACHE = 1, TMP__FAST_NODE = 2, TMP__FAST_OWNER = 4 };
 
 /* Passive false sharing (Berger et al., "Hoard", ASPLOS 2000): objects smaller than a line,
  * handed by one thread to others, share a line; a cache that kept such an object would give
  * it straight back to the thread that freed it, and the line would stay shared for as long as
  * both threads reuse their objects (falseshare handoff=yes: every strategy, and the floor, at a
- * quarter of mimalloc's rate). So the thread that carves a run of objects marks their lines in
- * the chunk, and a thread keeps in its cache only objects on lines it carved itself; the rest
- * go back to the arena in batches (tmp__tcache.fbuf), for whoever refills next; a thread that
- * takes objects from the arena becomes their lines' owner. Only pools of objects smaller than
+ * quarter of mimalloc's rate). So a thread that takes objects from the arena, carved or from
+ * its store, marks their lines in the chunk as its own, and keeps in its cache only objects on
+ * lines it owns; the rest go back to the arena in batches (tmp__tcache.fbuf), for whoever
+ * refills next. Only pools of objects smaller than
  * a line keep owners (pool.c, geometry); the others pay one test on the free path. */
 static inline unsigned tmp__line_owner(const tmp_pool *pool, const void *obj)
 {
@@ -396,7 +397,7 @@ static inline void tmp__cache_put(tmp__tcache *c, void *obj)
 
 /* The free fast path of the cached strategies: true when the calling thread's cache took obj.
  * fast: the pool's TMP__FAST_* bits. NODE: an object of another node is left to the slow path
- * (numa's remote buffers). OWNER: an object on a line another thread carved goes to the
+ * (numa's remote buffers). OWNER: an object on a line another thread owns goes to the
  * cache's buffer of such frees, never to the cache itself. False when the cache is missing,
  * full, or its buffer is: the strategy's slow path then spills, sends or creates. */
 static inline bool tmp__cache_free_fast(const tmp_pool *pool, void *obj, unsigned fast)
@@ -444,6 +445,10 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c);
 /* Sends the frees of other threads' lines that c buffered to arena a (OWNER pools). */
 void tmp__tcache_send_foreign(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
+/* The slow paths' OWNER step: obj lies on a line c does not own, so it goes to c's buffer of
+ * such frees (sent to arena a when full) and true; false for an object c may keep. Counts
+ * nothing: the callers count the free. */
+bool tmp__tcache_keep_foreign(tmp_pool *pool, tmp__tcache *c, void *obj, tmp__arena *a);
 /* numa: sends the frees c buffered for node's arena home, under that arena's lock. */
 void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node);
 /* Stats of a cached strategy: the caches' counters, the arenas', high water from the carved total. */

@@ -53,15 +53,8 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
         }
         return;
     }
-    if (pool->owner_off && tmp__line_owner(pool, obj) != c->slot) {
-        /* a line another thread carved: back to its arena, never reused here (internal.h) */
-        if (c->fn >= c->batch) {
-            tmp__tcache_send_foreign(pool, c, &pool->arenas[c->node]);
-            tmp__trim_if_due(pool);
-        }
-        c->fbuf[c->fn++] = obj;
+    if (tmp__tcache_keep_foreign(pool, c, obj, &pool->arenas[c->node]))
         return;
-    }
     while (c->n >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[c->node]);
     c->obj[c->n++] = obj;

@@ -33,13 +33,7 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
         tmp__arena_free(pool, &pool->arenas[0], obj);
         return;
     }
-    if (pool->owner_off && tmp__line_owner(pool, obj) != c->slot) {
-        /* a line another thread carved: never reused here (internal.h, passive false sharing) */
-        if (c->fn >= c->batch) {
-            tmp__tcache_send_foreign(pool, c, &pool->arenas[0]);
-            tmp__trim_if_due(pool);
-        }
-        c->fbuf[c->fn++] = obj;
+    if (tmp__tcache_keep_foreign(pool, c, obj, &pool->arenas[0])) {
         tmp__count(&c->frees);
         return;
     }

@@ -246,6 +246,18 @@ void tmp__tcache_send_foreign(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     c->fn = 0;
 }
 
+bool tmp__tcache_keep_foreign(tmp_pool *pool, tmp__tcache *c, void *obj, tmp__arena *a)
+{
+    if (!pool->owner_off || tmp__line_owner(pool, obj) == c->slot)
+        return false;
+    if (c->fn >= c->batch) {
+        tmp__tcache_send_foreign(pool, c, a);
+        tmp__trim_if_due(pool);
+    }
+    c->fbuf[c->fn++] = obj;
+    return true;
+}
+
 void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node)
 {
     tmp__arena *a = &pool->arenas[node];
