@@ -12,8 +12,6 @@ int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned index, unsigned node
     tmp__lock_init(&a->lock, TMP__RANK_ARENA + index);
     tmp__store_init(&a->store);
     a->node = node;
-    a->trim_out = UINT64_MAX;
-    a->trim_at = pool->chunk_objs; /* fewer free objects than a chunk holds cannot empty one */
     return tmp__store_setup(pool, &a->store) == 0 ? 0 : ENOMEM;
 }
 
@@ -22,6 +20,9 @@ int tmp__arenas_init(tmp_pool *pool, unsigned n, bool per_node)
     pool->arenas = aligned_alloc(TMP__PAD, n * sizeof(tmp__arena));
     if (!pool->arenas)
         return ENOMEM;
+    atomic_store_explicit(&pool->trim_out, INT64_MAX, memory_order_relaxed);
+    /* fewer free objects than a chunk holds cannot empty one */
+    atomic_store_explicit(&pool->trim_at, pool->chunk_objs, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         int err = tmp__arena_init(pool, &pool->arenas[i], i, per_node ? i : 0);
         pool->narenas = i + 1;
@@ -89,10 +90,53 @@ static void *carve(tmp_pool *pool, tmp__arena *a)
 /* Live objects grew well past the last trim's level (twice it, plus a chunk): a later drop may
  * trim again. Growth within that band does not re-arm, so a workload whose live count merely
  * oscillates (a producer/consumer ring) never pays for repeated trim passes. */
-static void rearm(const tmp_pool *pool, tmp__arena *a)
+
+/* a->lock held: a plain add, published for the other arenas' sums */
+static void out_add(tmp__arena *a, int64_t d)
 {
-    if (a->out > 2 * a->trim_out + pool->chunk_objs)
-        a->trim_out = UINT64_MAX;
+    atomic_store_explicit(&a->out, tmp__arena_out(a) + d, memory_order_relaxed);
+}
+
+/* The pool's objects out of every arena, and free in their stores. Read without the other
+ * arenas' locks: good enough for a rule about thousands of objects. */
+static int64_t pool_out(const tmp_pool *pool)
+{
+    int64_t out = 0;
+    for (unsigned i = 0; i < pool->narenas; i++)
+        out += tmp__arena_out(&pool->arenas[i]);
+    return out;
+}
+
+static size_t pool_free(const tmp_pool *pool)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < pool->narenas; i++)
+        n += tmp__store_count(&pool->arenas[i].store);
+    return n;
+}
+
+void tmp__arena_moved_out(tmp__arena *a, size_t n)
+{
+    TMP__ASSERT_HELD(&a->lock);
+    out_add(a, (int64_t)n);
+}
+
+static __attribute__((noinline, cold)) void rearm(tmp_pool *pool, int64_t t)
+{
+    if (pool_out(pool) > 2 * t + (int64_t)pool->chunk_objs)
+        atomic_store_explicit(&pool->trim_out, INT64_MAX, memory_order_relaxed);
+}
+
+static void taken(tmp_pool *pool, tmp__arena *a, size_t n)
+{
+    out_add(a, (int64_t)n);
+    int64_t out = tmp__arena_out(a);
+    if (out > a->out_high)
+        a->out_high = out;
+    /* a batch, or one single take in 64: the sum reads every arena's line */
+    int64_t t = atomic_load_explicit(&pool->trim_out, memory_order_relaxed);
+    if (TMP__UNLIKELY(t != INT64_MAX) && (n > 1 || (out & 63) == 0))
+        rearm(pool, t);
 }
 
 void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
@@ -101,14 +145,11 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a)
     void *obj = tmp__store_pop(pool, &a->store);
     if (!obj && !(obj = carve(pool, a)))
         return NULL;
-    if (++a->out > a->out_high)
-        a->out_high = a->out;
-    if (TMP__UNLIKELY(a->out > a->trim_out))
-        rearm(pool, a);
+    taken(pool, a, 1);
     return obj;
 }
 
-size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner)
+size_t tmp__arena_take_stored(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner)
 {
     TMP__ASSERT_HELD(&a->lock);
     size_t n = tmp__store_pop_many(pool, &a->store, out, want);
@@ -117,6 +158,14 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
      * through the arena, and no two threads reuse one line's objects at the same time */
     for (size_t i = 0; i < n && pool->owner_off && owner; i++)
         mark_lines(pool, out[i], 1, owner);
+    taken(pool, a, n);
+    return n;
+}
+
+size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner)
+{
+    TMP__ASSERT_HELD(&a->lock);
+    size_t n = tmp__arena_take_stored(pool, a, out, want, owner), stored = n;
     while (n < want) {
         /* carve a run from the bump chunk: one counter update for the run, not one per object */
         tmp__chunk *c = a->bump;
@@ -136,27 +185,26 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
             out[n++] = p;
         atomic_store_explicit(&c->carved, k + run, memory_order_relaxed);
     }
-    a->out += n;
-    if (a->out > a->out_high)
-        a->out_high = a->out;
-    if (TMP__UNLIKELY(a->out > a->trim_out))
-        rearm(pool, a);
+    taken(pool, a, n - stored);
     return n;
 }
 
 static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)
 {
-    size_t free_objs = a->store.count;
-    /* an arena holds only its share of the pool: with its every object back (out == 0) the
-     * threshold is met whatever it is */
-    size_t at = a->trim_at < free_objs + a->out ? a->trim_at : free_objs + a->out;
+    (void)a;
+    size_t free_objs = pool_free(pool);
+    int64_t sum = pool_out(pool);
+    size_t out = sum > 0 ? (size_t)sum : 0; /* below 0 only while a sum races the arenas' writers */
+    /* with every object back (out == 0) the threshold is met whatever it is */
+    size_t trim_at = atomic_load_explicit(&pool->trim_at, memory_order_relaxed);
+    size_t at = trim_at < free_objs + out ? trim_at : free_objs + out;
     /* fewer free objects than the pool keeps mapped (plus a chunk): a pass could give nothing back */
     size_t keep = atomic_load_explicit(&pool->trim_keep, memory_order_relaxed);
     if (TMP__UNLIKELY(pool->autotrim && free_objs >= at && free_objs > keep + pool->chunk_objs &&
-                      free_objs >= 2 * a->out &&
-                      2 * a->out <= a->trim_out &&
+                      free_objs >= 2 * out &&
+                      2 * (int64_t)out <= atomic_load_explicit(&pool->trim_out, memory_order_relaxed) &&
                       atomic_load_explicit(&pool->bytes_reserved, memory_order_relaxed) >= 4 * pool->chunk_size)) {
-        a->trim_out = a->out;
+        atomic_store_explicit(&pool->trim_out, (int64_t)out, memory_order_relaxed);
         atomic_store_explicit(&pool->trim_due, 1, memory_order_relaxed);
     }
 }
@@ -165,12 +213,12 @@ void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 {
     TMP__ASSERT_HELD(&a->lock);
     tmp__store_push(pool, &a->store, obj);
-    a->out--;
+    out_add(a, -1);
     /* one look in 64 frees is enough for a rule about thousands of objects, and keeps the
      * single-object free of the locked strategies as short as it was; the free that brings
      * the last object back is always looked at, as it is the one most likely to empty chunks */
-    if (TMP__UNLIKELY((a->store.count & 63) == 0 ||
-                      (a->out == 0 && a->store.count >= pool->chunk_objs)))
+    size_t held = tmp__store_count(&a->store);
+    if (TMP__UNLIKELY((held & 63) == 0 || (tmp__arena_out(a) == 0 && held >= pool->chunk_objs)))
         check_trim(pool, a);
 }
 
@@ -178,7 +226,7 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
 {
     TMP__ASSERT_HELD(&a->lock);
     tmp__store_push_many(pool, &a->store, objs, n);
-    a->out -= n;
+    out_add(a, -(int64_t)n);
     check_trim(pool, a);
 }
 

@@ -132,10 +132,23 @@ typedef struct tmp__mag {
 typedef struct tmp__store {
     tmp__mag *cur;   /* partly filled; never NULL after init */
     tmp__mag *full;  /* stack of full magazines */
-    tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool */
+    tmp__mag *empty; /* spares, fewer than 2 * SPARE_BATCH (store.c); the rest go back to the pool */
     unsigned nempty;
-    size_t count;    /* objects held */
+    /* objects held: written under the arena lock, read without it by a thread that peeks
+     * before it takes another arena's lock (tcache's refill) */
+    _Atomic size_t count;
 } tmp__store;
+
+static inline size_t tmp__store_count(const tmp__store *s)
+{
+    return atomic_load_explicit(&s->count, memory_order_relaxed);
+}
+
+/* The arena lock is held: a plain add published with a relaxed store, no locked RMW. */
+static inline void tmp__store_count_add(tmp__store *s, size_t delta)
+{
+    atomic_store_explicit(&s->count, tmp__store_count(s) + delta, memory_order_relaxed);
+}
 
 /* ---- arenas ----------------------------------------------------------------------------- */
 
@@ -148,10 +161,19 @@ typedef struct tmp__arena {
     unsigned node;
     /* counters, written under lock */
     uint64_t allocs, frees;
-    uint64_t out, out_high; /* objects outside this arena (user or caches) and its maximum */
-    uint64_t trim_out;      /* `out` when this arena last asked for an automatic trim */
-    size_t trim_at;         /* free objects this arena holds before it may ask again */
+    /* objects taken from this arena less those given to it, and its maximum. Negative in an
+     * arena that receives more than it hands out: objects move between arenas when a thread
+     * frees to its own (striped, tcache) what it took from another; the sum over arenas is
+     * the objects outside them all (user or caches). Written under the lock, summed over the
+     * arenas without theirs by the automatic trim's rule. */
+    _Atomic int64_t out;
+    int64_t out_high;
 } __attribute__((aligned(TMP__PAD))) tmp__arena;
+
+static inline int64_t tmp__arena_out(const tmp__arena *a)
+{
+    return atomic_load_explicit(&a->out, memory_order_relaxed);
+}
 
 /* ---- strategies ------------------------------------------------------------------------ */
 
@@ -215,6 +237,12 @@ struct tmp_pool {
      * automatic trims now leave in place because a pool once had to map them again. */
     size_t trim_owed;
     _Atomic size_t trim_keep; /* written under meta_lock; read without it by check_trim */
+    /* The automatic trim's rule (arena.c), over every arena's objects: the objects out when
+     * the last pass was asked for, and the free objects the pool holds before it may ask
+     * again. Written by whichever arena's lock holder applies the rule: a lost update costs at
+     * most one pass too many or too few. */
+    _Atomic int64_t trim_out;
+    _Atomic size_t trim_at;
     bool autotrim; /* TMP_F_NO_AUTOTRIM not given */
     _Atomic int trim_due;
 };
@@ -222,6 +250,7 @@ struct tmp_pool {
 /* ---- what each file defines ---------------------------------------------------------- */
 
 /* pool.c */
+unsigned tmp__online_cpus(void);
 size_t tmp__carved_high(const tmp_pool *pool); /* takes meta_lock */
 bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* one of its chunks; takes meta_lock */
 /* tmp_pool_create with chunks of at least min_objs objects instead of 16 (set.c's largest
@@ -258,16 +287,23 @@ void *tmp__arena_take(tmp_pool *pool, tmp__arena *a);
 /* owner: the mark for the lines of every object taken, carved or from the store
  * (pool->owner_off), 0 for none */
 size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner);
+/* take_many from the store only, carving nothing: 0 when the store is empty */
+size_t tmp__arena_take_stored(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner);
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj);
 void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size_t n);
+/* n objects left arena a for another arena's store (a steal): a->lock held */
+void tmp__arena_moved_out(tmp__arena *a, size_t n);
 
-/* Automatic trim (arena.c): in a pool past four chunks, an arena asks for a trim when its free
- * objects are at least twice those out of it, `out` is at most half what it was at its last
- * request, and it holds more free objects than its threshold, `trim_at`. Every trim pass
- * (trim.c) sets each arena's threshold to what the pass left it plus a quarter (at least a
- * chunk's worth), so each O(free objects) pass is paid for by that many frees before the next;
- * the free that brings an arena's last object back always qualifies. The strategy runs the
- * trim once its own lock is released. */
+/* Automatic trim (arena.c): in a pool past four chunks, a pass is asked for when the pool's
+ * free objects (every arena's store) are at least twice those out of it, the objects out are at
+ * most half what they were at the last request, and the free objects exceed the threshold,
+ * `trim_at`. Every trim pass (trim.c) sets the threshold to what the pass left plus a quarter
+ * (at least a chunk's worth), so each O(free objects) pass is paid for by that many frees
+ * before the next; the free that brings the pool's last object back always qualifies. The
+ * rule is the pool's, not each arena's: with a depot per thread, each thread's own round of
+ * batch asked for three passes of the whole pool, and two threads' passes stalled both (batch
+ * random at 2 threads: 14% of the time in trim, no faster than 1 thread). The strategy runs
+ * the trim once its own lock is released. */
 void tmp__trim_now(tmp_pool *pool);
 static inline void tmp__trim_if_due(tmp_pool *pool)
 {
@@ -313,7 +349,7 @@ typedef struct tmp__tcache {
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
     uint32_t spills_run;    /* spills since the last refill */
     bool spilled;           /* a spill happened since the last refill */
-    unsigned node;
+    unsigned node;          /* its arena: the thread's home depot (tcache), its node's (numa) */
     tmp_pool *pool; /* NULL once the pool is destroyed */
     uint64_t gen;
     /* owner-written counters, read by tmp_pool_stats: relaxed loads and stores, no RMW */
@@ -438,6 +474,8 @@ static inline bool tmp__cache_free_fast(const tmp_pool *pool, void *obj, unsigne
 tmp__tcache *tmp__tcache_get(tmp_pool *pool);
 /* Refill from arena a: the cache is empty. An object, or NULL with errno ENOMEM. */
 void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
+/* The empty cache c now holds got objects in c->obj (a refill's bookkeeping: growth, counts). */
+void tmp__tcache_refilled(tmp__tcache *c, size_t got);
 /* Spill to arena a: the cache is full. Gives the older half back, keeps the cache-warm half. */
 void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 /* Gives every object in c back: its own to the arena of its node, buffered remote frees to
@@ -453,6 +491,10 @@ bool tmp__tcache_keep_foreign(tmp_pool *pool, tmp__tcache *c, void *obj, tmp__ar
 void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node);
 /* Stats of a cached strategy: the caches' counters, the arenas', high water from the carved total. */
 void tmp__cached_stats(const tmp_pool *pool, tmp_stats *out);
+/* The calling thread's number, in the order threads first asked (0, 1, ...): homes taken
+ * round-robin by it (a stripe, a depot) spread a benchmark's threads evenly whatever their
+ * ids are. */
+unsigned tmp__thread_index(void);
 void tmp__registry_add(tmp_pool *pool);
 void tmp__registry_remove(tmp_pool *pool);
 

@@ -53,7 +53,7 @@ static size_t pow2_ceil(size_t x)
     return p;
 }
 
-static unsigned online_cpus(void)
+unsigned tmp__online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1;
@@ -76,7 +76,7 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
         return EINVAL;
     size_t stride = (c.object_size + c.alignment - 1) & ~(c.alignment - 1);
     if (c.stripes == 0)
-        c.stripes = (unsigned)pow2_ceil(online_cpus() * 2);
+        c.stripes = (unsigned)pow2_ceil(tmp__online_cpus() * 2);
     if (c.stripes > 256)
         c.stripes = 256;
     if (c.cache_objects == 0) {

@@ -6,39 +6,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A store keeps up to 2 * SPARE_BATCH empty magazines of its own and trades them with the pool
+ * SPARE_BATCH at a time: a store that gives out every magazine it fills (a batch of objects
+ * allocated, then freed) took meta_lock, which every arena shares, once per 64 objects, and
+ * two threads on their own depots still met there. Stranding more would keep magazines in
+ * one arena while another has to make new ones. */
+#define SPARE_BATCH 8
+
 static tmp__mag *mag_get(tmp_pool *pool, tmp__store *s)
 {
+    if (!s->empty) {
+        tmp__lock_acquire(&pool->meta_lock);
+        for (unsigned i = 0; i < SPARE_BATCH; i++) {
+            tmp__mag *m = pool->spare_mags;
+            if (m)
+                pool->spare_mags = m->next;
+            else if (!(m = tmp__mag_make(pool)))
+                break;
+            m->next = s->empty;
+            s->empty = m;
+            s->nempty++;
+        }
+        tmp__lock_release(&pool->meta_lock);
+    }
     tmp__mag *m = s->empty;
     if (m) {
         s->empty = m->next;
         s->nempty--;
-        return m;
     }
-    tmp__lock_acquire(&pool->meta_lock);
-    m = pool->spare_mags;
-    if (m)
-        pool->spare_mags = m->next;
-    else
-        m = tmp__mag_make(pool);
-    tmp__lock_release(&pool->meta_lock);
     return m;
 }
 
-/* A store keeps a couple of empty magazines for the next push; more would strand magazines
- * in one stripe while another needs them. */
-#define STORE_SPARES 2
-
 static void mag_put(tmp_pool *pool, tmp__store *s, tmp__mag *m)
 {
-    if (s->nempty < STORE_SPARES) {
-        m->next = s->empty;
-        s->empty = m;
-        s->nempty++;
+    m->next = s->empty;
+    s->empty = m;
+    if (++s->nempty < 2 * SPARE_BATCH)
         return;
-    }
     tmp__lock_acquire(&pool->meta_lock);
-    m->next = pool->spare_mags;
-    pool->spare_mags = m;
+    for (unsigned i = 0; i < SPARE_BATCH; i++) {
+        tmp__mag *e = s->empty;
+        s->empty = e->next;
+        e->next = pool->spare_mags;
+        pool->spare_mags = e;
+    }
+    s->nempty -= SPARE_BATCH;
     tmp__lock_release(&pool->meta_lock);
 }
 
@@ -46,7 +58,7 @@ void tmp__store_init(tmp__store *s)
 {
     s->cur = s->full = s->empty = NULL;
     s->nempty = 0;
-    s->count = 0;
+    atomic_store_explicit(&s->count, 0, memory_order_relaxed);
 }
 
 int tmp__store_setup(tmp_pool *pool, tmp__store *s)
@@ -88,7 +100,7 @@ void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj)
     if (TMP__UNLIKELY(m->n == pool->mag_cap))
         m = next_empty(pool, s);
     m->obj[m->n++] = obj;
-    s->count++;
+    tmp__store_count_add(s, 1);
 }
 
 /* Batches (cache refills and spills) move whole runs of pointers with memcpy instead of one
@@ -106,7 +118,7 @@ void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size
         m->n += (uint32_t)k;
         done += k;
     }
-    s->count += n;
+    tmp__store_count_add(s, n);
 }
 
 size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want)
@@ -127,7 +139,7 @@ size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t wan
         memcpy(out + got, m->obj + m->n, k * sizeof *out);
         got += k;
     }
-    s->count -= got;
+    tmp__store_count_add(s, -got);
     return got;
 }
 
@@ -142,6 +154,6 @@ void *tmp__store_pop(tmp_pool *pool, tmp__store *s)
         mag_put(pool, s, m);
         s->cur = m = f;
     }
-    s->count--;
+    tmp__store_count_add(s, (size_t)-1);
     return m->obj[--m->n];
 }

@@ -5,8 +5,6 @@
 
 #define STEAL_BATCH 32
 
-static _Atomic unsigned next_home;
-static __thread unsigned home_hint __attribute__((tls_model("initial-exec"))); /* 0 = not yet assigned, else 1 + ticket */
 /* the thread's stripe index for pools of home_for stripes: saves a division on every call
  * (about 10 cycles on the machines measured; a thread that alternates between pools of
  * different stripe counts just pays it again) */
@@ -14,15 +12,11 @@ static __thread unsigned home_for __attribute__((tls_model("initial-exec"))), ho
 
 static int striped_init(tmp_pool *pool) { return tmp__arenas_init(pool, pool->cfg.stripes, false); }
 
-/* Threads take homes round-robin in order of first use, which spreads the threads of a
- * benchmark evenly whatever their ids are. */
+/* Threads take homes round-robin in the order they first used a pool (tmp__thread_index). */
 static __attribute__((noinline)) unsigned home_slow(unsigned n)
 {
-    unsigned h = home_hint;
-    if (h == 0)
-        home_hint = h = 1 + atomic_fetch_add_explicit(&next_home, 1, memory_order_relaxed);
     home_for = n;
-    return home_idx = (h - 1) % n;
+    return home_idx = tmp__thread_index() % n;
 }
 
 static inline tmp__arena *home(tmp_pool *pool)
@@ -40,10 +34,10 @@ static void *steal(tmp_pool *pool, tmp__arena *mine)
     for (unsigned k = 1; k < pool->narenas && got == 0; k++) {
         tmp__arena *other = &pool->arenas[(self + k) % pool->narenas];
         tmp__lock_acquire(&other->lock);
-        while (got < STEAL_BATCH && other->store.count) {
+        while (got < STEAL_BATCH && tmp__store_count(&other->store)) {
             batch[got++] = tmp__store_pop(pool, &other->store);
         }
-        other->out += got;
+        tmp__arena_moved_out(other, got);
         tmp__lock_release(&other->lock);
     }
     tmp__lock_acquire(&mine->lock);
@@ -65,7 +59,7 @@ static void *striped_alloc(tmp_pool *pool)
     tmp__lock_acquire(&a->lock);
     void *obj = NULL;
     tmp__chunk *b = a->bump;
-    if (a->store.count ||
+    if (tmp__store_count(&a->store) ||
         (b && atomic_load_explicit(&b->carved, memory_order_relaxed) < b->limit) ||
         pool->narenas == 1) {
         obj = tmp__arena_take(pool, a);

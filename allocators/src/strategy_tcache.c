@@ -1,21 +1,71 @@
-/* tcache: a per-thread magazine in front of one shared depot (Bonwick and Adams, "Magazines and
+/* tcache: a per-thread magazine in front of a sharded depot (Bonwick and Adams, "Magazines and
  * Vmem", 2001; tcmalloc's transfer cache moves batches the same way). The fast path touches only
  * the thread's own cache: no lock, no atomic read-modify-write. A refill takes half a cache's
  * worth from the depot under its lock; an overflow gives the older half back, so cross-thread
- * frees flow to the allocating threads in batches instead of piling up. The cache paths live in
- * tcache.c, shared with numa; this file is what makes the depot a single arena. */
+ * frees flow to the allocating threads in batches instead of piling up.
+ *
+ * The depot is one arena per CPU, and each thread has a home among them (tmp__thread_index): a
+ * thread spills to and refills from its home, so threads that allocate and free their own
+ * objects never meet on a lock. With one depot, batch n=100000 at 2 threads ran no faster than
+ * at 1 (58 against 56 M ops/s, 50,000 lock waits a cell). A thread whose home is empty takes from
+ * another depot that holds objects before its home carves new ones, so a producer whose objects
+ * all come back to its consumer's depot reuses them instead of growing the pool. The cache
+ * paths live in tcache.c, shared with numa. */
 #include "internal.h"
 
-static int tcache_init(tmp_pool *pool) { return tmp__arenas_init(pool, 1, false); }
+#define MAX_DEPOTS 64
+
+static int tcache_init(tmp_pool *pool)
+{
+    unsigned n = tmp__online_cpus();
+    return tmp__arenas_init(pool, n < MAX_DEPOTS ? n : MAX_DEPOTS, false);
+}
+
+/* The home depot is empty: a batch from the depot with the largest surplus, peeked at without
+ * its lock. A depot's surplus is what it received beyond what it handed out (out < 0): objects
+ * its threads freed after other depots handed them out, a consumer's depot. Only a surplus is
+ * taken, never another thread's own round: when any depot could be robbed, one depot short
+ * after a trim robbed the other, which then robbed back, and batch at 2 threads stole 5,000
+ * times in 0.3 s, each thread filling the other's objects. 0 when no depot has a surplus (the
+ * caller then carves at home). */
+static size_t steal(tmp_pool *pool, tmp__tcache *c)
+{
+    tmp__arena *best = NULL;
+    int64_t most = 0;
+    for (unsigned k = 1; k < pool->narenas; k++) {
+        tmp__arena *a = &pool->arenas[(c->node + k) % pool->narenas];
+        int64_t surplus = -tmp__arena_out(a);
+        if (surplus > most && tmp__store_count(&a->store)) {
+            most = surplus;
+            best = a;
+        }
+    }
+    if (!best)
+        return 0;
+    tmp__lock_acquire(&best->lock);
+    int64_t surplus = -tmp__arena_out(best);
+    size_t want = surplus <= 0 ? 0 : (uint64_t)surplus < c->batch ? (size_t)surplus : c->batch;
+    size_t got = want ? tmp__arena_take_stored(pool, best, c->obj, want, c->slot) : 0;
+    tmp__lock_release(&best->lock);
+    return got;
+}
 
 static __attribute__((noinline)) void *tcache_alloc_slow(tmp_pool *pool)
 {
     tmp__tcache *c = tmp__tcache_get(pool);
     if (!c)
-        return tmp__arena_alloc(pool, &pool->arenas[0]); /* no memory for a cache: serve the call anyway */
+        return tmp__arena_alloc(pool, &pool->arenas[tmp__thread_index() % pool->narenas]); /* no memory for a cache: serve the call anyway */
     if (c->n)
         return tmp__cache_take(c);
-    return tmp__tcache_refill(pool, c, &pool->arenas[0]);
+    tmp__arena *home = &pool->arenas[c->node];
+    if (pool->narenas > 1 && tmp__store_count(&home->store) == 0) {
+        size_t got = steal(pool, c);
+        if (got) {
+            tmp__tcache_refilled(c, got);
+            return tmp__cache_take(c);
+        }
+    }
+    return tmp__tcache_refill(pool, c, home);
 }
 
 static void *tcache_alloc(tmp_pool *pool)
@@ -30,15 +80,16 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
 {
     tmp__tcache *c = tmp__tcache_get(pool);
     if (!c) {
-        tmp__arena_free(pool, &pool->arenas[0], obj);
+        tmp__arena_free(pool, &pool->arenas[tmp__thread_index() % pool->narenas], obj);
         return;
     }
-    if (tmp__tcache_keep_foreign(pool, c, obj, &pool->arenas[0])) {
+    tmp__arena *home = &pool->arenas[c->node];
+    if (tmp__tcache_keep_foreign(pool, c, obj, home)) {
         tmp__count(&c->frees);
         return;
     }
     while (c->n >= c->lim)
-        tmp__tcache_spill(pool, c, &pool->arenas[0]);
+        tmp__tcache_spill(pool, c, home);
     tmp__cache_put(c, obj);
 }
 

@@ -24,6 +24,16 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
  * had owners. */
 static _Atomic unsigned next_slot;
 
+static _Atomic unsigned next_thread;
+static __thread unsigned thread_no __attribute__((tls_model("initial-exec"))); /* 0: none yet, else 1 + index */
+
+unsigned tmp__thread_index(void)
+{
+    if (TMP__UNLIKELY(thread_no == 0))
+        thread_no = 1 + atomic_fetch_add_explicit(&next_thread, 1, memory_order_relaxed);
+    return thread_no - 1;
+}
+
 static void cache_release(tmp__tcache *c)
 {
     free(c->fbuf);
@@ -153,7 +163,8 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
     c->batch = c->lim0 / 2 < 64 ? c->lim0 / 2 : 64;
     c->pool = pool;
     c->gen = pool->gen;
-    c->node = 0;
+    /* tcache: the thread's home depot; numa: replaced by its node below */
+    c->node = tmp__thread_index() % pool->narenas;
     c->slot = (uint8_t)(atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed) % 255 + 1);
     if (pool->owner_off && !(c->fbuf = malloc(c->batch * sizeof(void *)))) {
         cache_release(c);
@@ -204,21 +215,26 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
 
 /* ---- the cache paths of the cached strategies ------------------------------------------ */
 
-void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+void tmp__tcache_refilled(tmp__tcache *c, size_t got)
 {
     if (c->spilled && c->lim < c->cap)
         c->lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap; /* it gave away what it now needs */
     c->spilled = false;
     c->spills_run = 0;
+    tmp__count(&c->misses);
+    c->n = (uint32_t)got;
+}
+
+void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+{
     tmp__lock_acquire(&a->lock);
     size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch, c->slot);
     tmp__lock_release(&a->lock);
-    tmp__count(&c->misses);
+    tmp__tcache_refilled(c, got);
     if (got == 0) {
         errno = ENOMEM;
         return NULL;
     }
-    c->n = (uint32_t)got;
     return tmp__cache_take(c);
 }
 
@@ -270,12 +286,14 @@ void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node)
 void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c)
 {
     tmp__arena *a = &pool->arenas[c->node];
+    /* the frees of other threads' lines first: the store is a stack, and the thread's own
+     * objects on top are the ones the next taker gets */
+    if (c->fn)
+        tmp__tcache_send_foreign(pool, c, a);
     tmp__lock_acquire(&a->lock);
     tmp__arena_give_many(pool, a, c->obj, c->n);
     tmp__lock_release(&a->lock);
     c->n = 0;
-    if (c->fn)
-        tmp__tcache_send_foreign(pool, c, a);
     for (unsigned i = 0; i < c->nrbuf; i++)
         if (c->rn[i])
             tmp__tcache_send_remote(pool, c, i);

@@ -57,7 +57,7 @@ static void compact(tmp_pool *pool, tmp__store *s)
         m->next = pool->spare_mags; /* meta_lock is held by the caller */
         pool->spare_mags = m;
     }
-    s->count = kept;
+    atomic_store_explicit(&s->count, kept, memory_order_relaxed);
 }
 
 size_t tmp_pool_trim(tmp_pool *pool) { return pool ? tmp__trim_pass(pool, false) : 0; }
@@ -126,14 +126,14 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
     }
     /* The next automatic pass waits for a quarter more free objects than this one left (a chunk's
      * worth at least): a pass that found chunks still in use is not repeated at once, and the
-     * count of objects visited stays within a few per free. Before, one threshold for the pool
-     * doubled after each empty pass; with two stripes doubling it, it outgrew what either stripe
-     * could hold and striped footprint at 2 threads never trimmed (14.5 MB kept). */
-    for (unsigned i = 0; i < pool->narenas; i++) {
-        tmp__arena *a = &pool->arenas[i];
-        size_t step = a->store.count / 4 > pool->chunk_objs ? a->store.count / 4 : pool->chunk_objs;
-        a->trim_at = a->store.count + step;
-    }
+     * count of objects visited stays within a few per free. The threshold grows by a quarter,
+     * never doubles: a threshold that doubled after each empty pass once outgrew what the pool
+     * could hold, and striped footprint at 2 threads never trimmed (14.5 MB kept). */
+    size_t held = 0;
+    for (unsigned i = 0; i < pool->narenas; i++)
+        held += tmp__store_count(&pool->arenas[i].store);
+    size_t step = held / 4 > pool->chunk_objs ? held / 4 : pool->chunk_objs;
+    atomic_store_explicit(&pool->trim_at, held + step, memory_order_relaxed);
     tmp__lock_release(&pool->meta_lock);
     for (unsigned i = pool->narenas; i-- > 0;)
         tmp__lock_release(&pool->arenas[i].lock);
