@@ -75,8 +75,7 @@ void tmp__os_unmap(void *p, size_t size) { munmap(p, size); }
 tmp__mag *tmp__mag_make(tmp_pool *pool)
 {
     TMP__ASSERT_HELD(&pool->meta_lock);
-    /* whole lines: magazines of two arenas, written by two threads, never share one */
-    size_t mag_bytes = (sizeof(tmp__mag) + pool->mag_cap * sizeof(void *) + 63) & ~(size_t)63;
+    size_t mag_bytes = (sizeof(tmp__mag) + pool->mag_cap * sizeof(void *) + 15) & ~(size_t)15;
     if ((size_t)(pool->meta_end - pool->meta_cur) < mag_bytes) {
         size_t bs = TMP__META_BLOCK > mag_bytes * 4 ? TMP__META_BLOCK : mag_bytes * 4;
         struct tmp__meta_block *b = tmp__os_map(bs, 4096);
@@ -86,7 +85,7 @@ tmp__mag *tmp__mag_make(tmp_pool *pool)
         b->next = pool->meta_blocks;
         pool->meta_blocks = b;
         atomic_fetch_add_explicit(&pool->bytes_reserved, bs, memory_order_relaxed);
-        pool->meta_cur = (char *)b + ((sizeof *b + 63) & ~(size_t)63);
+        pool->meta_cur = (char *)b + ((sizeof *b + 15) & ~(size_t)15);
         pool->meta_end = (char *)b + bs;
     }
     tmp__mag *m = (tmp__mag *)pool->meta_cur;

@@ -130,13 +130,14 @@ typedef struct tmp__mag {
 } tmp__mag;
 
 typedef struct tmp__store {
+    /* objects held: written under the arena lock, read without it by a thread that peeks
+     * before it takes another arena's lock (tcache's refill); first, so that the arena keeps it
+     * on its lock's line */
+    _Atomic size_t count;
     tmp__mag *cur;   /* partly filled; never NULL after init */
     tmp__mag *full;  /* stack of full magazines */
-    tmp__mag *empty; /* spares, fewer than 2 * SPARE_BATCH (store.c); the rest go back to the pool */
+    tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool */
     unsigned nempty;
-    /* objects held: written under the arena lock, read without it by a thread that peeks
-     * before it takes another arena's lock (tcache's refill) */
-    _Atomic size_t count;
 } tmp__store;
 
 static inline size_t tmp__store_count(const tmp__store *s)
@@ -156,18 +157,20 @@ static inline void tmp__store_count_add(tmp__store *s, size_t delta)
  * striped one per stripe, tcache one (the depot), numa one per node. */
 typedef struct tmp__arena {
     tmp__lock lock;
+    /* objects taken from this arena less those given to it. Negative in an arena that
+     * receives more than it hands out: objects move between arenas when a thread frees to its
+     * own (striped, tcache) what it took from another; the sum over arenas is the objects
+     * outside them all (user or caches). Written under the lock, read without it by the
+     * automatic trim's rule and by tcache's steal, which also peeks at store.count: both sit on
+     * the lock's line, so a thief's peek fetches the line its lock acquisition needs anyway
+     * (xmalloc at 2 threads lost 8% to the extra lines). */
+    _Atomic int64_t out;
     tmp__store store;
     tmp__chunk *bump; /* chunk still being carved, or NULL */
     unsigned node;
     /* counters, written under lock */
     uint64_t allocs, frees;
-    /* objects taken from this arena less those given to it, and its maximum. Negative in an
-     * arena that receives more than it hands out: objects move between arenas when a thread
-     * frees to its own (striped, tcache) what it took from another; the sum over arenas is
-     * the objects outside them all (user or caches). Written under the lock, summed over the
-     * arenas without theirs by the automatic trim's rule. */
-    _Atomic int64_t out;
-    int64_t out_high;
+    int64_t out_high; /* the most `out` has been */
 } __attribute__((aligned(TMP__PAD))) tmp__arena;
 
 static inline int64_t tmp__arena_out(const tmp__arena *a)

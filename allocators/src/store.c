@@ -6,51 +6,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A store keeps up to 2 * SPARE_BATCH empty magazines of its own and trades them with the pool
- * SPARE_BATCH at a time: a store that gives out every magazine it fills (a batch of objects
- * allocated, then freed) took meta_lock, which every arena shares, once per 64 objects, and
- * two threads on their own depots still met there. Stranding more would keep magazines in
- * one arena while another has to make new ones. */
-#define SPARE_BATCH 8
-
 static tmp__mag *mag_get(tmp_pool *pool, tmp__store *s)
 {
-    if (!s->empty) {
-        tmp__lock_acquire(&pool->meta_lock);
-        for (unsigned i = 0; i < SPARE_BATCH; i++) {
-            tmp__mag *m = pool->spare_mags;
-            if (m)
-                pool->spare_mags = m->next;
-            else if (!(m = tmp__mag_make(pool)))
-                break;
-            m->next = s->empty;
-            s->empty = m;
-            s->nempty++;
-        }
-        tmp__lock_release(&pool->meta_lock);
-    }
     tmp__mag *m = s->empty;
     if (m) {
         s->empty = m->next;
         s->nempty--;
+        return m;
     }
+    tmp__lock_acquire(&pool->meta_lock);
+    m = pool->spare_mags;
+    if (m)
+        pool->spare_mags = m->next;
+    else
+        m = tmp__mag_make(pool);
+    tmp__lock_release(&pool->meta_lock);
     return m;
 }
 
+/* A store keeps a couple of empty magazines for the next push; more would strand magazines
+ * in one stripe while another needs them. */
+#define STORE_SPARES 2
+
 static void mag_put(tmp_pool *pool, tmp__store *s, tmp__mag *m)
 {
-    m->next = s->empty;
-    s->empty = m;
-    if (++s->nempty < 2 * SPARE_BATCH)
+    if (s->nempty < STORE_SPARES) {
+        m->next = s->empty;
+        s->empty = m;
+        s->nempty++;
         return;
-    tmp__lock_acquire(&pool->meta_lock);
-    for (unsigned i = 0; i < SPARE_BATCH; i++) {
-        tmp__mag *e = s->empty;
-        s->empty = e->next;
-        e->next = pool->spare_mags;
-        pool->spare_mags = e;
     }
-    s->nempty -= SPARE_BATCH;
+    tmp__lock_acquire(&pool->meta_lock);
+    m->next = pool->spare_mags;
+    pool->spare_mags = m;
     tmp__lock_release(&pool->meta_lock);
 }
 
