@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -315,12 +316,87 @@ static void test_destroy_while_cached(tmp_strategy s)
     tmp_pool_destroy(atomic_load(&shared_pool));
 }
 
+/* tcache's depots, one per CPU, each thread with its own (strategy_tcache.c). A thread that
+ * runs out takes only what another depot received beyond what it handed out, so (1) a second
+ * thread's round never reuses the objects the first thread's round gave back to its own depot,
+ * and (2) a producer whose objects all come back to its consumer's depot reuses them instead of
+ * growing the pool. With one CPU there is one depot and nothing to tell apart. */
+enum { DEPOT_N = 5000 };
+
+typedef struct depot_arg {
+    tmp_pool *pool;
+    void **objs;  /* DEPOT_N: what the thread allocated, or what it is to free */
+    bool alloc, free;
+} depot_arg;
+
+static void *depot_worker(void *p)
+{
+    depot_arg *a = p;
+    for (int i = 0; a->alloc && i < DEPOT_N; i++)
+        CHECK((a->objs[i] = tmp_alloc(a->pool)) != NULL);
+    for (int i = 0; a->free && i < DEPOT_N; i++)
+        tmp_free(a->pool, a->objs[i]);
+    return NULL;
+}
+
+static void depot_run(tmp_pool *pool, void **objs, bool alloc, bool free_them)
+{
+    depot_arg a = {.pool = pool, .objs = objs, .alloc = alloc, .free = free_them};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, depot_worker, &a), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
+static int cmp_ptr(const void *x, const void *y)
+{
+    uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void test_depots(void)
+{
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        test_skip("one CPU: tcache has one depot");
+    tmp_config cfg;
+    tmp_config_init(&cfg, 64, TMP_THREAD_CACHE);
+    cfg.flags = TMP_F_NO_AUTOTRIM; /* what the rounds give back stays where it was put */
+    tmp_pool *pool;
+    CHECK_EQ(tmp_pool_create(&cfg, &pool), 0);
+    static void *first[DEPOT_N], *second[DEPOT_N];
+    /* (1) Threads take depots round-robin in order of first use: this thread takes one, the two
+     * workers the next two, so with two or more depots the workers' depots differ. */
+    void *mine = tmp_alloc(pool);
+    CHECK(mine != NULL);
+    depot_run(pool, first, true, true);
+    depot_run(pool, second, true, false);
+    qsort(first, DEPOT_N, sizeof *first, cmp_ptr);
+    int shared = 0;
+    for (int i = 0; i < DEPOT_N; i++)
+        shared += bsearch(&second[i], first, DEPOT_N, sizeof *first, cmp_ptr) != NULL;
+    CHECK_EQ(shared, 0);
+    /* (2) A consumer frees the second worker's objects into its own depot; producers then
+     * reuse them: 20 more rounds of DEPOT_N map nothing new. */
+    depot_run(pool, second, false, true);
+    tmp_stats before, after;
+    CHECK_EQ(tmp_pool_stats(pool, &before), 0);
+    for (int round = 0; round < 20; round++) {
+        depot_run(pool, second, true, false); /* a producer */
+        depot_run(pool, second, false, true); /* a consumer */
+    }
+    CHECK_EQ(tmp_pool_stats(pool, &after), 0);
+    CHECK_EQ(after.bytes_reserved, before.bytes_reserved);
+    CHECK_EQ(after.in_use, 1);
+    tmp_free(pool, mine);
+    tmp_pool_destroy(pool);
+}
+
 static const test_entry tests[] = {
     TEST_EACH(cross_thread)
     TEST_EACH(stress)
     TEST_EACH(thread_exit)
     TEST_EACH(destroy_while_cached)
     TEST_EACH(handoff_lines)
+    TEST_ONCE(depots)
     {NULL, NULL, NULL},
 };
 
