@@ -107,11 +107,13 @@ static int64_t pool_out(const tmp_pool *pool)
     return out;
 }
 
-static size_t pool_free(const tmp_pool *pool)
+/* a->lock held: its own count exactly, the other arenas' as they last published them */
+static size_t pool_free(const tmp_pool *pool, const tmp__arena *a)
 {
-    size_t n = 0;
+    size_t n = a->store.count;
     for (unsigned i = 0; i < pool->narenas; i++)
-        n += tmp__store_count(&pool->arenas[i].store);
+        if (&pool->arenas[i] != a)
+            n += tmp__arena_free_pub(&pool->arenas[i]);
     return n;
 }
 
@@ -127,15 +129,18 @@ static __attribute__((noinline, cold)) void rearm(tmp_pool *pool, int64_t t)
         atomic_store_explicit(&pool->trim_out, INT64_MAX, memory_order_relaxed);
 }
 
-static void taken(tmp_pool *pool, tmp__arena *a, size_t n)
+static inline void taken(tmp_pool *pool, tmp__arena *a, size_t n)
 {
-    out_add(a, (int64_t)n);
-    int64_t out = tmp__arena_out(a);
+    int64_t out = tmp__arena_out(a) + (int64_t)n;
+    atomic_store_explicit(&a->out, out, memory_order_relaxed);
     if (out > a->out_high)
         a->out_high = out;
-    /* a batch, or one single take in 64: the sum reads every arena's line */
+    /* The sum exceeds 2t + a chunk only if some arena's share exceeds t / narenas: that arena's
+     * takes look (trim_out is INT64_MAX while armed, so the test fails), a batch each time, a
+     * single take (global, striped) one time in 64: the sum reads every arena's line, and
+     * summing on every take cost striped's footprint 7% more instructions. */
     int64_t t = atomic_load_explicit(&pool->trim_out, memory_order_relaxed);
-    if (TMP__UNLIKELY(t != INT64_MAX) && (n > 1 || (out & 63) == 0))
+    if (TMP__UNLIKELY(out * (int64_t)pool->narenas > t) && (n > 1 || (out & 63) == 0))
         rearm(pool, t);
 }
 
@@ -191,8 +196,8 @@ size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t wa
 
 static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)
 {
-    (void)a;
-    size_t free_objs = pool_free(pool);
+    atomic_store_explicit(&a->free_pub, a->store.count, memory_order_relaxed);
+    size_t free_objs = pool_free(pool, a);
     int64_t sum = pool_out(pool);
     size_t out = sum > 0 ? (size_t)sum : 0; /* below 0 only while a sum races the arenas' writers */
     /* with every object back (out == 0) the threshold is met whatever it is */
@@ -212,13 +217,13 @@ static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__aren
 void tmp__arena_give(tmp_pool *pool, tmp__arena *a, void *obj)
 {
     TMP__ASSERT_HELD(&a->lock);
-    tmp__store_push(pool, &a->store, obj);
-    out_add(a, -1);
+    size_t held = tmp__store_push(pool, &a->store, obj);
+    int64_t out = tmp__arena_out(a) - 1;
+    atomic_store_explicit(&a->out, out, memory_order_relaxed);
     /* one look in 64 frees is enough for a rule about thousands of objects, and keeps the
      * single-object free of the locked strategies as short as it was; the free that brings
      * the last object back is always looked at, as it is the one most likely to empty chunks */
-    size_t held = tmp__store_count(&a->store);
-    if (TMP__UNLIKELY((held & 63) == 0 || (tmp__arena_out(a) == 0 && held >= pool->chunk_objs)))
+    if (TMP__UNLIKELY((held & 63) == 0 || (out == 0 && held >= pool->chunk_objs)))
         check_trim(pool, a);
 }
 

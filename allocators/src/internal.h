@@ -130,26 +130,12 @@ typedef struct tmp__mag {
 } tmp__mag;
 
 typedef struct tmp__store {
-    /* objects held: written under the arena lock, read without it by a thread that peeks
-     * before it takes another arena's lock (tcache's refill); first, so that the arena keeps it
-     * on its lock's line */
-    _Atomic size_t count;
+    size_t count;    /* objects held */
     tmp__mag *cur;   /* partly filled; never NULL after init */
     tmp__mag *full;  /* stack of full magazines */
     tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool */
     unsigned nempty;
 } tmp__store;
-
-static inline size_t tmp__store_count(const tmp__store *s)
-{
-    return atomic_load_explicit(&s->count, memory_order_relaxed);
-}
-
-/* The arena lock is held: a plain add published with a relaxed store, no locked RMW. */
-static inline void tmp__store_count_add(tmp__store *s, size_t delta)
-{
-    atomic_store_explicit(&s->count, tmp__store_count(s) + delta, memory_order_relaxed);
-}
 
 /* ---- arenas ----------------------------------------------------------------------------- */
 
@@ -161,10 +147,14 @@ typedef struct tmp__arena {
      * receives more than it hands out: objects move between arenas when a thread frees to its
      * own (striped, tcache) what it took from another; the sum over arenas is the objects
      * outside them all (user or caches). Written under the lock, read without it by the
-     * automatic trim's rule and by tcache's steal, which also peeks at store.count: both sit on
+     * automatic trim's rule and by tcache's steal, which also peeks at free_pub: both sit on
      * the lock's line, so a thief's peek fetches the line its lock acquisition needs anyway
      * (xmalloc at 2 threads lost 8% to the extra lines). */
     _Atomic int64_t out;
+    /* store.count as this arena last published it (each trim check, each trim pass): what
+     * other arenas' threads read. The store's own count stays a plain field, as the single
+     * takes and gives of global and striped count it on every call. */
+    _Atomic size_t free_pub;
     tmp__store store;
     tmp__chunk *bump; /* chunk still being carved, or NULL */
     unsigned node;
@@ -176,6 +166,11 @@ typedef struct tmp__arena {
 static inline int64_t tmp__arena_out(const tmp__arena *a)
 {
     return atomic_load_explicit(&a->out, memory_order_relaxed);
+}
+
+static inline size_t tmp__arena_free_pub(const tmp__arena *a)
+{
+    return atomic_load_explicit(&a->free_pub, memory_order_relaxed);
 }
 
 /* ---- strategies ------------------------------------------------------------------------ */
@@ -272,7 +267,7 @@ tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
 /* store.c: the magazine stack of one arena (its lock held by the caller) */
 void tmp__store_init(tmp__store *s);
 int tmp__store_setup(tmp_pool *pool, tmp__store *s);
-void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj);
+size_t tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj); /* the objects held now */
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
 void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
 size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want);

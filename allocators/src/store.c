@@ -46,7 +46,7 @@ void tmp__store_init(tmp__store *s)
 {
     s->cur = s->full = s->empty = NULL;
     s->nempty = 0;
-    atomic_store_explicit(&s->count, 0, memory_order_relaxed);
+    s->count = 0;
 }
 
 int tmp__store_setup(tmp_pool *pool, tmp__store *s)
@@ -82,13 +82,13 @@ static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
     return fresh;
 }
 
-void tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj)
+size_t tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj)
 {
     tmp__mag *m = s->cur;
     if (TMP__UNLIKELY(m->n == pool->mag_cap))
         m = next_empty(pool, s);
     m->obj[m->n++] = obj;
-    tmp__store_count_add(s, 1);
+    return ++s->count;
 }
 
 /* Batches (cache refills and spills) move whole runs of pointers with memcpy instead of one
@@ -106,7 +106,7 @@ void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size
         m->n += (uint32_t)k;
         done += k;
     }
-    tmp__store_count_add(s, n);
+    s->count += n;
 }
 
 size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want)
@@ -127,7 +127,7 @@ size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t wan
         memcpy(out + got, m->obj + m->n, k * sizeof *out);
         got += k;
     }
-    tmp__store_count_add(s, -got);
+    s->count -= got;
     return got;
 }
 
@@ -142,6 +142,6 @@ void *tmp__store_pop(tmp_pool *pool, tmp__store *s)
         mag_put(pool, s, m);
         s->cur = m = f;
     }
-    tmp__store_count_add(s, (size_t)-1);
+    s->count--;
     return m->obj[--m->n];
 }

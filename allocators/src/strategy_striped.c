@@ -34,7 +34,7 @@ static void *steal(tmp_pool *pool, tmp__arena *mine)
     for (unsigned k = 1; k < pool->narenas && got == 0; k++) {
         tmp__arena *other = &pool->arenas[(self + k) % pool->narenas];
         tmp__lock_acquire(&other->lock);
-        while (got < STEAL_BATCH && tmp__store_count(&other->store)) {
+        while (got < STEAL_BATCH && other->store.count) {
             batch[got++] = tmp__store_pop(pool, &other->store);
         }
         tmp__arena_moved_out(other, got);
@@ -59,7 +59,7 @@ static void *striped_alloc(tmp_pool *pool)
     tmp__lock_acquire(&a->lock);
     void *obj = NULL;
     tmp__chunk *b = a->bump;
-    if (tmp__store_count(&a->store) ||
+    if (a->store.count ||
         (b && atomic_load_explicit(&b->carved, memory_order_relaxed) < b->limit) ||
         pool->narenas == 1) {
         obj = tmp__arena_take(pool, a);

@@ -13,6 +13,8 @@
  * paths live in tcache.c, shared with numa. */
 #include "internal.h"
 
+#include <errno.h>
+
 #define MAX_DEPOTS 64
 
 static int tcache_init(tmp_pool *pool)
@@ -21,33 +23,61 @@ static int tcache_init(tmp_pool *pool)
     return tmp__arenas_init(pool, n < MAX_DEPOTS ? n : MAX_DEPOTS, false);
 }
 
-/* The home depot is empty: a batch from the depot with the largest surplus, peeked at without
- * its lock. A depot's surplus is what it received beyond what it handed out (out < 0): objects
- * its threads freed after other depots handed them out, a consumer's depot. Only a surplus is
- * taken, never another thread's own round: when any depot could be robbed, one depot short
- * after a trim robbed the other, which then robbed back, and batch at 2 threads stole 5,000
- * times in 0.3 s, each thread filling the other's objects. 0 when no depot has a surplus (the
- * caller then carves at home). */
-static size_t steal(tmp_pool *pool, tmp__tcache *c)
+/* The depot with the largest surplus, peeked at without its lock, or NULL. A depot's surplus
+ * is what it received beyond what it handed out (out < 0): objects its threads freed after
+ * other depots handed them out, a consumer's depot. Only a surplus is taken, never another
+ * thread's own round: when any depot could be robbed, one depot short after a trim robbed the
+ * other, which then robbed back, and batch at 2 threads stole 5,000 times in 0.3 s, each
+ * thread filling the other's objects. */
+static tmp__arena *richest(tmp_pool *pool, const tmp__tcache *c)
 {
     tmp__arena *best = NULL;
     int64_t most = 0;
     for (unsigned k = 1; k < pool->narenas; k++) {
         tmp__arena *a = &pool->arenas[(c->node + k) % pool->narenas];
         int64_t surplus = -tmp__arena_out(a);
-        if (surplus > most && tmp__store_count(&a->store)) {
+        if (surplus > most && tmp__arena_free_pub(a)) {
             most = surplus;
             best = a;
         }
     }
-    if (!best)
-        return 0;
-    tmp__lock_acquire(&best->lock);
-    int64_t surplus = -tmp__arena_out(best);
+    return best;
+}
+
+/* A batch of a's surplus into the empty cache c; how many (0 if the surplus or the store ran
+ * out since the peek). */
+static size_t steal(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
+{
+    tmp__lock_acquire(&a->lock);
+    int64_t surplus = -tmp__arena_out(a);
     size_t want = surplus <= 0 ? 0 : (uint64_t)surplus < c->batch ? (size_t)surplus : c->batch;
-    size_t got = want ? tmp__arena_take_stored(pool, best, c->obj, want, c->slot) : 0;
-    tmp__lock_release(&best->lock);
+    size_t got = want ? tmp__arena_take_stored(pool, a, c->obj, want, c->slot) : 0;
+    tmp__lock_release(&a->lock);
     return got;
+}
+
+/* The cache is empty: from the home depot's store, else another depot's surplus, else new
+ * objects carved at home. */
+static void *refill(tmp_pool *pool, tmp__tcache *c)
+{
+    tmp__arena *home = &pool->arenas[c->node];
+    tmp__lock_acquire(&home->lock);
+    size_t got = tmp__arena_take_stored(pool, home, c->obj, c->batch, c->slot);
+    tmp__arena *rich = got || pool->narenas == 1 ? NULL : richest(pool, c);
+    if (!got && !rich)
+        got = tmp__arena_take_many(pool, home, c->obj, c->batch, c->slot);
+    tmp__lock_release(&home->lock);
+    if (!got && rich && !(got = steal(pool, c, rich))) {
+        tmp__lock_acquire(&home->lock);
+        got = tmp__arena_take_many(pool, home, c->obj, c->batch, c->slot);
+        tmp__lock_release(&home->lock);
+    }
+    tmp__tcache_refilled(c, got);
+    if (!got) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return tmp__cache_take(c);
 }
 
 static __attribute__((noinline)) void *tcache_alloc_slow(tmp_pool *pool)
@@ -57,15 +87,7 @@ static __attribute__((noinline)) void *tcache_alloc_slow(tmp_pool *pool)
         return tmp__arena_alloc(pool, &pool->arenas[tmp__thread_index() % pool->narenas]); /* no memory for a cache: serve the call anyway */
     if (c->n)
         return tmp__cache_take(c);
-    tmp__arena *home = &pool->arenas[c->node];
-    if (pool->narenas > 1 && tmp__store_count(&home->store) == 0) {
-        size_t got = steal(pool, c);
-        if (got) {
-            tmp__tcache_refilled(c, got);
-            return tmp__cache_take(c);
-        }
-    }
-    return tmp__tcache_refill(pool, c, home);
+    return refill(pool, c);
 }
 
 static void *tcache_alloc(tmp_pool *pool)

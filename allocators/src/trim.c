@@ -57,7 +57,7 @@ static void compact(tmp_pool *pool, tmp__store *s)
         m->next = pool->spare_mags; /* meta_lock is held by the caller */
         pool->spare_mags = m;
     }
-    atomic_store_explicit(&s->count, kept, memory_order_relaxed);
+    s->count = kept;
 }
 
 size_t tmp_pool_trim(tmp_pool *pool) { return pool ? tmp__trim_pass(pool, false) : 0; }
@@ -130,8 +130,11 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
      * never doubles: a threshold that doubled after each empty pass once outgrew what the pool
      * could hold, and striped footprint at 2 threads never trimmed (14.5 MB kept). */
     size_t held = 0;
-    for (unsigned i = 0; i < pool->narenas; i++)
-        held += tmp__store_count(&pool->arenas[i].store);
+    for (unsigned i = 0; i < pool->narenas; i++) {
+        tmp__arena *a = &pool->arenas[i];
+        held += a->store.count;
+        atomic_store_explicit(&a->free_pub, a->store.count, memory_order_relaxed);
+    }
     size_t step = held / 4 > pool->chunk_objs ? held / 4 : pool->chunk_objs;
     atomic_store_explicit(&pool->trim_at, held + step, memory_order_relaxed);
     tmp__lock_release(&pool->meta_lock);
