@@ -61,9 +61,19 @@ static size_t steal(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 static void *refill(tmp_pool *pool, tmp__tcache *c)
 {
     tmp__arena *home = &pool->arenas[c->node];
+    tmp__arena *rich;
+    size_t got;
+    /* a home that published nothing (a producer's: its objects come back to others) is not
+     * locked first: one lock per refill, as with one depot (xmalloc at 2 threads ran at 0.93
+     * of it while every refill locked an empty home first) */
+    if (pool->narenas > 1 && tmp__arena_free_pub(home) == 0 && (rich = richest(pool, c)) &&
+        (got = steal(pool, c, rich)) != 0) {
+        tmp__tcache_refilled(c, got);
+        return tmp__cache_take(c);
+    }
     tmp__lock_acquire(&home->lock);
-    size_t got = tmp__arena_take_stored(pool, home, c->obj, c->batch, c->slot);
-    tmp__arena *rich = got || pool->narenas == 1 ? NULL : richest(pool, c);
+    got = tmp__arena_take_stored(pool, home, c->obj, c->batch, c->slot);
+    rich = got || pool->narenas == 1 ? NULL : richest(pool, c);
     if (!got && !rich)
         got = tmp__arena_take_many(pool, home, c->obj, c->batch, c->slot);
     tmp__lock_release(&home->lock);
