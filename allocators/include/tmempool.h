@@ -38,7 +38,7 @@ typedef struct tmp_pool tmp_pool; /* opaque */
 typedef enum tmp_strategy {
     TMP_GLOBAL_LOCK,  /* one free store behind one lock: the reference design */
     TMP_STRIPED,      /* N locked sub-pools, a home stripe per thread */
-    TMP_THREAD_CACHE, /* per-thread magazine in front of a shared depot */
+    TMP_THREAD_CACHE, /* per-thread magazine in front of a depot per CPU */
     TMP_NUMA          /* one arena per NUMA node (hwloc), per-thread cache in front */
 } tmp_strategy;
 

@@ -87,18 +87,14 @@ static void *carve(tmp_pool *pool, tmp__arena *a)
     return c->objs + k * pool->stride;
 }
 
-/* Live objects grew well past the last trim's level (twice it, plus a chunk): a later drop may
- * trim again. Growth within that band does not re-arm, so a workload whose live count merely
- * oscillates (a producer/consumer ring) never pays for repeated trim passes. */
-
 /* a->lock held: a plain add, published for the other arenas' sums */
 static void out_add(tmp__arena *a, int64_t d)
 {
     atomic_store_explicit(&a->out, tmp__arena_out(a) + d, memory_order_relaxed);
 }
 
-/* The pool's objects out of every arena, and free in their stores. Read without the other
- * arenas' locks: good enough for a rule about thousands of objects. */
+/* The pool's objects out of every arena, read without the other arenas' locks: good enough
+ * for a rule about thousands of objects. */
 static int64_t pool_out(const tmp_pool *pool)
 {
     int64_t out = 0;
@@ -123,6 +119,9 @@ void tmp__arena_moved_out(tmp__arena *a, size_t n)
     out_add(a, (int64_t)n);
 }
 
+/* Live objects grew well past the last trim's level (twice it, plus a chunk): a later drop may
+ * trim again. Growth within that band does not re-arm, so a workload whose live count merely
+ * oscillates (a producer/consumer ring) never pays for repeated trim passes. */
 static __attribute__((noinline, cold)) void rearm(tmp_pool *pool, int64_t t)
 {
     if (pool_out(pool) > 2 * t + (int64_t)pool->chunk_objs)

@@ -140,7 +140,7 @@ typedef struct tmp__store {
 /* ---- arenas ----------------------------------------------------------------------------- */
 
 /* An arena is a locked store plus the chunks it grows from. The global strategy has one, the
- * striped one per stripe, tcache one (the depot), numa one per node. */
+ * striped one per stripe, tcache one per CPU (the depots), numa one per node. */
 typedef struct tmp__arena {
     tmp__lock lock;
     /* objects taken from this arena less those given to it. Negative in an arena that
@@ -293,7 +293,7 @@ void tmp__arena_give_many(tmp_pool *pool, tmp__arena *a, void *const *objs, size
 void tmp__arena_moved_out(tmp__arena *a, size_t n);
 
 /* Automatic trim (arena.c): in a pool past four chunks, a pass is asked for when the pool's
- * free objects (every arena's store) are at least twice those out of it, the objects out are at
+ * free objects (the looking arena's store, the others' published counts) are at least twice those out of it, the objects out are at
  * most half what they were at the last request, and the free objects exceed the threshold,
  * `trim_at`. Every trim pass (trim.c) sets the threshold to what the pass left plus a quarter
  * (at least a chunk's worth), so each O(free objects) pass is paid for by that many frees
