@@ -7,8 +7,8 @@
  * The depot is one arena per CPU, and each thread has a home among them (tmp__thread_index): a
  * thread spills to and refills from its home, so threads that allocate and free their own
  * objects never meet on a lock. With one depot, batch n=100000 at 2 threads ran no faster than
- * at 1 (58 against 56 M ops/s, 50,000 lock waits a cell). A thread whose home is empty takes from
- * another depot that holds objects before its home carves new ones, so a producer whose objects
+ * at 1 (58 against 56 M ops/s, 50,000 lock waits a cell). A thread whose home is empty takes
+ * another depot's surplus (below) before its home carves new ones, so a producer whose objects
  * all come back to its consumer's depot reuses them instead of growing the pool. The cache
  * paths live in tcache.c, shared with numa. */
 #include "internal.h"
