@@ -10,12 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef TB_GIT_COMMIT
-#define TB_GIT_COMMIT "unknown"
-#endif
-
-const char *tb_git_commit(void) { return TB_GIT_COMMIT; }
-
 int tb_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

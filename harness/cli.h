@@ -21,7 +21,8 @@
 /* One message to stderr, "tmbench CMD: ...", and TB_EXIT_USAGE to return. */
 int tb_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The commit this tmbench was built from ("unknown" outside git). */
+/* The commit this tmbench was built from, read at build time by harness/commit.cmake: "unknown"
+ * outside git, with "-dirty" when tracked files differ from it. */
 const char *tb_git_commit(void);
 
 /* Strict numbers from the command line: the whole string, digits only for a whole number (no

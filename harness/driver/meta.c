@@ -16,9 +16,6 @@
 #include "meta.h"
 #include "tmempool.h"
 
-#ifndef TB_GIT_COMMIT
-#define TB_GIT_COMMIT "unknown"
-#endif
 #ifndef TB_BUILD_TYPE
 #define TB_BUILD_TYPE "unknown"
 #endif
@@ -136,7 +133,7 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "tool", "tmbench");
     cJSON_AddStringToObject(root, "version", TB_VERSION);
-    cJSON_AddStringToObject(root, "git_commit", TB_GIT_COMMIT);
+    cJSON_AddStringToObject(root, "git_commit", tb_git_commit());
     cJSON_AddStringToObject(root, "run_id", mr->run_id);
     /* A resumed run keeps the command line and start it was made with; each resume is added. */
     const cJSON *pcmd = mr->prev ? cJSON_GetObjectItemCaseSensitive(mr->prev, "command_line") : NULL;
