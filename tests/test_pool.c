@@ -347,6 +347,29 @@ static void test_cache_grows(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* A thread gets new objects in ascending address order, and again after freeing them in
+ * reverse: walks that zig-zag inside every page (down each cache refill while the refills go
+ * up) defeat the hardware prefetcher, and batch with 100000 objects ran a fifth slower for it.
+ * Only a change of chunk may break the run. */
+static void test_address_order(tmp_strategy s)
+{
+    enum { N = 5000 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    static char *v[N];
+    for (int round = 0; round < 2; round++) {
+        size_t up = 0;
+        for (int i = 0; i < N; i++) {
+            CHECK((v[i] = tmp_alloc(p)) != NULL);
+            up += i > 0 && v[i] - v[i - 1] == 64;
+        }
+        /* 64 KiB chunks hold about 1000 objects of 64 bytes: a handful of changes */
+        CHECK(up >= N - 1 - N / 256);
+        for (int i = N - 1; i >= 0; i--)
+            tmp_free(p, v[i]);
+    }
+    tmp_pool_destroy(p);
+}
+
 static void test_names(void)
 {
     static const char *names[] = {"global", "striped", "tcache", "numa"};
@@ -420,6 +443,7 @@ static const test_entry tests[] = {
     TEST_EACH(autotrim_scattered_2)
     TEST_EACH(autotrim_no_thrash)
     TEST_EACH(cache_grows)
+    TEST_EACH(address_order)
     {NULL, NULL, NULL},
 };
 

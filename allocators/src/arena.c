@@ -71,18 +71,29 @@ static void mark_lines(const tmp_pool *pool, char *p, size_t n, unsigned owner)
             atomic_store_explicit(&t[l], (unsigned char)owner, memory_order_relaxed);
 }
 
-static void *carve(tmp_pool *pool, tmp__arena *a)
+/* The arena's bump chunk with room to carve, a new one when it is used up; NULL without memory.
+ * *k: the objects already carved from it. */
+static tmp__chunk *bump_chunk(tmp_pool *pool, tmp__arena *a, size_t *k)
 {
     TMP__ASSERT_HELD(&a->lock);
     tmp__chunk *c = a->bump;
-    size_t k = c ? atomic_load_explicit(&c->carved, memory_order_relaxed) : 0;
-    if (!c || k == c->limit) {
+    *k = c ? atomic_load_explicit(&c->carved, memory_order_relaxed) : 0;
+    if (!c || *k == c->limit) {
         c = tmp__chunk_new(pool, a);
         if (!c)
             return NULL;
         a->bump = c;
-        k = 0;
+        *k = 0;
     }
+    return c;
+}
+
+static void *carve(tmp_pool *pool, tmp__arena *a)
+{
+    size_t k;
+    tmp__chunk *c = bump_chunk(pool, a, &k);
+    if (!c)
+        return NULL;
     atomic_store_explicit(&c->carved, k + 1, memory_order_relaxed);
     return c->objs + k * pool->stride;
 }
@@ -169,28 +180,33 @@ size_t tmp__arena_take_stored(tmp_pool *pool, tmp__arena *a, void **out, size_t 
 size_t tmp__arena_take_many(tmp_pool *pool, tmp__arena *a, void **out, size_t want, unsigned owner)
 {
     TMP__ASSERT_HELD(&a->lock);
-    size_t n = tmp__arena_take_stored(pool, a, out, want, owner), stored = n;
-    while (n < want) {
+    size_t stored = tmp__arena_take_stored(pool, a, out, want, owner);
+    /* Carved objects fill out from its end down, lowest address last in each run: a cache pops
+     * from the end, so it gets each chunk's objects in ascending order, the older chunk's tail
+     * before the new chunk's head. Pops that ran down each run while the runs went up (a
+     * zig-zag within every page) defeated the hardware prefetcher: the same 300000 objects
+     * walked in that order were read at half the speed of a plain walk
+     * (docs/notebook/2026-12-02.md). */
+    size_t top = want;
+    while (top > stored) {
         /* carve a run from the bump chunk: one counter update for the run, not one per object */
-        tmp__chunk *c = a->bump;
-        size_t k = c ? atomic_load_explicit(&c->carved, memory_order_relaxed) : 0;
-        if (!c || k == c->limit) {
-            void *obj = carve(pool, a); /* starts a new chunk */
-            if (!obj)
-                break;
-            mark_lines(pool, obj, 1, owner);
-            out[n++] = obj;
-            continue;
-        }
-        size_t run = c->limit - k < want - n ? c->limit - k : want - n;
+        size_t k;
+        tmp__chunk *c = bump_chunk(pool, a, &k);
+        if (!c)
+            break;
+        size_t run = c->limit - k < top - stored ? c->limit - k : top - stored;
         char *p = c->objs + k * pool->stride;
         mark_lines(pool, p, run, owner);
         for (size_t i = 0; i < run; i++, p += pool->stride)
-            out[n++] = p;
+            out[top - 1 - i] = p;
+        top -= run;
         atomic_store_explicit(&c->carved, k + run, memory_order_relaxed);
     }
-    taken(pool, a, n - stored);
-    return n;
+    size_t carved = want - top;
+    if (top > stored) /* out of memory part way: close the gap */
+        memmove(out + stored, out + top, carved * sizeof *out);
+    taken(pool, a, carved);
+    return stored + carved;
 }
 
 static __attribute__((noinline, cold)) void check_trim(tmp_pool *pool, tmp__arena *a)

@@ -109,26 +109,27 @@ void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size
     s->count += n;
 }
 
+/* out[0..n) keeps the store's order, its top last, across magazines too: a cache pops from the
+ * end, so it hands the objects out in the order they were pushed in reverse, and a batch freed
+ * in one address order comes back in one order (test pool.address_order). */
 size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t want)
 {
-    size_t got = 0;
-    while (got < want) {
+    size_t n = want < s->count ? want : s->count, left = n;
+    while (left) {
         tmp__mag *m = s->cur;
         if (m->n == 0) {
             tmp__mag *f = s->full;
-            if (!f)
-                break;
-            s->full = f->next;
+            s->full = f->next; /* count > 0 promises a full magazine below */
             mag_put(pool, s, m);
             s->cur = m = f;
         }
-        size_t k = m->n < want - got ? m->n : want - got;
+        size_t k = m->n < left ? m->n : left;
         m->n -= (uint32_t)k;
-        memcpy(out + got, m->obj + m->n, k * sizeof *out);
-        got += k;
+        left -= k;
+        memcpy(out + left, m->obj + m->n, k * sizeof *out);
     }
-    s->count -= got;
-    return got;
+    s->count -= n;
+    return n;
 }
 
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s)

@@ -14,13 +14,21 @@ static size_t dropped_in(tmp_pool *pool, const tmp__store *s)
     return n;
 }
 
-/* Moves the kept pointers to the front of the magazine chain; spent magazines become spares. */
+/* Packs the kept pointers into the fewest magazines, in the store's order; spent magazines
+ * become spares. The order matters: a pass that packed from the top down turned the stack over
+ * a magazine at a time, and a batch then came back in runs of 64 that went down while each run
+ * went up, the walk that defeats the prefetcher (test pool.address_order). */
 static void compact(tmp_pool *pool, tmp__store *s)
 {
     if (dropped_in(pool, s) == 0)
         return;
-    tmp__mag *head = s->cur;
-    head->next = s->full;
+    s->cur->next = s->full;
+    tmp__mag *head = NULL; /* the chain bottom first */
+    for (tmp__mag *m = s->cur, *next; m; m = next) {
+        next = m->next;
+        m->next = head;
+        head = m;
+    }
     tmp__mag *w = head;
     uint32_t wi = 0;
     size_t kept = 0;
@@ -42,7 +50,7 @@ static void compact(tmp_pool *pool, tmp__store *s)
     w->n = wi;
     tmp__mag *rest = w->next;
     w->next = NULL;
-    /* head..(before w) are full; w is the partial one. */
+    /* head..(before w) are full, bottom first; w, the partial one, is the top. */
     tmp__mag *full = NULL;
     for (tmp__mag *m = head, *next; m != w; m = next) {
         next = m->next;
