@@ -370,6 +370,43 @@ static void test_address_order(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* More pools alive than a thread's cache table has ids (2048): the extra pools work, without
+ * caches, and once they are gone a new pool gets an id and a cache again. */
+static void test_many_pools(tmp_strategy s)
+{
+    enum { N = 2100 };
+    static tmp_pool *pools[N];
+    static void *objs[N];
+    for (int i = 0; i < N; i++) {
+        pools[i] = make_pool(s, 64, 0, 0, 0);
+        CHECK((objs[i] = tmp_alloc(pools[i])) != NULL);
+        memset(objs[i], i & 0xff, 64);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(((unsigned char *)objs[i])[63] == (i & 0xff));
+        tmp_free(pools[i], objs[i]);
+        void *again = tmp_alloc(pools[i]);
+        CHECK(again != NULL);
+        tmp_free(pools[i], again);
+        tmp_stats st;
+        CHECK_EQ(tmp_pool_stats(pools[i], &st), 0);
+        CHECK_EQ(st.allocs, 2);
+        CHECK_EQ(st.frees, 2);
+        CHECK_EQ(st.in_use, 0);
+    }
+    for (int i = 0; i < N; i++)
+        tmp_pool_destroy(pools[i]);
+    if (s == TMP_THREAD_CACHE || s == TMP_NUMA) {
+        tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+        tmp_free(p, tmp_alloc(p));
+        tmp_free(p, tmp_alloc(p));
+        tmp_stats st;
+        tmp_pool_stats(p, &st);
+        CHECK(st.cache_hits >= 1); /* the second allocation came from the thread's cache */
+        tmp_pool_destroy(p);
+    }
+}
+
 static void test_names(void)
 {
     static const char *names[] = {"global", "striped", "tcache", "numa"};
@@ -444,6 +481,7 @@ static const test_entry tests[] = {
     TEST_EACH(autotrim_no_thrash)
     TEST_EACH(cache_grows)
     TEST_EACH(address_order)
+    TEST_EACH(many_pools)
     {NULL, NULL, NULL},
 };
 

@@ -249,9 +249,13 @@ void tmp_free(tmp_pool *pool, void *obj)
 {
     if (TMP__UNLIKELY(!obj))
         return;
-    if (TMP__LIKELY(pool->fast)) {
-        if (TMP__LIKELY(tmp__cache_free_fast(pool, obj, pool->fast)))
+    /* the plain cache first, on one compare: testing for any fast path and then for the NODE
+     * and OWNER checks was two tests on every free */
+    if (TMP__LIKELY(pool->fast == TMP__FAST_CACHE)) {
+        if (TMP__LIKELY(tmp__cache_free_fast(pool, obj, TMP__FAST_CACHE)))
             return;
+    } else if (pool->fast && tmp__cache_free_fast(pool, obj, pool->fast)) {
+        return;
     }
     if (TMP__UNLIKELY(pool->slow)) {
         tmp__checked_free(pool, obj);

@@ -8,8 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-__thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec")));
-__thread unsigned tmp__tls_n __attribute__((tls_model("initial-exec")));
+const tmp__tcache tmp__closed_cache; /* all zero: holds nothing, room for nothing, generation 0 */
+#define CLOSED ((tmp__tcache *)&tmp__closed_cache)
+
+/* The table of a thread that has made no cache: every slot closed. Filled once, before the first
+ * pool exists (tmp__registry_add), and only read after that. */
+static tmp__tcache *tls_none[TMP__TLS_IDS];
+__thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec"))) = tls_none;
+
+static bool has_table(void) { return tmp__tls_v != tls_none; }
 
 /* Guards: pool ids, every pool's cache list, cache->pool, and the retired counters. */
 static tmp__lock reg_lock = TMP__LOCK_INITIALIZER(TMP__RANK_REGISTRY);
@@ -68,10 +75,12 @@ static void cache_retire(tmp__tcache *c)
 static void thread_exit(void *unused)
 {
     (void)unused;
+    if (!has_table())
+        return;
     tmp__lock_acquire(&reg_lock);
-    for (unsigned i = 0; i < tmp__tls_n; i++) {
+    for (unsigned i = 0; i < TMP__TLS_IDS; i++) {
         tmp__tcache *c = tmp__tls_v[i];
-        if (!c)
+        if (c == CLOSED)
             continue;
         tmp_pool *pool = c->pool;
         cache_retire(c);
@@ -83,17 +92,22 @@ static void thread_exit(void *unused)
     }
     tmp__lock_release(&reg_lock);
     free(tmp__tls_v);
-    tmp__tls_v = NULL;
-    tmp__tls_n = 0;
+    tmp__tls_v = tls_none;
 }
 
-static void make_key(void) { (void)pthread_key_create(&exit_key, thread_exit); }
+static void make_key(void)
+{
+    for (unsigned i = 0; i < TMP__TLS_IDS; i++)
+        tls_none[i] = CLOSED;
+    (void)pthread_key_create(&exit_key, thread_exit);
+}
 
 void tmp__registry_add(tmp_pool *pool)
 {
     pthread_once(&exit_once, make_key);
     tmp__lock_acquire(&reg_lock);
-    pool->id = n_free_ids ? free_ids[--n_free_ids] : next_id++;
+    /* ids start at 1: slot 0 is the no-cache id of a pool that found every id taken */
+    pool->id = n_free_ids ? free_ids[--n_free_ids] : next_id < TMP__TLS_IDS - 1 ? ++next_id : 0;
     pool->gen = next_gen++;
     tmp__lock_release(&reg_lock);
 }
@@ -101,8 +115,16 @@ void tmp__registry_add(tmp_pool *pool)
 void tmp__registry_remove(tmp_pool *pool)
 {
     tmp__lock_acquire(&reg_lock);
-    for (tmp__tcache *c = pool->caches; c; c = c->next)
+    /* Orphaned and closed: a pool that reuses the id finds the cache in the owner's table, and
+     * the fast paths (internal.h, tmp__tcache_lookup) must find nothing to take and no room to
+     * put. The owner touches the cache next only through that new pool, which it can reach only
+     * after this lock is released. */
+    for (tmp__tcache *c = pool->caches; c; c = c->next) {
         c->pool = NULL;
+        c->n = c->lim = 0;
+        c->fn = c->batch;
+        c->own_line = 0;
+    }
     pool->caches = NULL;
     if (n_free_ids == cap_free_ids) {
         unsigned cap = cap_free_ids ? cap_free_ids * 2 : 64;
@@ -112,39 +134,42 @@ void tmp__registry_remove(tmp_pool *pool)
             cap_free_ids = cap;
         }
     }
-    if (n_free_ids < cap_free_ids)
+    if (n_free_ids < cap_free_ids && pool->id != 0)
         free_ids[n_free_ids++] = pool->id; /* else the id is never reused: harmless */
     tmp__lock_release(&reg_lock);
 
     /* The destroying thread's own cache can go now; other threads drop theirs on next touch. */
-    if (pool->id < tmp__tls_n && tmp__tls_v[pool->id] && tmp__tls_v[pool->id]->gen == pool->gen) {
+    if (tmp__tls_v[pool->id]->gen == pool->gen) {
         cache_release(tmp__tls_v[pool->id]);
-        tmp__tls_v[pool->id] = NULL;
+        tmp__tls_v[pool->id] = CLOSED;
     }
 }
 
 tmp__tcache *tmp__tcache_get(tmp_pool *pool)
 {
     tmp__tcache *c = tmp__tcache_lookup(pool);
-    if (c)
+    if (c->gen == pool->gen)
         return c;
-    if (pool->id >= tmp__tls_n) {
-        unsigned n = pool->id + 8;
-        tmp__tcache **v = realloc(tmp__tls_v, n * sizeof *v);
+    if (pool->id == 0) { /* every id was taken when the pool was made: no caches */
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (!has_table()) {
+        tmp__tcache **v = malloc(TMP__TLS_IDS * sizeof *v);
         if (!v) {
             errno = ENOMEM;
             return NULL;
         }
-        memset(v + tmp__tls_n, 0, (n - tmp__tls_n) * sizeof *v);
+        for (unsigned i = 0; i < TMP__TLS_IDS; i++)
+            v[i] = CLOSED;
         tmp__tls_v = v;
-        tmp__tls_n = n;
         pthread_setspecific(exit_key, (void *)1); /* any non-NULL value arms the destructor */
     }
     tmp__tcache *stale = tmp__tls_v[pool->id];
-    if (stale) {
+    if (stale != CLOSED) {
         /* Left by a destroyed pool whose id this one reuses; it was orphaned under reg_lock. */
         cache_release(stale);
-        tmp__tls_v[pool->id] = NULL;
+        tmp__tls_v[pool->id] = CLOSED;
     }
     unsigned cap = pool->cfg.cache_objects;
     c = calloc(1, sizeof *c + cap * sizeof(void *));
