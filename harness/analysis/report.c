@@ -195,6 +195,21 @@ static const char *num(char *buf, size_t len, double v, double scale, int decima
     return buf;
 }
 
+/* Millions of ops per second with three significant digits, one decimal at least; under 10,000
+ * ops/s, ops/s with the unit written out. falseshare's rounds (tens of ops/s) printed "0.0" at a
+ * fixed one decimal, a figure that reads as nothing. */
+static const char *mops(char *buf, size_t len, double v)
+{
+    double x = v / 1e6;
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else if (v > 0 && v < 1e4)
+        snprintf(buf, len, "%.3g ops/s", v);
+    else
+        snprintf(buf, len, "%.*f", x >= 100 || x <= 0 ? 1 : 2 - (int)floor(log10(x)), x);
+    return buf;
+}
+
 /* meta.json's load averages before and after, and the stolen share of CPU time (NaN where not
  * recorded). false when meta.json has no load. */
 static bool run_load(const cJSON *m, double lb[3], double la[3], double *steal)
@@ -462,8 +477,10 @@ static void summary(doc *d, const tb_plot *p)
                 snprintf(sp, sizeof sp, " spread %.1fx", sd);
             if (isnan(x))
                 snprintf(row[w + 1], 160, "%s", !g ? "-" : g->nskipped && !g->nbad ? tb_status_name(TB_ST_skipped) : g->nbad ? tb_row_get(g->bad, TB_COL_status) : "-");
-            else
-                snprintf(row[w + 1], 160, "%s%.1f%s%s", g == winner[w] ? "*" : "", x / 1e6, rs, sp);
+            else {
+                char m[32];
+                snprintf(row[w + 1], 160, "%s%s%s%s", g == winner[w] ? "*" : "", mops(m, sizeof m, x), rs, sp);
+            }
         }
         table_row(d, ncol, row);
     }
@@ -548,8 +565,10 @@ static void versus_baselines(doc *d, const tb_plot *p)
             else
                 snprintf(row[0], 160, "%s", p->wl[w].label);
             snprintf(row[1], 160, "%u", thr[t]);
-            if (bname)
-                snprintf(row[2], 160, "%s (%.1f)", bname, best / 1e6);
+            if (bname) {
+                char m[32];
+                snprintf(row[2], 160, "%s (%s)", bname, mops(m, sizeof m, best));
+            }
             else
                 snprintf(row[2], 160, "none ok");
             const tb_group *bg = bname ? tb_plot_cell(p, bname, &p->wl[w], thr[t]) : NULL;
@@ -687,9 +706,9 @@ static void all_cells(doc *d, const tb_plot *p)
         snprintf(row[3], 160, "%u", g->threads);
         tb_group_size_label(g, row[4], 160);
         snprintf(row[5], 160, "%zu/%zu", g->nok, g->nrows);
-        num(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN, 1e6, 2);
-        num(row[7], 160, g->n ? lo : NAN, 1e6, 2);
-        num(row[8], 160, g->n ? hi : NAN, 1e6, 2);
+        mops(row[6], 160, g->n ? tb_median(g->v, g->n) : NAN);
+        mops(row[7], 160, g->n ? lo : NAN);
+        mops(row[8], 160, g->n ? hi : NAN);
         latency_cell(row[9], 160, g, TB_COL_lat_p99_ns);
         latency_cell(row[10], 160, g, TB_COL_free_p99_ns);
         num(row[11], 160, tb_group_median(g, TB_COL_peak_rss_kib), 1024, 1);
@@ -731,7 +750,7 @@ static void shared_cpus(doc *d, const tb_plot *p)
                                    TB_COL_object_size, TB_COL_rep, TB_COL_cpus_used};
         for (int c = 0; c < 7; c++)
             snprintf(row[c], 160, "%s", tb_row_get(r, cols[c]));
-        num(row[7], 160, tb_row_num(r, TB_COL_ops_per_sec), 1e6, 2);
+        mops(row[7], 160, tb_row_num(r, TB_COL_ops_per_sec));
         table_row(d, 8, row);
     }
     if (n)
