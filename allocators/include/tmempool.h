@@ -84,7 +84,9 @@ TMP_API void tmp_config_init(tmp_config *cfg, size_t object_size, tmp_strategy s
 
 /* Creates a pool. Returns 0 and sets *out, or EINVAL (bad configuration: object_size 0,
  * alignment not a power of two or above 1 MiB, sizes that overflow, unknown strategy or flag)
- * or ENOMEM; on error nothing is allocated and *out is untouched. Thread-safe. */
+ * or ENOMEM; on error nothing is allocated and *out is untouched. Thread-safe. Up to 2047 pools
+ * (a set counts one per size class in use) may be alive at once with thread caches; a tcache or
+ * numa pool created beyond that works without them, every call taking its arena's lock. */
 TMP_API int tmp_pool_create(const tmp_config *cfg, tmp_pool **out);
 
 /* Returns every chunk to the OS, also with objects still out. No other thread may be inside a
