@@ -37,7 +37,13 @@ med() { csv_awk -v a="$1" '$col["allocator"]==a && $col["workload"]=="churn" && 
 want=$(csv_awk '$col["workload"]=="churn" && $col["threads"]==1 && $col["status"]=="ok" && ($col["allocator"]=="tmempool-tcache" || $col["allocator"]=="glibc") { v[$col["allocator"], $col["rep"]] = $col["ops_per_sec"] }
                END { printf "%.2f", (v["tmempool-tcache", 0] / v["glibc", 0] + v["tmempool-tcache", 1] / v["glibc", 1]) / 2 }' "$T/r/results.csv")
 got=$(sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$P/report.md" | awk -F' *[|] *' '$2=="churn" && $3=="1" { split($6, v, " "); print $4 "|" v[1] }')
-[ "$got" = "glibc ($(awk -v y="$(med glibc)" 'BEGIN { printf "%.1f", y / 1e6 }'))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
+# the rate as the report writes one: three significant digits, one decimal at least, and ops/s
+# with its unit under 10,000 ops/s
+rate() { awk -v y="$1" 'BEGIN { x = y / 1e6
+    if (y > 0 && y < 1e4) { printf (y >= 100 ? "%.0f ops/s" : "%.3g ops/s"), y; exit }
+    l = log(x) / log(10); f = int(l); if (f > l) f--
+    d = (x >= 100 || x <= 0) ? 1 : 2 - f; if (d < 1) d = 1; printf "%.*f", d, x }'; }
+[ "$got" = "glibc ($(rate "$(med glibc)"))|$want" ] || fail "ratio to the fastest baseline: got '$got', want glibc and $want"
 # variants of one workload (the quick preset sweeps falseshare's two modes; 8-byte objects, its own) get a chart each,
 # named by the setting that tells them apart (only that one: writes=2 is common to both), and
 # separate rows in the report
@@ -49,6 +55,9 @@ for m in yes no; do
     grep -q "handoff=$m;writes=2" "$T/v/plots/scaling_falseshare-handoff-${m}_8.dat" || fail "handoff=$m chart data"
     sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/v/plots/report.md" |
         matches "^| falseshare handoff=$m | 1 |" || fail "no report row for handoff=$m"
+    # a slow workload's baseline rate is a figure, never "(0.0)"
+    sed -n '/^## Against the fastest baseline/,/^## Charts/p' "$T/v/plots/report.md" |
+        grep "^| falseshare handoff=$m | 1 |" | grep -Eq '\((0\.0+|0)\)' && fail "handoff=$m: the baseline's rate printed as zero"
 done
 # ...and that figure is paired by round, not a ratio of medians: with a slow second round for
 # both (tcache 100 then 10 Mops/s, glibc 50 then 20) it is (2.0 + 0.5) / 2 = 1.25, where the

@@ -204,7 +204,7 @@ static const char *mops(char *buf, size_t len, double v)
     if (isnan(v))
         snprintf(buf, len, "-");
     else if (v > 0 && v < 1e4)
-        snprintf(buf, len, "%.3g ops/s", v);
+        snprintf(buf, len, v >= 100 ? "%.0f ops/s" : "%.3g ops/s", v);
     else
         snprintf(buf, len, "%.*f", x >= 100 || x <= 0 ? 1 : 2 - (int)floor(log10(x)), x);
     return buf;
