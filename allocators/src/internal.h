@@ -117,6 +117,27 @@ static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
     return (tmp__chunk *)((uintptr_t)obj & mask);
 }
 
+/* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the plain cache fast path
+ * (TMP__FAST_CACHE alone), by address; 0 for any other address, whose table slot is always
+ * closed. Addresses at or above 2^47 are not mapped (0). */
+#define TMP__MAP_SHIFT 16
+#define TMP__MAP_LEAF_SHIFT 32
+#define TMP__MAP_ADDR_BITS 47
+#define TMP__MAP_LEAF ((size_t)1 << (TMP__MAP_LEAF_SHIFT - TMP__MAP_SHIFT))
+#define TMP__MAP_ROOT ((size_t)1 << (TMP__MAP_ADDR_BITS - TMP__MAP_LEAF_SHIFT))
+extern _Atomic(_Atomic uint16_t *) tmp__chunkmap_root[TMP__MAP_ROOT];
+void tmp__chunkmap_set(const tmp__chunk *c, unsigned id); /* best effort: a miss reads 0 */
+void tmp__chunkmap_clear(const tmp__chunk *c);             /* before c is unmapped */
+
+static inline unsigned tmp__chunkmap_id(const void *obj)
+{
+    uintptr_t a = (uintptr_t)obj;
+    if (TMP__UNLIKELY(a >> TMP__MAP_ADDR_BITS))
+        return 0;
+    const _Atomic uint16_t *leaf = atomic_load_explicit(&tmp__chunkmap_root[a >> TMP__MAP_LEAF_SHIFT], memory_order_relaxed);
+    return TMP__LIKELY(leaf) ? atomic_load_explicit(&leaf[(a >> TMP__MAP_SHIFT) & (TMP__MAP_LEAF - 1)], memory_order_relaxed) : 0;
+}
+
 /* ---- magazine store -------------------------------------------------------------------- */
 
 /* A store keeps free objects as pointers in magazines (arrays), never inside the objects, so
@@ -504,6 +525,9 @@ void tmp__cached_stats(const tmp_pool *pool, tmp_stats *out);
  * round-robin by it (a stripe, a depot) spread a benchmark's threads evenly whatever their
  * ids are. */
 unsigned tmp__thread_index(void);
+/* The closed table's slots filled: before anything reads a slot without a pool of its own (a
+ * set's fast path reads slot 0 before its first class pool exists). */
+void tmp__registry_init(void);
 void tmp__registry_add(tmp_pool *pool);
 void tmp__registry_remove(tmp_pool *pool);
 

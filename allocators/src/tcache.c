@@ -102,9 +102,11 @@ static void make_key(void)
     (void)pthread_key_create(&exit_key, thread_exit);
 }
 
+void tmp__registry_init(void) { pthread_once(&exit_once, make_key); }
+
 void tmp__registry_add(tmp_pool *pool)
 {
-    pthread_once(&exit_once, make_key);
+    tmp__registry_init();
     tmp__lock_acquire(&reg_lock);
     /* ids start at 1: slot 0 is the no-cache id of a pool that found every id taken */
     pool->id = n_free_ids ? free_ids[--n_free_ids] : next_id < TMP__TLS_IDS - 1 ? ++next_id : 0;

@@ -126,6 +126,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
             if (automatic)
                 pool->trim_owed += c->limit;
             tmp__chunk_tools_release(pool, c);
+            tmp__chunkmap_clear(c);
             tmp__os_unmap(c, pool->chunk_size);
             atomic_fetch_sub_explicit(&pool->bytes_reserved, pool->chunk_size,
                                       memory_order_relaxed);
