@@ -214,6 +214,8 @@ extern const tmp__strategy tmp__strategy_global;
 extern const tmp__strategy tmp__strategy_striped;
 extern const tmp__strategy tmp__strategy_tcache;
 extern const tmp__strategy tmp__strategy_numa;
+/* Whether pools of strategy s keep thread caches (their plain ones get the inline fast path). */
+bool tmp__strategy_caches(tmp_strategy s);
 
 struct tmp_pool {
     /* read-mostly, first line: everything the fast path needs */

@@ -42,6 +42,11 @@ int tmp_strategy_parse(const char *name, tmp_strategy *out)
     return EINVAL;
 }
 
+bool tmp__strategy_caches(tmp_strategy s)
+{
+    return (unsigned)s < TMP_STRATEGY_COUNT && strategies[s]->cache_flush;
+}
+
 /* The least power of two >= x; 0 when there is none in a size_t (the caller refuses). */
 static size_t pow2_ceil(size_t x)
 {

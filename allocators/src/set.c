@@ -52,8 +52,9 @@ struct tmp_set {
      * goes from the class to the thread's cache without the pool's line between: larson's sizes
      * touch 21 class pools, whose lines the workload's objects evict, and each such line was one
      * more dependent miss before the cache's. */
-    size_t fast_max;
-    bool debug; /* TMP_F_DEBUG: every free checks its pointer first */
+    size_t fast_max; /* 0 where the strategy keeps no thread caches: no probe to pay for */
+    bool debug;      /* TMP_F_DEBUG: every free checks its pointer first */
+    bool mapped;     /* the free's chunk-map probe: a caching strategy, not debug */
     _Atomic uint16_t cid[SET_CLASSES];
     tmp_set_config cfg;
     _Atomic(tmp_pool *) pools[SET_CLASSES];
@@ -128,7 +129,9 @@ int tmp_set_create(const tmp_set_config *cfg, tmp_set **out)
     if (!s->cfg.max_size)
         s->cfg.max_size = TMP_SET_MAX_CLASS_SIZE;
     s->debug = (cfg->flags & TMP_F_DEBUG) != 0;
-    s->fast_max = SET_FAST ? (s->cfg.max_size < SMALL_MAX ? s->cfg.max_size : SMALL_MAX) : 0;
+    bool caches = tmp__strategy_caches(cfg->strategy);
+    s->mapped = caches && !s->debug;
+    s->fast_max = SET_FAST && caches ? (s->cfg.max_size < SMALL_MAX ? s->cfg.max_size : SMALL_MAX) : 0;
     tmp__lock_init(&s->create_lock, TMP__RANK_SET_CREATE);
     tmp__lock_init(&s->large_lock, TMP__RANK_SET_LARGE);
     *out = s;
@@ -296,7 +299,7 @@ void tmp_set_free(tmp_set *set, void *obj)
 {
     if (TMP__UNLIKELY(!obj))
         return;
-    if (TMP__LIKELY(!set->debug)) {
+    if (TMP__LIKELY(set->mapped)) {
         /* tmp_free's plain-cache hit, with the pool id from the chunk map rather than from the
          * chunk's header (chunkmap.c says why). Id 0, for an object of a pool without that fast
          * path or of no pool, is a closed slot: the test fails and the header decides. */
