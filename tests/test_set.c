@@ -297,6 +297,49 @@ static void test_debug_misuse(tmp_strategy s)
     }
 }
 
+/* The chunk map (chunkmap.c) names a chunk's pool by address, and a chunk's entry must go
+ * when the chunk does: the address comes back from the OS for anything (a set's large object,
+ * here), and the dead pool's id goes to the next pool made, whose cache would then take a free
+ * that is not its own. Each round destroys a set, maps the long-lived set's large objects into
+ * the holes, makes a set that takes the dead one's ids and warms its caches, then frees the
+ * long-lived set's objects: both sets' counts must balance exactly. */
+static void test_chunk_reuse(tmp_strategy s)
+{
+    enum { N = 400, ROUNDS = 8 };
+    static void *objs[N * ROUNDS], *tmp_objs[N];
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    tmp_set *keep = make_set(s, 0, 0), *prev = NULL;
+    for (int round = 1; round <= ROUNDS; round++) {
+        tmp_set_destroy(prev);
+        size_t n = (size_t)N * round; /* more live each round: new chunks, at addresses just freed */
+        for (size_t i = 0; i < n; i++) {
+            size_t sz = i % 4 ? 1 + rng_next(&x) % 1024 : TMP_SET_MAX_CLASS_SIZE + 1 + rng_next(&x) % 30000;
+            objs[i] = tmp_set_alloc(keep, sz);
+            CHECK(objs[i] != NULL);
+        }
+        tmp_set *cur = make_set(s, 0, 0);
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i < N; i++)
+                CHECK((tmp_objs[i] = tmp_set_alloc(cur, 1 + rng_next(&x) % 1024)) != NULL);
+            for (size_t i = 0; i < N; i++)
+                tmp_set_free(cur, tmp_objs[i]);
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp_set_free(keep, objs[i]);
+        tmp_stats st;
+        CHECK_EQ(tmp_set_stats(keep, &st), 0);
+        CHECK_EQ(st.in_use, 0);
+        CHECK_EQ(st.allocs, st.frees);
+        CHECK_EQ(tmp_set_stats(cur, &st), 0);
+        CHECK_EQ(st.in_use, 0);
+        CHECK_EQ(st.allocs, (uint64_t)2 * N);
+        CHECK_EQ(st.frees, (uint64_t)2 * N);
+        prev = cur;
+    }
+    tmp_set_destroy(prev);
+    tmp_set_destroy(keep);
+}
+
 static const test_entry tests[] = {
     TEST_EACH(classes)
     TEST_EACH(random_sizes)
@@ -305,6 +348,7 @@ static const test_entry tests[] = {
     TEST_EACH(threads_cross_free)
     TEST_EACH(destroy_with_objects_out)
     TEST_EACH(debug_misuse)
+    TEST_EACH(chunk_reuse)
     {NULL, NULL, NULL},
 };
 
