@@ -1,11 +1,10 @@
-/* OS memory: size-aligned chunks carved lazily into objects, and the metadata area that holds
- * magazines. Every byte here is counted in bytes_reserved and returned at destroy or trim. */
+/* Size-aligned chunks carved lazily into objects, and the metadata area that holds magazines,
+ * both mapped through os.c. Every byte here is counted in bytes_reserved and returned at destroy
+ * or trim. */
 #include "internal.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 
 struct tmp__meta_block {
     struct tmp__meta_block *next;
@@ -13,63 +12,6 @@ struct tmp__meta_block {
 };
 
 #define TMP__META_BLOCK ((size_t)64 << 10)
-
-/* Where the next aligned mapping is asked for: just below the last one. Linux places mappings
- * top-down and grants a free hint, so a run of chunk mappings comes back aligned at the first
- * try: one mmap a chunk instead of an over-sized mmap and two trims (a sqlite3 trace replayed on
- * tcache made 147 mappings and 221 unmaps, two thirds of those trims). A stale or raced hint
- * only costs the fallback. */
-static _Atomic uintptr_t next_hint;
-
-static void *map_hinted(size_t size, size_t align)
-{
-    uintptr_t hint = atomic_load_explicit(&next_hint, memory_order_relaxed);
-    if (!hint || hint % align != 0)
-        return NULL;
-    char *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    if ((uintptr_t)p % align != 0) {
-        munmap(p, size);
-        return NULL;
-    }
-    return p;
-}
-
-static void note_hint(void *base, size_t size)
-{
-    if ((uintptr_t)base > size)
-        atomic_store_explicit(&next_hint, (uintptr_t)base - size, memory_order_relaxed);
-}
-
-void *tmp__os_map(size_t size, size_t align)
-{
-    if (align <= 4096) {
-        char *raw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return raw == MAP_FAILED ? NULL : raw;
-    }
-    void *hinted = map_hinted(size, align);
-    if (hinted) {
-        note_hint(hinted, size);
-        return hinted;
-    }
-    /* Over-map by the alignment and trim both ends: mmap only promises page alignment. */
-    size_t span = size + align;
-    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    uintptr_t base = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
-    size_t head = base - (uintptr_t)raw;
-    if (head)
-        munmap(raw, head);
-    size_t tail = span - head - size;
-    if (tail)
-        munmap((char *)base + size, tail);
-    note_hint((void *)base, size);
-    return (void *)base;
-}
-
-void tmp__os_unmap(void *p, size_t size) { munmap(p, size); }
 
 /* Makes one magazine from the metadata area. meta_lock held. */
 tmp__mag *tmp__mag_make(tmp_pool *pool)

@@ -33,12 +33,14 @@
  *   2. arena locks (tmp__arena.lock): the arena's store, bump chunk and counters. Several at
  *      once only in ascending arena index (a trim pass takes them all).
  *   3. pool->meta_lock: the chunk list, the metadata area, spare magazines, trim hysteresis.
- *   4. a set's large_lock (set.c): its list of large objects; a leaf, nothing is taken under it.
+ *   4. a set's large_lock (set.c): its list of large objects; nothing is taken under it.
+ *   5. the OS reservoir's lock (os.c): a leaf, taken by any mapping of a chunk, a metadata
+ *      block or a large object, under 2 or 3 or none.
  * Locks are released in the reverse order of taking them. Where TMP__CHECKS is defined (debug
  * and sanitizer builds, CMake TMP_CHECKS) every acquisition checks the order and every
  * release the nesting, and TMP__ASSERT_HELD checks the "lock held" preconditions below. */
 enum { TMP__RANK_SET_CREATE = 0, TMP__RANK_REGISTRY = 1, TMP__RANK_ARENA = 2 /* + arena index */,
-       TMP__RANK_META = 1u << 20, TMP__RANK_SET_LARGE = (1u << 20) + 1 };
+       TMP__RANK_META = 1u << 20, TMP__RANK_SET_LARGE = (1u << 20) + 1, TMP__RANK_OS = (1u << 20) + 2 };
 
 /* A mutex that counts how often an acquirer found it taken. waits is written only while the
  * lock is held, so it needs no atomic. */
@@ -278,9 +280,15 @@ bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* one of its chun
  * classes, which must keep 64 KiB chunks). */
 int tmp__pool_create_min(const tmp_config *cfg, size_t min_objs, tmp_pool **out);
 
-/* chunk.c: OS memory, chunks and the metadata area */
+/* os.c: OS memory. tmp__os_map serves sizes that are whole 64 KiB slots, up to four, aligned to
+ * at most 64 KiB, from a shared reservoir without a system call; tmp__os_round gives the size to
+ * ask for so that a mapping can be served there. Every mapping goes back with tmp__os_unmap and
+ * the size it was asked with. */
 void *tmp__os_map(size_t size, size_t align);
 void tmp__os_unmap(void *p, size_t size);
+size_t tmp__os_round(size_t size);
+
+/* chunk.c: chunks and the metadata area */
 /* New chunk for arena a (its lock held). NULL with errno ENOMEM when the budget or the OS says no. */
 tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a);
 void tmp__chunks_release_all(tmp_pool *pool);

@@ -176,7 +176,7 @@ static void *__attribute__((noinline)) large_alloc(tmp_set *s, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    size_t mapped = (size + LARGE_HDR + 4095) & ~(size_t)4095;
+    size_t mapped = tmp__os_round(size + LARGE_HDR); /* whole slots where os.c's reservoir serves it */
     large_hdr *h = NULL;
     tmp__lock_acquire(&s->large_lock);
     for (large_hdr **at = &s->cache; *at; at = &(*at)->next)
