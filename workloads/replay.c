@@ -59,6 +59,10 @@ static int rp_setup(tb_run *r, char *err, size_t errlen)
         snprintf(err, errlen, "replay: out of memory for %llu objects", (unsigned long long)n);
         return -1;
     }
+    /* Written now, so that their first touches are not in the timed region: the same for every
+     * allocator, they were 202 of about 700 page faults a cc1 replay took there. */
+    memset(st.ptr, 0, n * sizeof *st.ptr);
+    memset((void *)st.ready, 0, n);
     r->state = &st;
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,17 +104,55 @@ static int idmap_init(idmap *m, uint64_t n)
 }
 
 typedef struct { uint64_t seq; uint32_t thread; uint32_t pad; uint64_t index; } order_ent;
+_Static_assert(offsetof(order_ent, seq) == 0, "sort_by_key sorts by the leading uint64_t");
 
-static int by_seq(const void *a, const void *b)
+/* Sorts n records of `size` bytes by the uint64_t each starts with (order_ent.seq, a lifetime):
+ * an LSD radix sort, a byte a pass, skipping the bytes every key shares. Not qsort: glibc's takes
+ * a scratch copy of the array from malloc, which for a preloaded baseline is the allocator under
+ * test, and the megabytes it frees stay in that allocator's heap, faulted in, for the replay that
+ * follows (tcmalloc's resident set before a cc1 replay was 16.6 MiB against tmempool's 9.8).
+ * The scratch here is bulk memory, like every buffer of the reader. -1 when there is none. */
+static int sort_by_key(void *base, size_t n, size_t size)
 {
-    uint64_t x = ((const order_ent *)a)->seq, y = ((const order_ent *)b)->seq;
-    return x < y ? -1 : x > y;
-}
-
-static int by_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    if (n < 2)
+        return 0;
+    unsigned char *a = base, *b = tb_bulk_alloc(n * size);
+    if (!b)
+        return -1;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k;
+        memcpy(&k, a + i * size, sizeof k);
+        lo &= k;
+        hi |= k;
+    }
+    uint64_t varies = lo ^ hi; /* the bits that differ between some two keys */
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        if (!((varies >> shift) & 0xff))
+            continue;
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k;
+            memcpy(&k, a + i * size, sizeof k);
+            count[((k >> shift) & 0xff) + 1]++;
+        }
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k;
+            memcpy(&k, a + i * size, sizeof k);
+            memcpy(b + count[(k >> shift) & 0xff]++ * size, a + i * size, size);
+        }
+        unsigned char *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != base) { /* an odd number of passes: the sorted copy is the scratch */
+        memcpy(base, a, n * size);
+        b = a;
+    }
+    tb_bulk_free(b);
+    return 0;
 }
 
 void tb_trace_free(tb_trace *t)
@@ -274,7 +313,10 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
     for (unsigned th = 0; th < t->threads; th++)
         for (uint64_t i = 0; i < t->nev[th]; i++)
             ord[k++] = (order_ent){.seq = t->ev[th][i].seq, .thread = th, .index = i};
-    qsort(ord, k, sizeof *ord, by_seq);
+    if (sort_by_key(ord, k, sizeof *ord) != 0) {
+        tb_bulk_free(ord), tb_bulk_free(life), tb_bulk_free(m.key), tb_bulk_free(m.val);
+        return fail(t, err, errlen, "trace %s: out of memory", path);
+    }
     uint64_t *born = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *born);
     t->obj_size = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *t->obj_size);
     t->obj_thread = tb_bulk_alloc((t->events ? t->events : 1) * sizeof *t->obj_thread);
@@ -352,7 +394,10 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
     t->objects = objects;
     t->leaked = objects - t->frees;
     if (nlife) {
-        qsort(life, nlife, sizeof *life, by_u64);
+        if (sort_by_key(life, nlife, sizeof *life) != 0) {
+            tb_bulk_free(life);
+            return fail(t, err, errlen, "trace %s: out of memory", path);
+        }
         t->life_p50 = (double)life[nlife / 2];
         t->life_p90 = (double)life[(nlife * 9) / 10];
     }

@@ -242,10 +242,12 @@ struct tmp_pool {
     tmp__chunk *chunks;
     _Atomic uint64_t bytes_reserved;
     char *meta_cur, *meta_end; /* bump area for magazines */
-    struct tmp__meta_block *meta_blocks;
-    tmp__mag *spare_mags;      /* magazines reserved when chunks are carved */
+    struct tmp__meta_block *meta_blocks; /* blocks carved from, the current one first */
+    struct tmp__meta_block *meta_ahead;  /* blocks mapped for magazines not made yet */
+    tmp__mag *spare_mags;      /* made magazines no store holds */
     size_t mag_cap;
     size_t mag_count;          /* magazines made */
+    size_t mag_room;           /* magazines the mapped metadata area can still make */
     size_t obj_capacity;       /* objects that may sit in stores: live chunks plus slack */
 
     unsigned narenas;

@@ -56,6 +56,8 @@ int tmp__store_setup(tmp_pool *pool, tmp__store *s)
     tmp__mag *m = pool->spare_mags;
     if (m)
         pool->spare_mags = m->next;
+    else
+        m = tmp__mag_make(pool);
     tmp__lock_release(&pool->meta_lock);
     if (!m)
         return -1;
