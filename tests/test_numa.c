@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -129,8 +130,58 @@ static void test_absurd_topology(void)
     CHECK(strchr(out, '\n') == strrchr(out, '\n')); /* one line */
 }
 
+/* On one node a numa pool has a depot per CPU, as tcache does, not one arena that every thread
+ * shares: two threads' first objects come from different chunks (with one arena the second
+ * thread's refill carved on from the first one's chunk). */
+typedef struct {
+    tmp_pool *pool;
+    void *obj[16];
+} grab;
+
+static void *grab_some(void *arg)
+{
+    grab *g = arg;
+    for (int i = 0; i < 16; i++)
+        CHECK((g->obj[i] = tmp_alloc(g->pool)) != NULL);
+    return NULL;
+}
+
+static void one_node_child(void *unused)
+{
+    (void)unused;
+    setenv("TMEMPOOL_TOPOLOGY", "node:1 core:2 pu:1", 1);
+    tmp_pool *p = make_pool(TMP_NUMA, 64, 0, 0, TMP_F_NO_AUTOTRIM);
+    tmp_stats st;
+    tmp_pool_stats(p, &st);
+    grab g[2] = {{.pool = p}, {.pool = p}};
+    for (int k = 0; k < 2; k++) { /* one after the other: each is a new thread with a new home */
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, grab_some, &g[k]), 0);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
+    uintptr_t mask = ~(uintptr_t)((64u << 10) - 1); /* the pool's 64 KiB chunks */
+    int apart = ((uintptr_t)g[0].obj[0] & mask) != ((uintptr_t)g[1].obj[0] & mask);
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 16; i++)
+            tmp_free(p, g[k].obj[i]);
+    tmp_pool_destroy(p);
+    _exit(st.nodes == 1 && apart ? 0 : 3);
+}
+
+static void test_one_node_depots(void)
+{
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        test_skip("a depot per CPU needs 2 CPUs to tell from one arena");
+    char out[1024];
+    int st = run_in_child(one_node_child, NULL, out, sizeof out);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "%s", out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static const test_entry tests[] = {
     TEST_ONCE(nodes_and_homes)
+    TEST_ONCE(one_node_depots)
     TEST_ONCE(absurd_topology)
     {NULL, NULL, NULL},
 };

@@ -39,7 +39,8 @@ typedef enum tmp_strategy {
     TMP_GLOBAL_LOCK,  /* one free store behind one lock: the reference design */
     TMP_STRIPED,      /* N locked sub-pools, a home stripe per thread */
     TMP_THREAD_CACHE, /* per-thread magazine in front of a depot per CPU */
-    TMP_NUMA          /* one arena per NUMA node (hwloc), per-thread cache in front */
+    TMP_NUMA          /* one arena per NUMA node (hwloc), per-thread cache in front; on one
+                       * node, built as TMP_THREAD_CACHE (nothing to place) */
 } tmp_strategy;
 
 #define TMP_STRATEGY_COUNT 4

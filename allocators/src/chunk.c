@@ -105,7 +105,7 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
         errno = ENOMEM;
         return NULL;
     }
-    if (pool->cfg.strategy == TMP_NUMA)
+    if (pool->vt == &tmp__strategy_numa)
         (void)tmp__topo_bind(c, pool->chunk_size, a->node); /* best effort: see topology.c */
     c->magic = TMP__CHUNK_MAGIC;
     c->pool = pool;

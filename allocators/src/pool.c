@@ -168,7 +168,7 @@ int tmp__pool_create_min(const tmp_config *cfg, size_t min_objs, tmp_pool **out)
     }
     /* NODE only where arenas are nodes: tcache's depots are not, and a free there belongs in
      * the freeing thread's cache whichever depot handed the object out */
-    bool nodes = p->cfg.strategy == TMP_NUMA && p->narenas > 1;
+    bool nodes = p->vt == &tmp__strategy_numa && p->narenas > 1; /* numa_init may hand over to tcache */
     if (!p->slow && p->vt->cache_flush)
         p->fast = TMP__FAST_CACHE | (nodes ? TMP__FAST_NODE : 0) | (p->owner_off ? TMP__FAST_OWNER : 0);
     *out = p;

@@ -198,7 +198,7 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
         errno = ENOMEM;
         return NULL;
     }
-    if (pool->cfg.strategy == TMP_NUMA && pool->narenas > 1) {
+    if (pool->vt == &tmp__strategy_numa && pool->narenas > 1) {
         c->rbuf = calloc(pool->narenas, sizeof *c->rbuf);
         c->rn = calloc(pool->narenas, sizeof *c->rn);
         c->nrbuf = c->rbuf ? pool->narenas : 0;
