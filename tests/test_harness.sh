@@ -61,6 +61,11 @@ grep -qE "\"interrupted\":[[:space:]]*false" "$T/a/meta.json" || fail "meta.json
 # the per-thread counts unknown)
 csv_awk 'NR>1 && $col["status"]=="ok" && $col["workload"]=="churn" && ($col["invol_switches"] == "" || $col["cpu_migrations"] == "") { print; bad=1 } END { exit bad }' \
     "$T/a/results.csv" || fail "a churn cell without its noise counts"
+# page faults in the timed regions: a number for every ok cell, and a footprint cell, whose
+# peak is first touches of fresh memory from a cold heap, took some on every tmempool strategy
+csv_awk 'NR>1 && $col["status"]=="ok" && $col["page_faults"] !~ /^[0-9]+$/ { print; bad=1 }
+         NR>1 && $col["status"]=="ok" && $col["workload"]=="footprint" && $col["allocator"] ~ /^tmempool-/ && $col["page_faults"] == 0 { print; bad=1 }
+         END { exit bad }' "$T/a/results.csv" || fail "page_faults missing, or none where a cold heap must fault"
 # batched sampling resolves what a single timed call cannot: every ok cell has a batch mean,
 # and a sampled percentile is either a value at or above its bound or empty
 # (fixed-size cells: larson's own sizes are a range, whose cells have no batch of one size)

@@ -41,6 +41,9 @@ typedef struct tb_thread_out {
     int cpu_end;         /* the CPU the thread ended on (-1: unknown): shows threads sharing one */
     uint64_t size_rng;   /* its own stream of object sizes (many-size cells), seeded per thread */
     uint64_t live_bytes; /* bytes requested and live at the workload's mark (footprint) */
+    /* page faults (minor and major) its timed regions took, from getrusage around each one */
+    uint64_t faults, faults_at;
+    bool faults_seen, faults_bad; /* a region was counted; a read failed (no figure then) */
 } __attribute__((aligned(128))) tb_thread_out;
 
 /* How instructions are counted in the timed region (tmbench run --measure instructions). */

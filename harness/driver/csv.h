@@ -32,7 +32,8 @@
     X(steal_pct, WORKER, REAL) X(alloc_batch_ns, WORKER, REAL) X(free_batch_ns, WORKER, REAL)    \
     X(duet, CELL, TEXT) X(interleaved, CELL, TEXT) X(slices, WORKER, WHOLE) X(slice_ms, WORKER, REAL) \
     X(slice_ops_per_sec, WORKER, RATE) X(sizes, CELL, TEXT) X(mark_live_bytes, WORKER, REAL)        \
-    X(mark_rss_ratio, WORKER, REAL) X(mark_reserve_ratio, WORKER, REAL) X(cpus_used, WORKER, WHOLE)
+    X(mark_rss_ratio, WORKER, REAL) X(mark_reserve_ratio, WORKER, REAL) X(cpus_used, WORKER, WHOLE)       \
+    X(page_faults, WORKER, WHOLE)
 
 enum {
 #define X(c, who, kind) TB_COL_##c,

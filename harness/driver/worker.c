@@ -431,8 +431,8 @@ typedef struct tally {
     double seconds;          /* the timed regions' lengths, summed over slices */
     bool counted;            /* perf counted every thread's region */
     tb_hist ah, fh;
-    uint64_t sw, mig;
-    bool have_sw, have_mig;
+    uint64_t sw, mig, faults;
+    bool have_sw, have_mig, have_faults;
     unsigned slices;
     cpu_set_t cpus;          /* the CPUs the threads ended on */
     bool have_cpus;
@@ -442,7 +442,7 @@ static void tally_init(tally *t, const worker_opts *o)
 {
     memset(t, 0, sizeof *t);
     t->counted = o->count == TB_COUNT_PERF;
-    t->have_sw = t->have_mig = t->have_cpus = true;
+    t->have_sw = t->have_mig = t->have_cpus = t->have_faults = true;
     CPU_ZERO(&t->cpus);
 }
 
@@ -465,6 +465,8 @@ static void tally_add(tally *t, const tb_run *r)
         t->have_mig &= o->migrations != UINT64_MAX;
         t->sw += o->invol_switches;
         t->mig += o->migrations;
+        t->have_faults &= o->faults_seen && !o->faults_bad;
+        t->faults += o->faults;
         t->have_cpus &= o->cpu_end >= 0;
         if (o->cpu_end >= 0 && o->cpu_end < CPU_SETSIZE)
             CPU_SET(o->cpu_end, &t->cpus);
@@ -504,6 +506,8 @@ static void put_tally(const tally *t, unsigned threads)
         put(invol_switches, "%" PRIu64, t->sw);
     if (t->have_mig)
         put(cpu_migrations, "%" PRIu64, t->mig);
+    if (t->have_faults)
+        put(page_faults, "%" PRIu64, t->faults);
     /* With no migration, where the threads ran: fewer CPUs than threads (and than the machine
      * has) means the scheduler shared one between them, and a cross-thread workload then passes
      * no object between cores (xmalloc on the 2-core VM: 3x faster for every allocator). */
