@@ -372,7 +372,7 @@ static int follow(const char *path, tb_trace *t, char *err, size_t errlen)
             if (e->size > t->max_size)
                 t->max_size = e->size;
             unsigned lg = 0;
-            while (lg < 64 && (e->size >> (lg + 1)))
+            while (lg < 63 && (e->size >> (lg + 1)))
                 lg++;
             t->size_log2[e->size ? lg : 0]++;
             /* from here on: id = the object concerned (dense), seq = a realloc's new object */
