@@ -58,10 +58,19 @@ static size_t pow2_ceil(size_t x)
     return p;
 }
 
+/* Read once: glibc answers _SC_NPROCESSORS_ONLN by reading /sys (an open, a read and a close),
+ * and every pool's creation asks it; CPUs brought online later do not change existing pools'
+ * depots either. */
 unsigned tmp__online_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1;
+    static _Atomic unsigned cached;
+    unsigned n = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!n) {
+        long v = sysconf(_SC_NPROCESSORS_ONLN);
+        n = v > 0 ? (unsigned)v : 1;
+        atomic_store_explicit(&cached, n, memory_order_relaxed);
+    }
+    return n;
 }
 
 /* Resolves defaults and derives the chunk geometry, a chunk holding at least min_objs objects.
