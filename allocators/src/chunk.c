@@ -63,7 +63,8 @@ tmp__mag *tmp__mag_make(tmp_pool *pool)
 /* Accounts for `objects` more objects that may sit in stores, and maps metadata blocks until
  * magazines for all of them could be made: a free can then never fail for want of a magazine.
  * The magazines themselves are made when a store first needs them (tmp__mag_make), so a chunk's
- * metadata is touched as its objects come back, not when it is mapped: making them here wrote
+ * metadata is touched as its objects come back, not when it is mapped (a block's header page
+ * aside): making them here wrote
  * one line every 528 bytes of metadata, 8 of a 16-byte class chunk's 16 pages, and a replayed
  * cc1 trace spent 28% of its allocation slow path in those first touches. meta_lock held. */
 void tmp__mag_reserve(tmp_pool *pool, size_t objects)
