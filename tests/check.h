@@ -35,18 +35,20 @@
 
 #define FOR_EACH_STRATEGY(s) for (tmp_strategy s = 0; s < TMP_STRATEGY_COUNT; s = (tmp_strategy)(s + 1))
 
-/* Sanitizer builds run the stress tests smaller: same code paths, less wall time. */
+/* 1 in an ASan or TSan build (GCC's macros, clang's __has_feature). */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TEST_SCALE 4
-#else
-#define TEST_SCALE 1
-#endif
-#if defined(__has_feature)
+#define TEST_SANITIZED 1
+#elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#undef TEST_SCALE
-#define TEST_SCALE 4
+#define TEST_SANITIZED 1
 #endif
 #endif
+#ifndef TEST_SANITIZED
+#define TEST_SANITIZED 0
+#endif
+
+/* Sanitizer builds run the stress tests smaller: same code paths, less wall time. */
+#define TEST_SCALE (TEST_SANITIZED ? 4 : 1)
 
 static inline tmp_pool *make_pool(tmp_strategy s, size_t size, size_t align, size_t max, unsigned flags)
 {

@@ -13,19 +13,8 @@
 
 #define SLOT ((size_t)64 << 10)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 static _Atomic unsigned long mmaps;
-#if !SANITIZED
+#if !TEST_SANITIZED
 /* Every mmap the library makes, counted: this definition is the one the static library's calls
  * bind to. A sanitizer runtime maps memory through mmap before anything else runs and intercepts
  * it itself, so those builds keep the real one and skip the count (few_mappings). */
@@ -127,7 +116,7 @@ static void test_runs(void)
  * leaf and the alignment's fallbacks. */
 static void test_few_mappings(tmp_strategy s)
 {
-    if (SANITIZED)
+    if (TEST_SANITIZED)
         test_skip("a sanitizer intercepts mmap itself: the count runs in the release build");
     tmp_set_config cfg;
     tmp_set_config_init(&cfg, s);
