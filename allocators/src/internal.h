@@ -156,7 +156,7 @@ typedef struct tmp__store {
     size_t count;    /* objects held */
     tmp__mag *cur;   /* partly filled; never NULL after init */
     tmp__mag *full;  /* stack of full magazines */
-    tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool */
+    tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool in bundles */
     unsigned nempty;
 } tmp__store;
 
@@ -244,7 +244,7 @@ struct tmp_pool {
     char *meta_cur, *meta_end; /* bump area for magazines */
     struct tmp__meta_block *meta_blocks; /* blocks carved from, the current one first */
     struct tmp__meta_block *meta_ahead;  /* blocks mapped for magazines not made yet */
-    tmp__mag *spare_mags;      /* made magazines no store holds */
+    tmp__mag *spare_mags;      /* made magazines no store holds: a stack of bundles (store.c) */
     size_t mag_cap;
     size_t mag_count;          /* magazines made */
     size_t mag_room;           /* magazines the mapped metadata area can still make */
@@ -296,6 +296,8 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a);
 void tmp__chunks_release_all(tmp_pool *pool);
 void tmp__mag_reserve(tmp_pool *pool, size_t objects); /* meta_lock held */
 tmp__mag *tmp__mag_make(tmp_pool *pool);                 /* meta_lock held */
+/* Files count empty magazines, chained through next, as one spare bundle. meta_lock held. */
+void tmp__spare_give(tmp_pool *pool, tmp__mag *chain, uint32_t count);
 
 /* store.c: the magazine stack of one arena (its lock held by the caller) */
 void tmp__store_init(tmp__store *s);

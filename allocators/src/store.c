@@ -6,39 +6,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Empty magazines move between a store and the pool in bundles of up to SPARE_TRADE, one
+ * meta_lock hold per bundle: the pool's spare list is a stack of bundles, so a trade under that
+ * pool-wide lock is two pointer writes whatever the bundle's size. Traded one at a time, batch
+ * n=100000 at 2 threads passed 3,000 magazines a round each way through the lock (13,000 futex
+ * calls a second). A store keeps at most STORE_SPARES empties, so a drained depot strands
+ * little while another fills. */
+#define SPARE_TRADE 16
+#define STORE_SPARES (2 * SPARE_TRADE)
+
+/* A bundle's head links the next bundle in obj[0] and counts its magazines in n; the rest hang
+ * off head->next. A spare magazine's slots are free for that. */
+static tmp__mag *bundle_next(const tmp__mag *head) { return (tmp__mag *)head->obj[0]; }
+
+void tmp__spare_give(tmp_pool *pool, tmp__mag *chain, uint32_t count)
+{
+    TMP__ASSERT_HELD(&pool->meta_lock);
+    chain->n = count;
+    chain->obj[0] = pool->spare_mags;
+    pool->spare_mags = chain;
+}
+
+/* A magazine for s, from a spare bundle (the rest of it becomes s's empties) or newly made;
+ * NULL without memory. s has no empties. */
+static tmp__mag *spare_take(tmp_pool *pool, tmp__store *s)
+{
+    tmp__lock_acquire(&pool->meta_lock);
+    tmp__mag *h = pool->spare_mags;
+    if (h)
+        pool->spare_mags = bundle_next(h);
+    else
+        h = tmp__mag_make(pool);
+    tmp__lock_release(&pool->meta_lock);
+    if (!h)
+        return NULL;
+    if (h->next) {
+        s->empty = h->next;
+        s->nempty = h->n - 1;
+    }
+    h->n = 0;
+    h->next = NULL;
+    return h;
+}
+
 static tmp__mag *mag_get(tmp_pool *pool, tmp__store *s)
 {
     tmp__mag *m = s->empty;
-    if (m) {
-        s->empty = m->next;
-        s->nempty--;
-        return m;
-    }
-    tmp__lock_acquire(&pool->meta_lock);
-    m = pool->spare_mags;
-    if (m)
-        pool->spare_mags = m->next;
-    else
-        m = tmp__mag_make(pool);
-    tmp__lock_release(&pool->meta_lock);
+    if (!m)
+        return spare_take(pool, s);
+    s->empty = m->next;
+    s->nempty--;
     return m;
 }
 
-/* A store keeps a couple of empty magazines for the next push; more would strand magazines
- * in one stripe while another needs them. */
-#define STORE_SPARES 2
-
 static void mag_put(tmp_pool *pool, tmp__store *s, tmp__mag *m)
 {
-    if (s->nempty < STORE_SPARES) {
-        m->next = s->empty;
-        s->empty = m;
-        s->nempty++;
+    m->next = s->empty;
+    s->empty = m;
+    if (++s->nempty <= STORE_SPARES)
         return;
-    }
+    /* the SPARE_TRADE put last go; they were just written, so the walk stays in this cache */
+    tmp__mag *last = m;
+    for (unsigned k = 1; k < SPARE_TRADE; k++)
+        last = last->next;
+    s->empty = last->next;
+    s->nempty -= SPARE_TRADE;
+    last->next = NULL;
     tmp__lock_acquire(&pool->meta_lock);
-    m->next = pool->spare_mags;
-    pool->spare_mags = m;
+    tmp__spare_give(pool, m, SPARE_TRADE);
     tmp__lock_release(&pool->meta_lock);
 }
 
@@ -53,16 +88,10 @@ int tmp__store_setup(tmp_pool *pool, tmp__store *s)
 {
     tmp__lock_acquire(&pool->meta_lock);
     tmp__mag_reserve(pool, pool->mag_cap);
-    tmp__mag *m = pool->spare_mags;
-    if (m)
-        pool->spare_mags = m->next;
-    else
-        m = tmp__mag_make(pool);
     tmp__lock_release(&pool->meta_lock);
+    tmp__mag *m = spare_take(pool, s);
     if (!m)
         return -1;
-    m->n = 0;
-    m->next = NULL;
     s->cur = m;
     return 0;
 }

@@ -59,12 +59,11 @@ static void compact(tmp_pool *pool, tmp__store *s)
     }
     s->cur = w;
     s->full = full;
-    for (tmp__mag *m = rest, *next; m; m = next) {
-        next = m->next;
-        m->n = 0;
-        m->next = pool->spare_mags; /* meta_lock is held by the caller */
-        pool->spare_mags = m;
-    }
+    uint32_t spent = 0;
+    for (tmp__mag *m = rest; m; m = m->next)
+        spent++;
+    if (rest)
+        tmp__spare_give(pool, rest, spent); /* meta_lock is held by the caller */
     s->count = kept;
 }
 
