@@ -250,9 +250,9 @@ void *tmp_alloc(tmp_pool *pool)
     test_slowdown();
     test_stall();
     if (TMP__LIKELY(pool->fast)) {
-        tmp__tcache *c = tmp__cache_for_alloc(pool);
-        if (TMP__LIKELY(c))
-            return tmp__cache_take(c);
+        void *obj;
+        if (TMP__LIKELY(tmp__cache_try_take(pool, &obj)))
+            return obj;
     }
     if (TMP__UNLIKELY(pool->slow))
         return tmp__checked_alloc(pool);

@@ -221,8 +221,9 @@ void *tmp_set_alloc(tmp_set *set, size_t size)
     if (TMP__LIKELY(size <= set->fast_max)) {
         unsigned id = atomic_load_explicit(&set->cid[small_class[(size + 7) >> 3]], memory_order_relaxed);
         tmp__tcache *c = tmp__tls_v[id];
-        if (TMP__LIKELY(c->n))
-            return tmp__cache_take(c);
+        void *obj;
+        if (TMP__LIKELY(tmp__cache_pop(c, &obj)))
+            return obj;
     }
     if (TMP__UNLIKELY(size > set->cfg.max_size))
         return large_alloc(set, size);
@@ -311,8 +312,9 @@ void tmp_set_free(tmp_set *set, void *obj)
          * chunk's header (chunkmap.c says why). Id 0, for an object of a pool without that fast
          * path or of no pool, is a closed slot: the test fails and the header decides. */
         tmp__tcache *c = tmp__tls_v[tmp__chunkmap_id(obj)];
-        if (TMP__LIKELY(c->n < c->lim)) {
-            tmp__cache_put(c, obj);
+        uint32_t n = tmp__u32(&c->n);
+        if (TMP__LIKELY(n < c->lim)) {
+            tmp__cache_put_at(c, n, obj);
             return;
         }
     }

@@ -28,7 +28,7 @@ static __attribute__((noinline)) void *numa_alloc_slow(tmp_pool *pool)
     tmp__tcache *c = tmp__tcache_get(pool);
     if (!c)
         return tmp__arena_alloc(pool, &pool->arenas[0]); /* no memory for a cache: serve the call anyway */
-    if (c->n)
+    if (tmp__u32(&c->n))
         return tmp__cache_take(c);
     if (pool->narenas > 1 && ++c->refills >= REFRESH) {
         c->refills = 0;
@@ -43,9 +43,9 @@ static __attribute__((noinline)) void *numa_alloc_slow(tmp_pool *pool)
 
 static void *numa_alloc(tmp_pool *pool)
 {
-    tmp__tcache *c = tmp__cache_for_alloc(pool);
-    if (TMP__LIKELY(c))
-        return tmp__cache_take(c);
+    void *obj;
+    if (TMP__LIKELY(tmp__cache_try_take(pool, &obj)))
+        return obj;
     return numa_alloc_slow(pool);
 }
 
@@ -60,8 +60,10 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
     tmp__count(&c->frees);
     if (home != c->node) {
         tmp__count(&c->remote);
-        c->rbuf[home][c->rn[home]++] = obj;
-        if (c->rn[home] == c->batch) {
+        uint32_t rn = tmp__u32(&c->rn[home]);
+        c->rbuf[home][rn] = obj;
+        tmp__u32_set(&c->rn[home], rn + 1);
+        if (rn + 1 == c->batch) {
             tmp__tcache_send_remote(pool, c, home);
             tmp__trim_if_due(pool);
         }
@@ -69,9 +71,11 @@ static __attribute__((noinline)) void numa_free_slow(tmp_pool *pool, void *obj)
     }
     if (tmp__tcache_keep_foreign(pool, c, obj, &pool->arenas[c->node]))
         return;
-    while (c->n >= c->lim)
+    while (tmp__u32(&c->n) >= c->lim)
         tmp__tcache_spill(pool, c, &pool->arenas[c->node]);
-    c->obj[c->n++] = obj;
+    uint32_t n = tmp__u32(&c->n);
+    c->obj[n] = obj;
+    tmp__u32_set(&c->n, n + 1);
 }
 
 static void numa_free(tmp_pool *pool, void *obj)

@@ -95,16 +95,16 @@ static __attribute__((noinline)) void *tcache_alloc_slow(tmp_pool *pool)
     tmp__tcache *c = tmp__tcache_get(pool);
     if (!c)
         return tmp__arena_alloc(pool, &pool->arenas[tmp__thread_index() % pool->narenas]); /* no memory for a cache: serve the call anyway */
-    if (c->n)
+    if (tmp__u32(&c->n))
         return tmp__cache_take(c);
     return refill(pool, c);
 }
 
 static void *tcache_alloc(tmp_pool *pool)
 {
-    tmp__tcache *c = tmp__cache_for_alloc(pool);
-    if (TMP__LIKELY(c))
-        return tmp__cache_take(c);
+    void *obj;
+    if (TMP__LIKELY(tmp__cache_try_take(pool, &obj)))
+        return obj;
     return tcache_alloc_slow(pool);
 }
 
@@ -120,7 +120,7 @@ static __attribute__((noinline)) void tcache_free_slow(tmp_pool *pool, void *obj
         tmp__count(&c->frees);
         return;
     }
-    while (c->n >= c->lim)
+    while (tmp__u32(&c->n) >= c->lim)
         tmp__tcache_spill(pool, c, home);
     tmp__cache_put(c, obj);
 }

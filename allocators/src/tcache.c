@@ -41,6 +41,20 @@ unsigned tmp__thread_index(void)
     return thread_no - 1;
 }
 
+/* Allocations the cache served: what entered it (frees, refills) less what it holds and what
+ * left otherwise (spills, flushes, sends). Read from another thread while the owner runs, the
+ * parts may be from moments apart: off by the calls in between, and never below zero. */
+static uint64_t tmp__tcache_allocs(const tmp__tcache *c)
+{
+    uint64_t held = tmp__u32(&c->n) + tmp__u32(&c->fn);
+    for (unsigned i = 0; i < c->nrbuf; i++)
+        held += tmp__u32(&c->rn[i]);
+    uint64_t in = atomic_load_explicit(&c->frees, memory_order_relaxed) +
+                  atomic_load_explicit(&c->moved, memory_order_relaxed);
+    int64_t allocs = (int64_t)(in - held);
+    return allocs > 0 ? (uint64_t)allocs : 0;
+}
+
 static void cache_release(tmp__tcache *c)
 {
     free(c->fbuf);
@@ -60,7 +74,7 @@ static void cache_retire(tmp__tcache *c)
     if (!pool)
         return;
     pool->vt->cache_flush(pool, c);
-    pool->retired_allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
+    pool->retired_allocs += tmp__tcache_allocs(c);
     pool->retired_frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
     pool->retired_misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
     pool->retired_remote += atomic_load_explicit(&c->remote, memory_order_relaxed);
@@ -123,8 +137,9 @@ void tmp__registry_remove(tmp_pool *pool)
      * after this lock is released. */
     for (tmp__tcache *c = pool->caches; c; c = c->next) {
         c->pool = NULL;
-        c->n = c->lim = 0;
-        c->fn = c->batch;
+        tmp__u32_set(&c->n, 0);
+        c->lim = 0;
+        tmp__u32_set(&c->fn, c->batch);
         c->own_line = 0;
     }
     pool->caches = NULL;
@@ -230,7 +245,7 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
     out->frees += pool->retired_frees;
     out->remote_frees += pool->retired_remote;
     for (const tmp__tcache *c = pool->caches; c; c = c->next) {
-        out->allocs += atomic_load_explicit(&c->allocs, memory_order_relaxed);
+        out->allocs += tmp__tcache_allocs(c);
         out->frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
         misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
         out->remote_frees += atomic_load_explicit(&c->remote, memory_order_relaxed);
@@ -249,7 +264,8 @@ void tmp__tcache_refilled(tmp__tcache *c, size_t got)
     c->spilled = false;
     c->spills_run = 0;
     tmp__count(&c->misses);
-    c->n = (uint32_t)got;
+    tmp__moved(c, (int64_t)got);
+    tmp__u32_set(&c->n, (uint32_t)got);
 }
 
 void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
@@ -270,8 +286,10 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
     tmp__lock_acquire(&a->lock);
     tmp__arena_give_many(pool, a, c->obj, c->batch);
     tmp__lock_release(&a->lock);
-    memmove(c->obj, c->obj + c->batch, (c->n - c->batch) * sizeof(void *));
-    c->n -= c->batch;
+    uint32_t n = tmp__u32(&c->n);
+    memmove(c->obj, c->obj + c->batch, (n - c->batch) * sizeof(void *));
+    tmp__u32_set(&c->n, n - c->batch);
+    tmp__moved(c, -(int64_t)c->batch);
     c->spilled = true;
     /* gave away four times its size without asking for any back: it has become a consumer */
     if (++c->spills_run * c->batch >= 4 * c->lim && c->lim > c->lim0) {
@@ -284,20 +302,24 @@ void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 void tmp__tcache_send_foreign(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 {
     tmp__lock_acquire(&a->lock);
-    tmp__arena_give_many(pool, a, c->fbuf, c->fn);
+    uint32_t fn = tmp__u32(&c->fn);
+    tmp__arena_give_many(pool, a, c->fbuf, fn);
     tmp__lock_release(&a->lock);
-    c->fn = 0;
+    tmp__u32_set(&c->fn, 0);
+    tmp__moved(c, -(int64_t)fn);
 }
 
 bool tmp__tcache_keep_foreign(tmp_pool *pool, tmp__tcache *c, void *obj, tmp__arena *a)
 {
     if (!pool->owner_off || tmp__line_owner(pool, obj) == c->slot)
         return false;
-    if (c->fn >= c->batch) {
+    if (tmp__u32(&c->fn) >= c->batch) {
         tmp__tcache_send_foreign(pool, c, a);
         tmp__trim_if_due(pool);
     }
-    c->fbuf[c->fn++] = obj;
+    uint32_t fn = tmp__u32(&c->fn);
+    c->fbuf[fn] = obj;
+    tmp__u32_set(&c->fn, fn + 1);
     return true;
 }
 
@@ -305,9 +327,11 @@ void tmp__tcache_send_remote(tmp_pool *pool, tmp__tcache *c, unsigned node)
 {
     tmp__arena *a = &pool->arenas[node];
     tmp__lock_acquire(&a->lock);
-    tmp__arena_give_many(pool, a, c->rbuf[node], c->rn[node]);
+    uint32_t rn = tmp__u32(&c->rn[node]);
+    tmp__arena_give_many(pool, a, c->rbuf[node], rn);
     tmp__lock_release(&a->lock);
-    c->rn[node] = 0;
+    tmp__u32_set(&c->rn[node], 0);
+    tmp__moved(c, -(int64_t)rn);
 }
 
 void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c)
@@ -315,14 +339,16 @@ void tmp__tcache_flush(tmp_pool *pool, tmp__tcache *c)
     tmp__arena *a = &pool->arenas[c->node];
     /* the frees of other threads' lines first: the store is a stack, and the thread's own
      * objects on top are the ones the next taker gets */
-    if (c->fn)
+    if (tmp__u32(&c->fn))
         tmp__tcache_send_foreign(pool, c, a);
+    uint32_t n = tmp__u32(&c->n);
     tmp__lock_acquire(&a->lock);
-    tmp__arena_give_many(pool, a, c->obj, c->n);
+    tmp__arena_give_many(pool, a, c->obj, n);
     tmp__lock_release(&a->lock);
-    c->n = 0;
+    tmp__u32_set(&c->n, 0);
+    tmp__moved(c, -(int64_t)n);
     for (unsigned i = 0; i < c->nrbuf; i++)
-        if (c->rn[i])
+        if (tmp__u32(&c->rn[i]))
             tmp__tcache_send_remote(pool, c, i);
 }
 
