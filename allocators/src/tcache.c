@@ -44,7 +44,7 @@ unsigned tmp__thread_index(void)
 /* Allocations the cache served: what entered it (frees, refills) less what it holds and what
  * left otherwise (spills, flushes, sends). Read from another thread while the owner runs, the
  * parts may be from moments apart: off by the calls in between, and never below zero. */
-static uint64_t tmp__tcache_allocs(const tmp__tcache *c)
+static uint64_t cache_allocs(const tmp__tcache *c)
 {
     uint64_t held = tmp__u32(&c->n) + tmp__u32(&c->fn);
     for (unsigned i = 0; i < c->nrbuf; i++)
@@ -74,7 +74,7 @@ static void cache_retire(tmp__tcache *c)
     if (!pool)
         return;
     pool->vt->cache_flush(pool, c);
-    pool->retired_allocs += tmp__tcache_allocs(c);
+    pool->retired_allocs += cache_allocs(c);
     pool->retired_frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
     pool->retired_misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
     pool->retired_remote += atomic_load_explicit(&c->remote, memory_order_relaxed);
@@ -245,7 +245,7 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
     out->frees += pool->retired_frees;
     out->remote_frees += pool->retired_remote;
     for (const tmp__tcache *c = pool->caches; c; c = c->next) {
-        out->allocs += tmp__tcache_allocs(c);
+        out->allocs += cache_allocs(c);
         out->frees += atomic_load_explicit(&c->frees, memory_order_relaxed);
         misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
         out->remote_frees += atomic_load_explicit(&c->remote, memory_order_relaxed);
