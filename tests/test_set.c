@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -340,6 +341,65 @@ static void test_chunk_reuse(tmp_strategy s)
     tmp_set_destroy(keep);
 }
 
+/* The set's own free path keeps line owners as tmp_free does (test_threads.c, handoff_lines):
+ * an object below a line that another thread allocated never lands in the freeing thread's
+ * cache, so the freeing thread is not handed that line back; objects of a line or more are
+ * reused at once. */
+typedef struct set_handoff {
+    tmp_set *set;
+    size_t size;
+    void *given;
+    uintptr_t given_line;
+    int reused_line;
+} set_handoff;
+
+static void *set_handoff_worker(void *p)
+{
+    set_handoff *a = p;
+    /* a cache first: a thread's first free takes the slow path, which makes the cache */
+    void *own = tmp_set_alloc(a->set, a->size);
+    CHECK(own != NULL);
+    tmp_set_free(a->set, own);
+    tmp_set_free(a->set, a->given);
+    for (int i = 0; i < 1000; i++) {
+        char *o = tmp_set_alloc(a->set, a->size);
+        CHECK(o != NULL);
+        o[0] = (char)i;
+        a->reused_line += (uintptr_t)o >> 6 == a->given_line;
+        tmp_set_free(a->set, o);
+    }
+    return NULL;
+}
+
+static void test_handoff_lines(tmp_strategy s)
+{
+    for (size_t size = 16; size <= 64; size += 48) {
+        tmp_set *set = make_set(s, 0, 0);
+        set_handoff a[2];
+        for (int t = 0; t < 2; t++) { /* two consecutive objects: one line at 16 bytes */
+            a[t] = (set_handoff){.set = set, .size = size, .given = tmp_set_alloc(set, size)};
+            CHECK(a[t].given != NULL);
+            a[t].given_line = (uintptr_t)a[t].given >> 6;
+        }
+        if (size == 16)
+            CHECK_EQ(a[0].given_line, a[1].given_line);
+        pthread_t th[2];
+        for (int t = 0; t < 2; t++)
+            CHECK_EQ(pthread_create(&th[t], NULL, set_handoff_worker, &a[t]), 0);
+        for (int t = 0; t < 2; t++)
+            CHECK_EQ(pthread_join(th[t], NULL), 0);
+        bool cached = s == TMP_THREAD_CACHE || s == TMP_NUMA;
+        for (int t = 0; t < 2 && cached; t++)
+            CHECK_EQ(a[t].reused_line, size < 64 ? 0 : 1000);
+        tmp_stats st;
+        CHECK_EQ(tmp_set_stats(set, &st), 0);
+        CHECK_EQ(st.allocs, 2 + 2 + 2000);
+        CHECK_EQ(st.frees, 2 + 2 + 2000);
+        CHECK_EQ(st.in_use, 0);
+        tmp_set_destroy(set);
+    }
+}
+
 static const test_entry tests[] = {
     TEST_EACH(classes)
     TEST_EACH(random_sizes)
@@ -349,6 +409,7 @@ static const test_entry tests[] = {
     TEST_EACH(destroy_with_objects_out)
     TEST_EACH(debug_misuse)
     TEST_EACH(chunk_reuse)
+    TEST_EACH(handoff_lines)
     {NULL, NULL, NULL},
 };
 

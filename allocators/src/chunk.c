@@ -118,8 +118,8 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)(c + 1) : NULL;
     atomic_fetch_add_explicit(&pool->bytes_reserved, pool->chunk_size, memory_order_relaxed);
     tmp__chunk_tools_new(pool, c);
-    if (pool->fast == TMP__FAST_CACHE && pool->chunk_size == (size_t)1 << TMP__MAP_SHIFT)
-        tmp__chunkmap_set(c, pool->id);
+    if ((pool->fast & ~TMP__FAST_OWNER) == TMP__FAST_CACHE && pool->chunk_size == (size_t)1 << TMP__MAP_SHIFT)
+        tmp__chunkmap_set(c, pool->id | (pool->fast & TMP__FAST_OWNER ? TMP__MAP_OWNER : 0));
 
     tmp__lock_acquire(&pool->meta_lock);
     c->next = pool->chunks;

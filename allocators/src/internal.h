@@ -119,14 +119,17 @@ static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
     return (tmp__chunk *)((uintptr_t)obj & mask);
 }
 
-/* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the plain cache fast path
- * (TMP__FAST_CACHE alone), by address; 0 for any other address, whose table slot is always
- * closed. Addresses at or above 2^47 are not mapped (0). */
+/* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the cache fast path without
+ * node checks (TMP__FAST_CACHE, with or without TMP__FAST_OWNER), by address, with
+ * TMP__MAP_OWNER added where the pool keeps line owners; 0 for any other address, whose table
+ * slot is always closed. Addresses at or above 2^47 are not mapped (0). */
 #define TMP__MAP_SHIFT 16
 #define TMP__MAP_LEAF_SHIFT 32
 #define TMP__MAP_ADDR_BITS 47
 #define TMP__MAP_LEAF ((size_t)1 << (TMP__MAP_LEAF_SHIFT - TMP__MAP_SHIFT))
 #define TMP__MAP_ROOT ((size_t)1 << (TMP__MAP_ADDR_BITS - TMP__MAP_LEAF_SHIFT))
+#define TMP__MAP_OWNER 0x8000u    /* the entry's pool keeps line owners (above every pool id) */
+#define TMP__MAP_ID 0x7fffu       /* the pool id part of an entry */
 extern _Atomic(_Atomic uint16_t *) tmp__chunkmap_root[TMP__MAP_ROOT];
 void tmp__chunkmap_set(const tmp__chunk *c, unsigned id); /* best effort: a miss reads 0 */
 void tmp__chunkmap_clear(const tmp__chunk *c);             /* before c is unmapped */
@@ -398,6 +401,7 @@ typedef struct tmp__tcache {
     _Atomic uint32_t *rn;
     unsigned nrbuf;
     uint8_t slot;               /* the owner mark of the lines this thread takes (1..255) */
+    uint32_t owner_off;         /* pool->owner_off, for the set's free that reaches no pool line */
     uintptr_t own_line;         /* address >> 6 of the line the last own free was on */
     void **fbuf;                /* frees of objects on lines another thread owns (owner_off) */
     _Atomic uint32_t fn;
@@ -424,6 +428,7 @@ static inline void tmp__moved(tmp__tcache *c, int64_t d)
  * (its calls take the arena lock). initial-exec TLS: one %fs-relative load, no __tls_get_addr
  * call, also from the shared library. */
 #define TMP__TLS_IDS 2048
+_Static_assert(TMP__TLS_IDS - 1 <= TMP__MAP_ID, "a pool id leaves the chunk map's owner bit free");
 extern __thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec")));
 extern const tmp__tcache tmp__closed_cache;
 
@@ -506,6 +511,32 @@ static inline void tmp__cache_put_at(tmp__tcache *c, uint32_t n, void *obj)
 
 static inline void tmp__cache_put(tmp__tcache *c, void *obj) { tmp__cache_put_at(c, tmp__u32(&c->n), obj); }
 
+/* An OWNER pool's free into cache c, which holds n (< lim): an object on a line another thread
+ * owns goes to the cache's buffer of such frees, never to the cache itself; false when that
+ * buffer is full. The line of the last free found its own skips the table: a run of frees on
+ * one line (a reused object, a batch freed in order) reads it once. chunk_mask and owner_off
+ * are the pool's, passed in so that a set's free, which reaches no pool line, can use it. */
+static inline bool tmp__cache_put_owned(tmp__tcache *c, uint32_t n, void *obj, uintptr_t chunk_mask,
+                                        uint32_t owner_off)
+{
+    uintptr_t line = (uintptr_t)obj >> 6;
+    if (line != c->own_line) {
+        const _Atomic unsigned char *t = (const _Atomic unsigned char *)(((uintptr_t)obj & chunk_mask) + owner_off);
+        if (atomic_load_explicit(&t[((uintptr_t)obj & ~chunk_mask) >> 6], memory_order_relaxed) != c->slot) {
+            uint32_t fn = tmp__u32(&c->fn);
+            if (TMP__UNLIKELY(fn >= c->batch))
+                return false;
+            c->fbuf[fn] = obj;
+            tmp__u32_set(&c->fn, fn + 1);
+            tmp__count(&c->frees);
+            return true;
+        }
+        c->own_line = line;
+    }
+    tmp__cache_put_at(c, n, obj);
+    return true;
+}
+
 /* The free fast path of the cached strategies: true when the calling thread's cache took obj.
  * fast: the pool's TMP__FAST_* bits. NODE: an object of another node is left to the slow path
  * (numa's remote buffers). OWNER: an object on a line another thread owns goes to the
@@ -525,23 +556,8 @@ static inline bool tmp__cache_free_fast(const tmp_pool *pool, void *obj, unsigne
     }
     if ((fast & TMP__FAST_NODE) && tmp__chunk_of(pool->chunk_mask, obj)->node != c->node)
         return false;
-    if (fast & TMP__FAST_OWNER) {
-        /* the line of the last free found its own skips the table: a run of frees on one line
-         * (a reused object, a batch freed in order) reads it once */
-        uintptr_t line = (uintptr_t)obj >> 6;
-        if (line != c->own_line) {
-            if (tmp__line_owner(pool, obj) != c->slot) {
-                uint32_t fn = tmp__u32(&c->fn);
-                if (TMP__UNLIKELY(fn >= c->batch))
-                    return false;
-                c->fbuf[fn] = obj;
-                tmp__u32_set(&c->fn, fn + 1);
-                tmp__count(&c->frees);
-                return true;
-            }
-            c->own_line = line;
-        }
-    }
+    if (fast & TMP__FAST_OWNER)
+        return tmp__cache_put_owned(c, n, obj, pool->chunk_mask, pool->owner_off);
     tmp__cache_put_at(c, n, obj);
     return true;
 }

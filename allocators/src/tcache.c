@@ -208,6 +208,7 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
     /* tcache: the thread's home depot; numa: replaced by its node below */
     c->node = tmp__thread_index() % pool->narenas;
     c->slot = (uint8_t)(atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed) % 255 + 1);
+    c->owner_off = pool->owner_off;
     if (pool->owner_off && !(c->fbuf = malloc(c->batch * sizeof(void *)))) {
         cache_release(c);
         errno = ENOMEM;
