@@ -470,11 +470,15 @@ enum { TMP__FAST_NONE = 0, TMP__FAST_CACHE = 1, TMP__FAST_NODE = 2, TMP__FAST_OW
  * lines it owns; the rest go back to the arena in batches (tmp__tcache.fbuf), for whoever
  * refills next. Only pools of objects smaller than
  * a line keep owners (pool.c, geometry); the others pay one test on the free path. */
+static inline unsigned tmp__owner_at(const void *obj, uintptr_t chunk_mask, uint32_t owner_off)
+{
+    const _Atomic unsigned char *t = (const _Atomic unsigned char *)(((uintptr_t)obj & chunk_mask) + owner_off);
+    return atomic_load_explicit(&t[((uintptr_t)obj & ~chunk_mask) >> 6], memory_order_relaxed);
+}
+
 static inline unsigned tmp__line_owner(const tmp_pool *pool, const void *obj)
 {
-    const _Atomic unsigned char *t =
-        (const _Atomic unsigned char *)(((uintptr_t)obj & pool->chunk_mask) + pool->owner_off);
-    return atomic_load_explicit(&t[((uintptr_t)obj & ~pool->chunk_mask) >> 6], memory_order_relaxed);
+    return tmp__owner_at(obj, pool->chunk_mask, pool->owner_off);
 }
 
 /* An object from cache c into *obj, or false when it holds none (a closed cache never does).
@@ -521,8 +525,7 @@ static inline bool tmp__cache_put_owned(tmp__tcache *c, uint32_t n, void *obj, u
 {
     uintptr_t line = (uintptr_t)obj >> 6;
     if (line != c->own_line) {
-        const _Atomic unsigned char *t = (const _Atomic unsigned char *)(((uintptr_t)obj & chunk_mask) + owner_off);
-        if (atomic_load_explicit(&t[((uintptr_t)obj & ~chunk_mask) >> 6], memory_order_relaxed) != c->slot) {
+        if (tmp__owner_at(obj, chunk_mask, owner_off) != c->slot) {
             uint32_t fn = tmp__u32(&c->fn);
             if (TMP__UNLIKELY(fn >= c->batch))
                 return false;
