@@ -1,10 +1,11 @@
 /* The chunk map: for every live 64 KiB chunk of a pool with the cache fast path (no node
- * checks), its pool's id, with TMP__MAP_OWNER where the pool keeps line owners, in a
- * two-level table indexed by address (the shape of gperftools' PageMap2). A set's free reads
- * the id here instead of the chunk's header: every header sits at a 64 KiB boundary, so all
- * of them fall in the same L1 set and the same few L2 sets, and in larson (sizes 8-999, 128 chunks) nearly every free missed L2 on its header (cachegrind, 512 KiB
- * 8-way L2: 3.55 million misses in tmp_set_free for 4 million frees). The map's leaf entries
- * for neighbouring chunks share a line, so the same lookups touch a handful of lines.
+ * checks), its pool's id, with TMP__MAP_OWNER where the pool keeps line owners, in a two-level
+ * table indexed by address (the shape of gperftools' PageMap2). A set's free reads the id here
+ * instead of the chunk's header: every header sits at a 64 KiB boundary, so all of them fall in
+ * the same L1 set and the same few L2 sets, and in larson (sizes 8-999, 128 chunks) nearly
+ * every free missed L2 on its header (cachegrind, 512 KiB 8-way L2: 3.55 million misses in
+ * tmp_set_free for 4 million frees). The map's leaf entries for neighbouring chunks share a
+ * line, so the same lookups touch a handful of lines.
  *
  * Leaves (128 KiB each, for 4 GiB of address space) are mapped on first use and kept for the
  * life of the process; the root is 256 KiB of zeroed static storage. Entries are written when a
