@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -370,6 +371,87 @@ static void test_address_order(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* Objects freed in random order, more than a depot keeps in magazines: the cached strategies
+ * keep their own chunks' objects as bits and hand them back in address order within each chunk
+ * (store.c), each object once. A store of pointers alone hands them back in the order freed,
+ * about one neighbour in N. Run in a thread of its own, whose exit empties its cache, so that a
+ * trim afterwards finds every chunk free. */
+enum { ORDER_N = 30000 };
+static char *order_v[ORDER_N], *order_w[ORDER_N];
+static unsigned order_perm[ORDER_N];
+
+static void *scattered_body(void *arg)
+{
+    tmp_pool *p = arg;
+    char **v = order_v, **w = order_w;
+    unsigned *perm = order_perm;
+    const int N = ORDER_N;
+    for (int i = 0; i < N; i++) {
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+        memset(v[i], 0x5a, 64);
+        perm[i] = (unsigned)i;
+    }
+    uint64_t x = 88172645463325252ull; /* xorshift64 */
+    for (int i = N - 1; i > 0; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned j = (unsigned)(x % (uint64_t)(i + 1)), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int i = 0; i < N; i++)
+        tmp_free(p, v[perm[i]]);
+    size_t up = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK((w[i] = tmp_alloc(p)) != NULL);
+        up += i > 0 && w[i] - w[i - 1] == 64;
+    }
+    /* a depot keeps 4096 of 64 bytes in magazines and a cache 1024: the rest, 5/6, as bits */
+    CHECK(up >= (size_t)N / 2);
+    for (int i = 0; i < N; i++)
+        tmp_free(p, w[perm[i]]);
+    return NULL;
+}
+
+static void test_scattered_order(tmp_strategy s)
+{
+    if (s != TMP_THREAD_CACHE && s != TMP_NUMA)
+        test_skip("only batches (cache spills) go to a store's bits");
+    const int N = ORDER_N;
+    char **v = order_v, **w = order_w;
+    /* no automatic trim, which could give chunks back between the rounds */
+    tmp_pool *p = make_pool(s, 64, 0, 0, TMP_F_NO_AUTOTRIM);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, scattered_body, p), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    /* each object once, and the freed ones came back: a refill that finds the store short
+     * carves the rest of its batch (at most a cache's worth, 1024), leaving as many old
+     * objects in the cache */
+    qsort(v, (size_t)N, sizeof *v, cmp_ptr);
+    qsort(w, (size_t)N, sizeof *w, cmp_ptr);
+    int fresh = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK(i == 0 || w[i] != w[i - 1]);
+        fresh += bsearch(&w[i], v, (size_t)N, sizeof *v, cmp_ptr) == NULL;
+    }
+    CHECK(fresh <= 1024);
+    /* every object is free, most as bits: a trim gives back the chunks */
+    tmp_stats before, after;
+    CHECK_EQ(tmp_pool_stats(p, &before), 0);
+    CHECK(tmp_pool_trim(p) > 0);
+    CHECK_EQ(tmp_pool_stats(p, &after), 0);
+    CHECK(after.bytes_reserved < before.bytes_reserved / 4);
+    for (int i = 0; i < N; i++) { /* and the pool still works, with fresh chunks */
+        CHECK((v[i] = tmp_alloc(p)) != NULL);
+        memset(v[i], 0xa5, 64);
+    }
+    qsort(v, (size_t)N, sizeof *v, cmp_ptr);
+    for (int i = 1; i < N; i++)
+        CHECK(v[i] != v[i - 1]);
+    for (int i = 0; i < N; i++)
+        tmp_free(p, v[i]);
+    tmp_pool_destroy(p);
+}
+
 /* More pools alive than a thread's cache table has ids (2048): the extra pools work, without
  * caches, and once they are gone a new pool gets an id and a cache again. */
 static void test_many_pools(tmp_strategy s)
@@ -481,6 +563,7 @@ static const test_entry tests[] = {
     TEST_EACH(autotrim_no_thrash)
     TEST_EACH(cache_grows)
     TEST_EACH(address_order)
+    TEST_EACH(scattered_order)
     TEST_EACH(many_pools)
     {NULL, NULL, NULL},
 };

@@ -116,6 +116,9 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     c->carved = 0;
     c->node = a->node;
     c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)(c + 1) : NULL;
+    memset(tmp__chunk_fbits(pool, c), 0, (limit / 64 + 1) * sizeof(uint64_t));
+    c->nfree = c->fhint = 0;
+    c->fnext = NULL;
     atomic_fetch_add_explicit(&pool->bytes_reserved, pool->chunk_size, memory_order_relaxed);
     tmp__chunk_tools_new(pool, c);
     if ((pool->fast & ~TMP__FAST_OWNER) == TMP__FAST_CACHE && pool->chunk_size == (size_t)1 << TMP__MAP_SHIFT)

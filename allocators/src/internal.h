@@ -106,6 +106,12 @@ typedef struct tmp__chunk {
     struct tmp_pool *pool;
     struct tmp__chunk *next; /* in the pool's list of all chunks */
     struct tmp__arena *arena;
+    /* Free objects its arena's store keeps as bits rather than pointers (store.c): one bit per
+     * object at pool->fbits_off, nfree of them set, none in the words below fhint. Under the
+     * arena's lock; a chunk with nfree > 0 is on that store's list through fnext. On the
+     * header's first line with arena, which a free to the bits reads too. */
+    size_t nfree, fhint;
+    struct tmp__chunk *fnext;
     char *objs;           /* first object */
     size_t limit;         /* objects this chunk may hold (max_objects may cap it) */
     _Atomic size_t carved; /* objects handed out of the bump region; written under the arena lock */
@@ -113,6 +119,8 @@ typedef struct tmp__chunk {
     unsigned node;        /* arena (NUMA node) index */
     _Atomic uint64_t *live; /* TMP_F_DEBUG: one bit per object, set while allocated */
 } tmp__chunk;
+
+static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk *c);
 
 static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
 {
@@ -156,7 +164,9 @@ typedef struct tmp__mag {
 } tmp__mag;
 
 typedef struct tmp__store {
-    size_t count;    /* objects held */
+    size_t count;    /* objects held, in magazines and in chunk bits */
+    size_t in_bits;  /* of which kept as bits in their chunks (store.c) */
+    struct tmp__chunk *bits; /* the chunks holding them, through fnext */
     tmp__mag *cur;   /* partly filled; never NULL after init */
     tmp__mag *full;  /* stack of full magazines */
     tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool in bundles */
@@ -235,6 +245,9 @@ struct tmp_pool {
     size_t stride;     /* bytes between objects */
     size_t chunk_size;
     size_t chunk_objs;
+    uint64_t stride_inv; /* 2^64 / stride rounded up, for an object's index in its chunk; 0: divide */
+    size_t mag_keep;   /* objects a store keeps in magazines before its own chunks' go to bits */
+    uint32_t fbits_off; /* where each chunk's free bits start */
     size_t hdr_bytes;  /* chunk header (+ debug bitmap, + line owners), rounded to alignment */
     tmp_config cfg;    /* defaults resolved */
     bool valgrind;
@@ -274,6 +287,11 @@ struct tmp_pool {
     bool autotrim; /* TMP_F_NO_AUTOTRIM not given */
     _Atomic int trim_due;
 };
+
+static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk *c)
+{
+    return (uint64_t *)((char *)c + pool->fbits_off);
+}
 
 /* ---- what each file defines ---------------------------------------------------------- */
 

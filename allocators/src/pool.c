@@ -114,7 +114,7 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
      * enough to compute (2^63 - 1 objects once overflowed it and looped in pow2_ceil). */
     if (c.max_objects && c.max_objects < chunk / stride) {
         size_t need = pow2_ceil(c.max_objects * stride + sizeof(tmp__chunk) + c.alignment +
-                                c.max_objects / 8 + 8);
+                                2 * (c.max_objects / 8 + 8)); /* debug bits, free bits */
         if (need < chunk)
             chunk = need < 4096 ? 4096 : need;
     }
@@ -129,7 +129,8 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
      * mostly above 64) 5-8% while it was on for them. */
     bool cached = c.strategy == TMP_THREAD_CACHE || c.strategy == TMP_NUMA;
     size_t owners = cached && stride < 64 ? chunk / 64 : 0;
-    size_t hdr = (sizeof(tmp__chunk) + bitmap + owners + line - 1) & ~(line - 1);
+    size_t fbits = (chunk / stride / 64 + 1) * 8; /* the store's free bits (store.c) */
+    size_t hdr = (sizeof(tmp__chunk) + bitmap + owners + fbits + line - 1) & ~(line - 1);
     if (hdr + stride > chunk) /* cannot hold an object: only with owners 0 (stride % 64 == 0 or large) */
         chunk = pow2_ceil(hdr + min_objs * stride);
     if (chunk == 0)
@@ -140,11 +141,22 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
     p->chunk_mask = ~(uintptr_t)(chunk - 1);
     p->hdr_bytes = hdr;
     p->owner_off = owners ? (uint32_t)(sizeof(tmp__chunk) + bitmap) : 0;
+    p->fbits_off = (uint32_t)(sizeof(tmp__chunk) + bitmap + owners);
     p->chunk_objs = (chunk - hdr) / stride;
+    /* An offset below 2^32 divided by a stride below 2^32 is the high half of its product with
+     * this (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): a store
+     * finds a freed object's bit without a division. */
+    p->stride_inv = chunk <= ((size_t)1 << 32) ? UINT64_MAX / stride + 1 : 0;
     p->autotrim = !(c.flags & TMP_F_NO_AUTOTRIM);
     /* 64 pointers, one cache refill or spill: magazines of 62 pointers on whole lines ran
      * batch n=100000 at 0.80 of these (16 alternating runs, twice) */
     p->mag_cap = 64;
+    /* A store keeps the objects given to it last in magazines, about 256 KiB of them (at least
+     * four magazines): the rest of its own chunks' objects go to their chunks' bits, to come back
+     * chunk by chunk in address order (store.c). */
+    size_t keep = ((size_t)256 << 10) / stride;
+    keep = keep < 4 * p->mag_cap ? 4 * p->mag_cap : keep;
+    p->mag_keep = (keep + p->mag_cap - 1) / p->mag_cap * p->mag_cap;
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* tmp_pool_trim: gives back to the OS every chunk whose carved objects are all free in the
- * pool's stores. Objects held in thread caches count as in use, so a chunk with any of them
+ * pool's stores, as pointers in magazines or as bits in the chunk. Objects held in thread caches count as in use, so a chunk with any of them
  * stays. Stops the world of the pool (every arena lock) for one pass over its free objects. */
 #include "internal.h"
 
@@ -64,7 +64,22 @@ static void compact(tmp_pool *pool, tmp__store *s)
         spent++;
     if (rest)
         tmp__spare_give(pool, rest, spent); /* meta_lock is held by the caller */
-    s->count = kept;
+    s->count = kept + s->in_bits;
+}
+
+/* Takes the chunks about to be unmapped off s's list of chunks with bits. */
+static void drop_bits(tmp__store *s)
+{
+    for (tmp__chunk **pp = &s->bits; *pp;) {
+        tmp__chunk *c = *pp;
+        if (c->tally != EMPTY_MARK) {
+            pp = &c->fnext;
+            continue;
+        }
+        *pp = c->fnext;
+        s->in_bits -= c->nfree;
+        s->count -= c->nfree;
+    }
 }
 
 size_t tmp_pool_trim(tmp_pool *pool) { return pool ? tmp__trim_pass(pool, false) : 0; }
@@ -81,7 +96,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
 
     size_t carved_now = 0;
     for (tmp__chunk *c = pool->chunks; c; c = c->next) {
-        c->tally = 0;
+        c->tally = c->nfree; /* its objects kept as bits, in its own arena's store */
         carved_now += atomic_load_explicit(&c->carved, memory_order_relaxed);
     }
     if (carved_now > pool->carved_peak)
@@ -108,6 +123,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
     if (any) {
         for (unsigned i = 0; i < pool->narenas; i++) {
             tmp__arena *a = &pool->arenas[i];
+            drop_bits(&a->store);
             compact(pool, &a->store);
             if (a->bump && a->bump->tally == EMPTY_MARK)
                 a->bump = NULL;
