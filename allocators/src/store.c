@@ -133,8 +133,7 @@ static void mag_push(tmp_pool *pool, tmp__store *s, void *obj)
 }
 
 /* n objects from the chunks' bits into out[0..n), the lowest address last: a cache pops from the
- * end, so it walks each chunk upwards. A full word is 64 neighbours, written without a bit scan.
- * s->in_bits >= n. */
+ * end, so it walks each chunk upwards. s->in_bits >= n. */
 static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
 {
     s->in_bits -= n;
@@ -146,15 +145,20 @@ static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
         while (n && nfree) {
             uint64_t x = fb[w];
             char *base = (char *)c + hdr + (w << 6) * stride;
-            if (x == UINT64_MAX && n >= 64) {
-                for (size_t j = 0; j < 64; j++)
-                    out[n - 1 - j] = base + j * stride;
-                n -= 64;
-                nfree -= 64;
-                x = 0;
+            while (x && n) {
+                /* the run of set bits from the lowest: neighbours, written without a scan (a
+                 * batch freed in address order fills whole words) */
+                unsigned b = (unsigned)__builtin_ctzll(x);
+                uint64_t y = ~(x >> b);
+                size_t run = y ? (size_t)__builtin_ctzll(y) : 64 - b, m = run < n ? run : n;
+                void **o = out + n - m; /* o[m - 1] is the run's first object */
+                char *p = base + (b + m - 1) * stride;
+                for (size_t j = 0; j < m; j++, p -= stride)
+                    o[j] = p;
+                x &= m == 64 ? 0 : ~((((uint64_t)1 << m) - 1) << b);
+                n -= m;
+                nfree -= m;
             }
-            for (; x && n; x &= x - 1, n--, nfree--)
-                out[n - 1] = base + (size_t)__builtin_ctzll(x) * stride;
             fb[w] = x;
             w += x == 0;
         }
@@ -168,35 +172,92 @@ static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
     }
 }
 
-/* objs[0..n) into s: those of s's arena's own chunks as bits, the others (objects a thread
- * frees that another arena handed out, whose bits this arena's lock does not guard) to
- * magazines. The objects added: a bit already set is a double free, counted once, as counting
- * it twice would count a live object free and let a trim unmap it. */
+static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
+
+/* Bits [k, k + len) of chunk c, whose arena owns s, set; the objects added. A bit already set is
+ * a double free, counted once, as counting it twice would count a live object free and let a
+ * trim unmap it. */
+static size_t bits_set_run(const tmp_pool *pool, tmp__store *s, tmp__chunk *c, size_t k, size_t len)
+{
+    uint64_t *fb = (uint64_t *)((char *)c + pool->fbits_off);
+    size_t added = 0, w0 = k >> 6;
+    while (len) {
+        size_t w = k >> 6, b = k & 63, m = 64 - b < len ? 64 - b : len;
+        uint64_t mask = (m == 64 ? UINT64_MAX : (((uint64_t)1 << m) - 1)) << b;
+        uint64_t fresh = mask & ~fb[w];
+        fb[w] |= mask;
+        added += (fresh & (fresh - 1)) == 0 ? fresh != 0 : (size_t)__builtin_popcountll(fresh);
+        k += m;
+        len -= m;
+    }
+    if (!added)
+        return 0;
+    if (c->nfree == 0) {
+        c->fnext = s->bits;
+        s->bits = c;
+        c->fhint = w0;
+    } else if (w0 < c->fhint) {
+        c->fhint = w0;
+    }
+    c->nfree += added;
+    s->in_bits += added;
+    return added;
+}
+
+/* objs[0..n) into s: those of s's arena's own chunks as bits, a run of neighbours (a batch freed
+ * in address order, either way) a word at a time, the others (objects a thread frees that
+ * another arena handed out, whose bits this arena's lock does not guard) to magazines. The
+ * objects added. */
 static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n)
 {
     const tmp__arena *a = (const tmp__arena *)((const char *)s - offsetof(tmp__arena, store));
-    /* in locals: the stores below could alias the pool's fields, which would be loaded again
-     * for every object */
     const uintptr_t mask = pool->chunk_mask;
     const uint64_t inv = pool->stride_inv;
     const size_t hdr = pool->hdr_bytes, stride = pool->stride, fbits_off = pool->fbits_off;
-    size_t to_mags = 0, to_bits = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t added = 0;
+    /* A batch that begins or ends with another arena's object is taken for a batch of them (a
+     * consumer's spill of what its producer took) and goes to magazines whole: looking up each
+     * object's chunk read header lines that their own arena's thread writes, and xmalloc at 2
+     * threads lost a fifth of its speed. */
+    if (n == 0)
+        return 0;
+    if (tmp__chunk_of(mask, objs[0])->arena != a || tmp__chunk_of(mask, objs[n - 1])->arena != a) {
+        mags_push_many(pool, s, objs, n);
+        return n;
+    }
+    for (size_t i = 0; i < n;) {
         char *obj = objs[i];
         tmp__chunk *c = tmp__chunk_of(mask, obj);
         if (TMP__UNLIKELY(c->arena != a)) {
             mag_push(pool, s, obj);
-            to_mags++;
+            added++;
+            i++;
             continue;
         }
         uint64_t off = (uint64_t)(obj - (char *)c - hdr);
         size_t k = TMP__LIKELY(inv) ? (size_t)(((unsigned __int128)off * inv) >> 64) : (size_t)(off / stride);
-        size_t w = k >> 6;
-        uint64_t *fb = (uint64_t *)((char *)c + fbits_off), bit = (uint64_t)1 << (k & 63), old = fb[w];
-        if (TMP__UNLIKELY(old & bit))
+        size_t j = i + 1;
+        ptrdiff_t step = j < n ? (char *)objs[j] - obj : 0;
+        if (step == (ptrdiff_t)stride || step == -(ptrdiff_t)stride) {
+            /* the run of objects one stride apart from here, up or down: one chunk's, as a
+             * stride from a chunk's last object is never another object */
+            while (++j < n && (char *)objs[j] - (char *)objs[j - 1] == step)
+                ;
+            size_t len = j - i;
+            added += bits_set_run(pool, s, c, step > 0 ? k : k - (len - 1), len);
+            i = j;
             continue;
-        fb[w] = old | bit;
-        to_bits++;
+        }
+        /* a lone object (a scattered batch): one bit */
+        uint64_t *fb = (uint64_t *)((char *)c + fbits_off);
+        size_t w = k >> 6;
+        uint64_t bit = (uint64_t)1 << (k & 63), word = fb[w];
+        i = j;
+        if (TMP__UNLIKELY(word & bit))
+            continue; /* a double free, counted once (bits_set_run) */
+        fb[w] = word | bit;
+        added++;
+        s->in_bits++;
         if (c->nfree++ == 0) {
             c->fnext = s->bits;
             s->bits = c;
@@ -205,8 +266,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
             c->fhint = w;
         }
     }
-    s->in_bits += to_bits;
-    return to_mags + to_bits;
+    return added;
 }
 
 /* A single object always goes to a magazine: the locked strategies' frees stay as short as they
@@ -234,11 +294,13 @@ static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, siz
 
 /* Whether objs[0..n) look scattered over chunks: of nine objects spread evenly through them,
  * more than two neighbours lie in different chunks. A batch freed in or near address order
- * (lifo, fifo) changes chunks once or twice: magazines hand it back as well ordered as the bits
- * would, for a memcpy instead of some 40 instructions an object, and kept whole it stays in one
- * order (sending only the batches that straddle two chunks to the bits cut fifo's handout into
- * short runs going both ways: batch n=100000 fifo 0.69 of its speed). Nine samples, not every
- * object: a scan of all cost 7 instructions a free (4% of lifo's). */
+ * (lifo, fifo) changes chunks once or twice, and magazines hand it back as well ordered as the
+ * bits would. Sent to the bits as well, such batches ran 6-7% faster at 2 threads (a magazine's
+ * pointers are 8 bytes an object of memory traffic, a bit is one) but 4-7% slower at 1 thread
+ * (some 10 instructions an object more), 16 interleaved pairs each: a trade, not a gain, so they
+ * stay pointers. Sending only the batches that straddle two chunks to the bits cut fifo's
+ * handout into short runs going both ways (0.69 of its speed). Nine samples, not every object:
+ * a scan of all cost 7 instructions a free (4% of lifo's). */
 static bool scattered(const tmp_pool *pool, void *const *objs, size_t n)
 {
     unsigned changes = 0;
