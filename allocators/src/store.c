@@ -174,12 +174,27 @@ static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
 
 static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
 
+/* added bits, the lowest in word w, are now set in chunk c: its count, its place on s's list of
+ * chunks with bits, and where a take starts looking. */
+static inline void bits_added(tmp__store *s, tmp__chunk *c, size_t w, size_t added)
+{
+    if (c->nfree == 0) {
+        c->fnext = s->bits;
+        s->bits = c;
+        c->fhint = w;
+    } else if (w < c->fhint) {
+        c->fhint = w;
+    }
+    c->nfree += added;
+    s->in_bits += added;
+}
+
 /* Bits [k, k + len) of chunk c, whose arena owns s, set; the objects added. A bit already set is
  * a double free, counted once, as counting it twice would count a live object free and let a
  * trim unmap it. */
 static size_t bits_set_run(const tmp_pool *pool, tmp__store *s, tmp__chunk *c, size_t k, size_t len)
 {
-    uint64_t *fb = (uint64_t *)((char *)c + pool->fbits_off);
+    uint64_t *fb = tmp__chunk_fbits(pool, c);
     size_t added = 0, w0 = k >> 6;
     while (len) {
         size_t w = k >> 6, b = k & 63, m = 64 - b < len ? 64 - b : len;
@@ -190,17 +205,8 @@ static size_t bits_set_run(const tmp_pool *pool, tmp__store *s, tmp__chunk *c, s
         k += m;
         len -= m;
     }
-    if (!added)
-        return 0;
-    if (c->nfree == 0) {
-        c->fnext = s->bits;
-        s->bits = c;
-        c->fhint = w0;
-    } else if (w0 < c->fhint) {
-        c->fhint = w0;
-    }
-    c->nfree += added;
-    s->in_bits += added;
+    if (added)
+        bits_added(s, c, w0, added);
     return added;
 }
 
@@ -215,12 +221,12 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
     const uint64_t inv = pool->stride_inv;
     const size_t hdr = pool->hdr_bytes, stride = pool->stride, fbits_off = pool->fbits_off;
     size_t added = 0;
+    if (n == 0)
+        return 0;
     /* A batch that begins or ends with another arena's object is taken for a batch of them (a
      * consumer's spill of what its producer took) and goes to magazines whole: looking up each
      * object's chunk read header lines that their own arena's thread writes, and xmalloc at 2
      * threads lost a fifth of its speed. */
-    if (n == 0)
-        return 0;
     if (tmp__chunk_of(mask, objs[0])->arena != a || tmp__chunk_of(mask, objs[n - 1])->arena != a) {
         mags_push_many(pool, s, objs, n);
         return n;
@@ -257,14 +263,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
             continue; /* a double free, counted once (bits_set_run) */
         fb[w] = word | bit;
         added++;
-        s->in_bits++;
-        if (c->nfree++ == 0) {
-            c->fnext = s->bits;
-            s->bits = c;
-            c->fhint = w;
-        } else if (w < c->fhint) {
-            c->fhint = w;
-        }
+        bits_added(s, c, w, 1);
     }
     return added;
 }
@@ -316,8 +315,8 @@ static bool scattered(const tmp_pool *pool, void *const *objs, size_t n)
 /* Batches (cache refills and spills) move whole runs of pointers with memcpy instead of one
  * call per object: the batch workload's refill cost fell by about a third in instructions.
  * The end of a batch is what its cache freed last: past mag_keep that end still goes to
- * magazines, and the head to bits, but for objects of other arenas' chunks (a thread that
- * frees what another took), whose bits this arena's lock does not guard. */
+ * magazines, and the head, when it is scattered, to bits (bits_push keeps other arenas'
+ * objects, whose bits this arena's lock does not guard, as pointers). */
 void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n)
 {
     size_t in_mags = s->count - s->in_bits;
