@@ -175,7 +175,8 @@ static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
 static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
 
 /* added bits, the lowest in word w, are now set in chunk c: its count, its place on s's list of
- * chunks with bits, and where a take starts looking. */
+ * chunks with bits, and where a take starts looking. The caller adds them to s->in_bits: once a
+ * batch, as a store through c may alias s and would keep the count in memory otherwise. */
 static inline void bits_added(tmp__store *s, tmp__chunk *c, size_t w, size_t added)
 {
     if (c->nfree == 0) {
@@ -186,7 +187,6 @@ static inline void bits_added(tmp__store *s, tmp__chunk *c, size_t w, size_t add
         c->fhint = w;
     }
     c->nfree += added;
-    s->in_bits += added;
 }
 
 /* Bits [k, k + len) of chunk c, whose arena owns s, set; the objects added. A bit already set is
@@ -220,7 +220,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
     const uintptr_t mask = pool->chunk_mask;
     const uint64_t inv = pool->stride_inv;
     const size_t hdr = pool->hdr_bytes, stride = pool->stride, fbits_off = pool->fbits_off;
-    size_t added = 0;
+    size_t added = 0, to_mags = 0;
     if (n == 0)
         return 0;
     /* A batch that begins or ends with another arena's object is taken for a batch of them (a
@@ -237,6 +237,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
         if (TMP__UNLIKELY(c->arena != a)) {
             mag_push(pool, s, obj);
             added++;
+            to_mags++;
             i++;
             continue;
         }
@@ -265,6 +266,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
         added++;
         bits_added(s, c, w, 1);
     }
+    s->in_bits += added - to_mags;
     return added;
 }
 
