@@ -348,6 +348,31 @@ static void test_cache_grows(tmp_strategy s)
     tmp_pool_destroy(p);
 }
 
+/* A thread with bulk lifetimes (it frees thousands, then takes them back from its own depot)
+ * moves many objects per depot trip once it has done so: one lock per 64 objects cost batch
+ * n=100000 a tenth of its time at 2 threads. Refills are the cache's misses. */
+static void test_bulk_refills(tmp_strategy s)
+{
+    if (s != TMP_THREAD_CACHE && s != TMP_NUMA)
+        test_skip("only the cached strategies refill a cache");
+    enum { N = 20000 };
+    tmp_pool *p = make_pool(s, 64, 0, 0, 0);
+    void **v = malloc(N * sizeof *v);
+    tmp_stats a, b;
+    for (int round = 0; round < 4; round++) {
+        tmp_pool_stats(p, &a);
+        for (int i = 0; i < N; i++)
+            CHECK((v[i] = tmp_alloc(p)) != NULL);
+        tmp_pool_stats(p, &b);
+        for (int i = N; i-- > 0;)
+            tmp_free(p, v[i]);
+    }
+    /* 64 a trip would be N / 64 = 312 refills; half a 1024-object cache, 39 */
+    CHECK(b.cache_misses - a.cache_misses <= N / 128);
+    free(v);
+    tmp_pool_destroy(p);
+}
+
 /* A thread gets new objects in ascending address order, and again after freeing them in
  * reverse: walks that zig-zag inside every page (down each cache refill while the refills go
  * up) defeat the hardware prefetcher, and batch with 100000 objects ran a fifth slower for it.
@@ -562,6 +587,7 @@ static const test_entry tests[] = {
     TEST_EACH(autotrim_scattered_2)
     TEST_EACH(autotrim_no_thrash)
     TEST_EACH(cache_grows)
+    TEST_EACH(bulk_refills)
     TEST_EACH(address_order)
     TEST_EACH(scattered_order)
     TEST_EACH(many_pools)

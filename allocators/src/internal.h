@@ -400,7 +400,8 @@ void tmp__checked_free(tmp_pool *pool, void *obj);
  * cached strategies (tcache, numa) share */
 typedef struct tmp__tcache {
     _Atomic uint32_t n;     /* objects held: owner-written, read by tmp_pool_stats (tmp__u32) */
-    uint32_t lim, batch;    /* how many it may hold now, refill/spill size */
+    uint32_t lim, batch;    /* how many it may hold now; the first refill/spill size and the foreign/remote buffers' */
+    uint32_t move;          /* refill/spill size now: batch, or more (tcache.c, tmp__tcache_refilled) */
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
     uint32_t spills_run;    /* spills since the last refill */
     bool spilled;           /* a spill happened since the last refill */
@@ -588,7 +589,7 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool);
 /* Refill from arena a: the cache is empty. An object, or NULL with errno ENOMEM. */
 void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 /* The empty cache c now holds got objects in c->obj (a refill's bookkeeping: growth, counts). */
-void tmp__tcache_refilled(tmp__tcache *c, size_t got);
+void tmp__tcache_refilled(tmp__tcache *c, size_t got, bool own);
 /* Spill to arena a: the cache is full. Gives the older half back, keeps the cache-warm half. */
 void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a);
 /* Gives every object in c back: its own to the arena of its node, buffered remote frees to

@@ -50,7 +50,7 @@ static size_t steal(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 {
     tmp__lock_acquire(&a->lock);
     int64_t surplus = -tmp__arena_out(a);
-    size_t want = surplus <= 0 ? 0 : (uint64_t)surplus < c->batch ? (size_t)surplus : c->batch;
+    size_t want = surplus <= 0 ? 0 : (uint64_t)surplus < c->move ? (size_t)surplus : c->move;
     size_t got = want ? tmp__arena_take_stored(pool, a, c->obj, want, c->slot) : 0;
     tmp__lock_release(&a->lock);
     return got;
@@ -68,21 +68,22 @@ static void *refill(tmp_pool *pool, tmp__tcache *c)
      * of it while every refill locked an empty home first) */
     if (pool->narenas > 1 && tmp__arena_free_pub(home) == 0 && (rich = richest(pool, c)) &&
         (got = steal(pool, c, rich)) != 0) {
-        tmp__tcache_refilled(c, got);
+        tmp__tcache_refilled(c, got, false);
         return tmp__cache_take(c);
     }
     tmp__lock_acquire(&home->lock);
-    got = tmp__arena_take_stored(pool, home, c->obj, c->batch, c->slot);
+    got = tmp__arena_take_stored(pool, home, c->obj, c->move, c->slot);
+    bool own = got != 0;
     rich = got || pool->narenas == 1 ? NULL : richest(pool, c);
     if (!got && !rich)
-        got = tmp__arena_take_many(pool, home, c->obj, c->batch, c->slot);
+        got = tmp__arena_take_many(pool, home, c->obj, c->move, c->slot);
     tmp__lock_release(&home->lock);
     if (!got && rich && !(got = steal(pool, c, rich))) {
         tmp__lock_acquire(&home->lock);
-        got = tmp__arena_take_many(pool, home, c->obj, c->batch, c->slot);
+        got = tmp__arena_take_many(pool, home, c->obj, c->move, c->slot);
         tmp__lock_release(&home->lock);
     }
-    tmp__tcache_refilled(c, got);
+    tmp__tcache_refilled(c, got, own);
     if (!got) {
         errno = ENOMEM;
         return NULL;

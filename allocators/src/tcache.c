@@ -200,9 +200,11 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
      * only frees (a consumer) stays small: a big cache there only parks objects and widens the
      * working set of the hand-off (prodcons was 25% slower with a fixed 1024). */
     c->lim0 = c->lim = cap < 128 ? cap : 128;
-    /* refills and spills move up to 64 objects: a bigger batch only lengthens the depot lock
-     * hold and the bursts a producer/consumer pair hands over (measured: docs/notebook/2026-11-25.md) */
+    /* refills and spills start at 64 objects: a bigger batch for every thread only lengthens
+     * the bursts a producer/consumer pair hands over (measured: docs/notebook/2026-11-25.md);
+     * a thread that refills from its own spills moves more (tmp__tcache_refilled) */
     c->batch = c->lim0 / 2 < 64 ? c->lim0 / 2 : 64;
+    c->move = c->batch;
     c->pool = pool;
     c->gen = pool->gen;
     /* tcache: the thread's home depot; numa: replaced by its node below */
@@ -258,10 +260,23 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
 
 /* ---- the cache paths of the cached strategies ------------------------------------------ */
 
-void tmp__tcache_refilled(tmp__tcache *c, size_t got)
+/* The most objects one refill or spill moves: half the largest default cache (1024). */
+#define MOVE_MAX 512
+
+void tmp__tcache_refilled(tmp__tcache *c, size_t got, bool own)
 {
     if (c->spilled && c->lim < c->cap)
         c->lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap; /* it gave away what it now needs */
+    /* A thread that gets back from its home depot what it spilled there (bulk lifetimes: it
+     * frees thousands, then allocates them again) moves half its cache per depot trip, as one
+     * lock acquisition per 64 objects was a tenth of batch n=100000's time at 2 threads (a
+     * locked instruction waits for the stores before it to drain; perf). A refill from another
+     * depot or new chunks (a producer) goes back to the batch: a consumer's and a producer's
+     * hand-off stays in bursts of 64 (prodcons fell to 0.67 with 256 for every thread). */
+    if (!own)
+        c->move = c->batch;
+    else if (c->spilled)
+        c->move = c->lim / 2 < MOVE_MAX ? c->lim / 2 : MOVE_MAX;
     c->spilled = false;
     c->spills_run = 0;
     tmp__count(&c->misses);
@@ -272,9 +287,9 @@ void tmp__tcache_refilled(tmp__tcache *c, size_t got)
 void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 {
     tmp__lock_acquire(&a->lock);
-    size_t got = tmp__arena_take_many(pool, a, c->obj, c->batch, c->slot);
+    size_t got = tmp__arena_take_many(pool, a, c->obj, c->move, c->slot);
     tmp__lock_release(&a->lock);
-    tmp__tcache_refilled(c, got);
+    tmp__tcache_refilled(c, got, false);
     if (got == 0) {
         errno = ENOMEM;
         return NULL;
@@ -285,15 +300,17 @@ void *tmp__tcache_refill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 void tmp__tcache_spill(tmp_pool *pool, tmp__tcache *c, tmp__arena *a)
 {
     tmp__lock_acquire(&a->lock);
-    tmp__arena_give_many(pool, a, c->obj, c->batch);
+    uint32_t k = c->move;
+    tmp__arena_give_many(pool, a, c->obj, k);
     tmp__lock_release(&a->lock);
     uint32_t n = tmp__u32(&c->n);
-    memmove(c->obj, c->obj + c->batch, (n - c->batch) * sizeof(void *));
-    tmp__u32_set(&c->n, n - c->batch);
-    tmp__moved(c, -(int64_t)c->batch);
+    memmove(c->obj, c->obj + k, (n - k) * sizeof(void *));
+    tmp__u32_set(&c->n, n - k);
+    tmp__moved(c, -(int64_t)k);
     c->spilled = true;
-    /* gave away four times its size without asking for any back: it has become a consumer */
-    if (++c->spills_run * c->batch >= 4 * c->lim && c->lim > c->lim0) {
+    /* gave away four times its size without asking for any back: it has become a consumer;
+     * never below twice what a spill moves, which keeps what it freed last */
+    if (++c->spills_run * k >= 4 * c->lim && c->lim > c->lim0 && c->lim >= 4 * k) {
         c->lim /= 2;
         c->spills_run = 0;
     }
