@@ -130,25 +130,26 @@ static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
 /* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the cache fast path without
  * node checks (TMP__FAST_CACHE, with or without TMP__FAST_OWNER), by address, with
  * TMP__MAP_OWNER added where the pool keeps line owners; 0 for any other address, whose table
- * slot is always closed. Addresses at or above 2^47 are not mapped (0). */
+ * slot is always closed. One flat table over 2^47 bytes of address space, reserved when the
+ * first set is made; addresses at or above 2^47 are not mapped (0). */
 #define TMP__MAP_SHIFT 16
-#define TMP__MAP_LEAF_SHIFT 32
 #define TMP__MAP_ADDR_BITS 47
-#define TMP__MAP_LEAF ((size_t)1 << (TMP__MAP_LEAF_SHIFT - TMP__MAP_SHIFT))
-#define TMP__MAP_ROOT ((size_t)1 << (TMP__MAP_ADDR_BITS - TMP__MAP_LEAF_SHIFT))
+#define TMP__MAP_ENTRIES ((size_t)1 << (TMP__MAP_ADDR_BITS - TMP__MAP_SHIFT))
 #define TMP__MAP_OWNER 0x8000u    /* the entry's pool keeps line owners (above every pool id) */
 #define TMP__MAP_ID 0x7fffu       /* the pool id part of an entry */
-extern _Atomic(_Atomic uint16_t *) tmp__chunkmap_root[TMP__MAP_ROOT];
+extern _Atomic(_Atomic uint16_t *) tmp__chunkmap; /* NULL until tmp__chunkmap_ready made it */
+bool tmp__chunkmap_ready(void);                  /* makes the table once; false if it cannot be */
 void tmp__chunkmap_set(const tmp__chunk *c, unsigned id); /* best effort: a miss reads 0 */
 void tmp__chunkmap_clear(const tmp__chunk *c);             /* before c is unmapped */
 
+/* Only once tmp__chunkmap_ready has returned true. */
 static inline unsigned tmp__chunkmap_id(const void *obj)
 {
     uintptr_t a = (uintptr_t)obj;
     if (TMP__UNLIKELY(a >> TMP__MAP_ADDR_BITS))
         return 0;
-    const _Atomic uint16_t *leaf = atomic_load_explicit(&tmp__chunkmap_root[a >> TMP__MAP_LEAF_SHIFT], memory_order_relaxed);
-    return TMP__LIKELY(leaf) ? atomic_load_explicit(&leaf[(a >> TMP__MAP_SHIFT) & (TMP__MAP_LEAF - 1)], memory_order_relaxed) : 0;
+    const _Atomic uint16_t *map = atomic_load_explicit(&tmp__chunkmap, memory_order_relaxed);
+    return atomic_load_explicit(&map[a >> TMP__MAP_SHIFT], memory_order_relaxed);
 }
 
 /* ---- magazine store -------------------------------------------------------------------- */
@@ -400,7 +401,9 @@ void tmp__checked_free(tmp_pool *pool, void *obj);
  * cached strategies (tcache, numa) share */
 typedef struct tmp__tcache {
     _Atomic uint32_t n;     /* objects held: owner-written, read by tmp_pool_stats (tmp__u32) */
-    uint32_t lim, batch;    /* how many it may hold now; the first refill/spill size and the foreign/remote buffers' */
+    uint32_t lim;           /* how many it may hold now */
+    _Atomic uint64_t frees; /* see moved below: on the first line, which every free writes anyway */
+    uint32_t batch;         /* the first refill/spill size and the foreign/remote buffers' */
     uint32_t move;          /* refill/spill size now: batch, or more (tcache.c, tmp__tcache_refilled) */
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
     uint32_t spills_run;    /* spills since the last refill */
@@ -413,7 +416,7 @@ typedef struct tmp__tcache {
      * what went out: frees + moved - (n + fn + rn[]), where moved is what refills brought in
      * less what spills, flushes and sends gave back (tcache.c, cache_allocs). Counting them too
      * cost churn 3.7% of its speed at 1 thread (0.963 [0.917, 0.980], 15 interleaved pairs). */
-    _Atomic uint64_t moved, frees, misses, remote;
+    _Atomic uint64_t moved, misses, remote;
     uint32_t refills;           /* slow-path calls since the node was last looked up */
     struct tmp__tcache *next, *prev; /* pool->caches */
     void ***rbuf;               /* numa: per-node buffers of remote frees */

@@ -45,17 +45,22 @@ _Static_assert(offsetof(large_hdr, magic) == offsetof(tmp__chunk, magic), "one m
 #define SET_FAST 0
 #endif
 
+/* Requests up to SMALL_MAX bytes find their class in a table (small_class) */
+#define SMALL_MAX 1024
+
 struct tmp_set {
-    /* first line: what the fast paths read. fast_max: the largest request they serve (max_size,
-     * at most SMALL_MAX). cid[c]: class c's pool id when that pool has a thread-cache fast path,
-     * else 0 (no pool yet, or none), whose table slot is always closed. With it an allocation
-     * goes from the class to the thread's cache without the pool's line between: larson's sizes
-     * touch 21 class pools, whose lines the workload's objects evict, and each such line was one
-     * more dependent miss before the cache's. */
+    /* first lines: what the fast paths read. fast_max: the largest request they serve
+     * (max_size, at most SMALL_MAX). gid[g]: for requests of granule g (8 bytes each, as
+     * small_class), their class pool's id when that pool has a thread-cache fast path, else 0
+     * (no pool yet, or none), whose table slot is always closed. With it an allocation goes from
+     * its size to the thread's cache in one load, without the class table or the pool between:
+     * larson's sizes touch 21 class pools, whose lines the workload's objects evict, and every
+     * load on that path was one more dependent L2 access before the cache's (perf: each stalled
+     * in turn; a class table then a table of ids was one load more than this). */
     size_t fast_max; /* 0 where the strategy keeps no thread caches: no probe to pay for */
     bool debug;      /* TMP_F_DEBUG: every free checks its pointer first */
     bool mapped;     /* the free's chunk-map probe: a caching strategy, not debug */
-    _Atomic uint16_t cid[SET_CLASSES];
+    _Atomic uint16_t gid[SMALL_MAX / 8 + 1];
     tmp_set_config cfg;
     _Atomic(tmp_pool *) pools[SET_CLASSES];
     tmp__lock create_lock; /* a class pool's creation; taken before any pool lock */
@@ -82,7 +87,6 @@ static unsigned class_of(size_t size)
  * exists: larson's sizes (8-999) are seven in eight above 128, where class_of's arithmetic was
  * about a dozen instructions of every allocation. Every class boundary up to 1024 is a multiple
  * of 8, so a granule never straddles two classes. */
-#define SMALL_MAX 1024
 static uint8_t small_class[SMALL_MAX / 8 + 1];
 static pthread_once_t small_once = PTHREAD_ONCE_INIT;
 
@@ -130,7 +134,7 @@ int tmp_set_create(const tmp_set_config *cfg, tmp_set **out)
         s->cfg.max_size = TMP_SET_MAX_CLASS_SIZE;
     s->debug = (cfg->flags & TMP_F_DEBUG) != 0;
     bool caches = tmp__strategy_caches(cfg->strategy);
-    s->mapped = caches && !s->debug;
+    s->mapped = caches && !s->debug && tmp__chunkmap_ready();
     s->fast_max = SET_FAST && caches ? (s->cfg.max_size < SMALL_MAX ? s->cfg.max_size : SMALL_MAX) : 0;
     tmp__lock_init(&s->create_lock, TMP__RANK_SET_CREATE);
     tmp__lock_init(&s->large_lock, TMP__RANK_SET_LARGE);
@@ -169,9 +173,11 @@ static tmp_pool *__attribute__((noinline)) class_pool_slow(tmp_set *s, unsigned 
             return NULL;
         }
         atomic_store_explicit(&s->pools[c], p, memory_order_release);
-        _Static_assert(TMP__TLS_IDS <= 65536, "a pool id fits in cid");
+        _Static_assert(TMP__TLS_IDS <= 65536, "a pool id fits in gid");
         if (p->fast)
-            atomic_store_explicit(&s->cid[c], (uint16_t)p->id, memory_order_relaxed);
+            for (size_t g = 0; g <= SMALL_MAX / 8; g++)
+                if (small_class[g] == c)
+                    atomic_store_explicit(&s->gid[g], (uint16_t)p->id, memory_order_relaxed);
     }
     tmp__lock_release(&s->create_lock);
     return p;
@@ -219,7 +225,7 @@ void *tmp_set_alloc(tmp_set *set, size_t size)
     /* tmp_alloc's cache hit, reached by id (the set's first line) rather than through the pool.
      * A class without a pool, or without a cache, has id 0 and a closed slot: the path below. */
     if (TMP__LIKELY(size <= set->fast_max)) {
-        unsigned id = atomic_load_explicit(&set->cid[small_class[(size + 7) >> 3]], memory_order_relaxed);
+        unsigned id = atomic_load_explicit(&set->gid[(size + 7) >> 3], memory_order_relaxed);
         tmp__tcache *c = tmp__tls_v[id];
         void *obj;
         if (TMP__LIKELY(tmp__cache_pop(c, &obj)))
