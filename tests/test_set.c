@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -400,6 +402,49 @@ static void test_handoff_lines(tmp_strategy s)
     }
 }
 
+/* Where the chunk map's 4 GiB reservation is refused (an address-space limit), a set frees
+ * through its chunks' headers, and every free still reaches its own class. Each test runs in a
+ * process of its own, so the limit is set before this process makes its first set, which is
+ * when the map would be reserved. */
+static void test_no_chunk_map(tmp_strategy s)
+{
+    if (TEST_SANITIZED)
+        test_skip("a sanitizer's shadow memory needs more address space than the limit leaves");
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    CHECK(fscanf(f, "%ld", &pages) == 1);
+    fclose(f);
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_AS, &old) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)1 << 30);
+    CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
+    void *probe = mmap(NULL, (size_t)4 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(probe == MAP_FAILED); /* the limit holds: the map cannot be made either */
+    enum { N = 3000 };
+    static void *v[N];
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    tmp_set *set = make_set(s, 0, 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            size_t sz = 1 + rng_next(&x) % 1024;
+            CHECK((v[i] = tmp_set_alloc(set, sz)) != NULL);
+            CHECK(tmp_set_usable_size(set, v[i]) >= sz);
+            memset(v[i], round, sz);
+        }
+        for (int i = 0; i < N; i++)
+            tmp_set_free(set, v[(i * 7) % N]);
+    }
+    tmp_stats st;
+    CHECK_EQ(tmp_set_stats(set, &st), 0);
+    CHECK_EQ(st.in_use, 0);
+    CHECK_EQ(st.allocs, st.frees);
+    CHECK_EQ(st.allocs, (uint64_t)3 * N);
+    tmp_set_destroy(set);
+    CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+}
+
 static const test_entry tests[] = {
     TEST_EACH(classes)
     TEST_EACH(random_sizes)
@@ -410,6 +455,7 @@ static const test_entry tests[] = {
     TEST_EACH(debug_misuse)
     TEST_EACH(chunk_reuse)
     TEST_EACH(handoff_lines)
+    TEST_EACH(no_chunk_map)
     {NULL, NULL, NULL},
 };
 
