@@ -400,17 +400,25 @@ void tmp__checked_free(tmp_pool *pool, void *obj);
 /* tcache.c: per-thread caches, the registry of pools behind them, and the cache paths that the
  * cached strategies (tcache, numa) share */
 typedef struct tmp__tcache {
+    /* first line: what the fast paths read and write */
     _Atomic uint32_t n;     /* objects held: owner-written, read by tmp_pool_stats (tmp__u32) */
     uint32_t lim;           /* how many it may hold now */
-    _Atomic uint64_t frees; /* see moved below: on the first line, which every free writes anyway */
+    void **obj;             /* the held objects, cap of them: the last freed at obj[n - 1] */
+    _Atomic uint64_t frees; /* frees it took (owner-written counters: see moved below) */
+    uintptr_t own_line;     /* address >> 6 of the line the last own free was on */
+    void **fbuf;            /* frees of objects on lines another thread owns (owner_off) */
+    _Atomic uint32_t fn;
     uint32_t batch;         /* the first refill/spill size and the foreign/remote buffers' */
+    uint32_t owner_off;     /* pool->owner_off, for the set's free that reaches no pool line */
+    uint8_t slot;           /* the owner mark of the lines this thread takes (1..255) */
+    /* the slow paths' */
     uint32_t move;          /* refill/spill size now: batch, or more (tcache.c, tmp__tcache_refilled) */
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
     uint32_t spills_run;    /* spills since the last refill */
     bool spilled;           /* a spill happened since the last refill */
     unsigned node;          /* its arena: the thread's home depot (tcache), its node's (numa) */
     tmp_pool *pool; /* NULL once the pool is destroyed */
-    uint64_t gen;
+    uint64_t gen;   /* its pool's generation; 0: a closed slot, holding no cache */
     /* Owner-written counters, read by tmp_pool_stats: relaxed loads and stores, no RMW. Only
      * frees are counted on the fast path; allocations are what came in less what is held and
      * what went out: frees + moved - (n + fn + rn[]), where moved is what refills brought in
@@ -422,13 +430,7 @@ typedef struct tmp__tcache {
     void ***rbuf;               /* numa: per-node buffers of remote frees */
     _Atomic uint32_t *rn;
     unsigned nrbuf;
-    uint8_t slot;               /* the owner mark of the lines this thread takes (1..255) */
-    uint32_t owner_off;         /* pool->owner_off, for the set's free that reaches no pool line */
-    uintptr_t own_line;         /* address >> 6 of the line the last own free was on */
-    void **fbuf;                /* frees of objects on lines another thread owns (owner_off) */
-    _Atomic uint32_t fn;
-    void *obj[];
-} tmp__tcache;
+} __attribute__((aligned(256))) tmp__tcache;
 
 /* A cache's counts are atomic only so that tmp_pool_stats may read them from another thread:
  * relaxed loads and stores compile to the plain moves of ordinary fields. */
@@ -441,26 +443,28 @@ static inline void tmp__moved(tmp__tcache *c, int64_t d)
                           memory_order_relaxed);
 }
 
-/* Each thread keeps a table of its caches indexed by pool->id. Every table has TMP__TLS_IDS
- * slots, and a thread that has none yet points at a shared table of closed slots, so the fast
- * path indexes without a bounds check. An empty slot holds tmp__closed_cache, never NULL: an
- * empty, zero-capacity cache that no path writes, so that the fast paths' own tests (nothing to
- * take, no room to put) send the call to the slow path without a NULL test. Slot 0 is never
- * filled: a pool created while every other id is taken gets id 0 and runs without thread caches
- * (its calls take the arena lock). initial-exec TLS: one %fs-relative load, no __tls_get_addr
- * call, also from the shared library. */
+/* Each thread keeps a table of its caches indexed by pool->id: the caches themselves, not
+ * pointers to them, so that a cache's address is computed from the id and never loaded. On a
+ * set's free the id comes from the freed object (the chunk map), and an allocation of the same
+ * class waits for that free's count; a table of pointers put one more dependent load on that
+ * path. Every table has TMP__TLS_IDS slots, and a thread that has none yet points at a shared
+ * table of closed slots, so the fast path indexes without a bounds check. A closed slot is all
+ * zero: an empty, zero-capacity cache that no path writes, so that the fast paths' own tests
+ * (nothing to take, no room to put) send the call to the slow path without a NULL test. Slot 0
+ * is never filled: a pool created while every other id is taken gets id 0 and runs without
+ * thread caches (its calls take the arena lock). initial-exec TLS: one %fs-relative load, no
+ * __tls_get_addr call, also from the shared library. */
 #define TMP__TLS_IDS 2048
 _Static_assert(TMP__TLS_IDS - 1 <= TMP__MAP_ID, "a pool id leaves the chunk map's owner bit free");
-extern __thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec")));
-extern const tmp__tcache tmp__closed_cache;
+extern __thread tmp__tcache *tmp__tls_v __attribute__((tls_model("initial-exec")));
 
 /* The fast paths' lookup: no generation check and never NULL. A cache left in a thread's table
- * by a destroyed pool is closed like tmp__closed_cache under reg_lock as the pool goes
- * (tcache.c, tmp__registry_remove), so a fast path that finds one under a new pool with the
- * same id fails its own tests and falls to the slow path, whose tmp__tcache_get checks the
- * generation. The generation check, the bounds check and the NULL test cost eight
- * instructions per allocation and free. */
-static inline tmp__tcache *tmp__tcache_lookup(const tmp_pool *pool) { return tmp__tls_v[pool->id]; }
+ * by a destroyed pool is closed under reg_lock as the pool goes (tcache.c,
+ * tmp__registry_remove), so a fast path that finds one under a new pool with the same id fails
+ * its own tests and falls to the slow path, whose tmp__tcache_get checks the generation. The
+ * generation check, the bounds check and the NULL test cost eight instructions per allocation
+ * and free. */
+static inline tmp__tcache *tmp__tcache_lookup(const tmp_pool *pool) { return &tmp__tls_v[pool->id]; }
 
 /* Owner-only counter bump, read by other threads with relaxed loads. On x86-64 one `addq` to
  * memory: only the owner writes, and an aligned 8-byte store is never seen torn, so it needs no

@@ -226,7 +226,7 @@ void *tmp_set_alloc(tmp_set *set, size_t size)
      * A class without a pool, or without a cache, has id 0 and a closed slot: the path below. */
     if (TMP__LIKELY(size <= set->fast_max)) {
         unsigned id = atomic_load_explicit(&set->gid[(size + 7) >> 3], memory_order_relaxed);
-        tmp__tcache *c = tmp__tls_v[id];
+        tmp__tcache *c = &tmp__tls_v[id];
         void *obj;
         if (TMP__LIKELY(tmp__cache_pop(c, &obj)))
             return obj;
@@ -329,7 +329,7 @@ void tmp_set_free(tmp_set *set, void *obj)
          * path or of no pool, is a closed slot: the test fails and the header decides. */
         unsigned e = tmp__chunkmap_id(obj);
         if (TMP__LIKELY(!(e & TMP__MAP_OWNER))) {
-            tmp__tcache *c = tmp__tls_v[e];
+            tmp__tcache *c = &tmp__tls_v[e];
             uint32_t n = tmp__u32(&c->n);
             if (TMP__LIKELY(n < c->lim)) {
                 tmp__cache_put_at(c, n, obj);
@@ -340,7 +340,7 @@ void tmp_set_free(tmp_set *set, void *obj)
              * pool's offset from the cache's copy: through tmp_free every such free read the
              * chunk's header and the pool first (a sqlite3 trace, 91% of its objects below 64
              * bytes, spent 63 instructions a free and 108 an event; now 96 an event) */
-            tmp__tcache *c = tmp__tls_v[e & TMP__MAP_ID];
+            tmp__tcache *c = &tmp__tls_v[e & TMP__MAP_ID];
             uint32_t n = tmp__u32(&c->n);
             if (n < c->lim && tmp__cache_put_owned(c, n, obj, ~(uintptr_t)(SET_CHUNK - 1), c->owner_off))
                 return;

@@ -1,20 +1,22 @@
 /* Per-thread caches and the pool registry behind them. A pool gets a small id; each thread has
- * a table of cache pointers indexed by that id, so finding the cache is one TLS load and one
- * index, never a hash. A pthread key destructor gives a dying thread's objects back. The cache
+ * a table of caches indexed by that id, so finding the cache is one TLS load and an offset,
+ * never a hash. A pthread key destructor gives a dying thread's objects back. The cache
  * paths off the fast path (refill, spill, flush) are here too: both cached strategies use them. */
 #include "internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-const tmp__tcache tmp__closed_cache; /* all zero: holds nothing, room for nothing, generation 0 */
-#define CLOSED ((tmp__tcache *)&tmp__closed_cache)
-
-/* The table of a thread that has made no cache: every slot closed. Filled once, before the first
- * pool exists (tmp__registry_add), and only read after that. */
-static tmp__tcache *tls_none[TMP__TLS_IDS];
-__thread tmp__tcache **tmp__tls_v __attribute__((tls_model("initial-exec"))) = tls_none;
+/* The table of a thread that has made no cache: every slot closed (all zero), never written.
+ * 512 KiB of zero pages: only the slots a fast path reads are ever touched. */
+static tmp__tcache tls_none[TMP__TLS_IDS];
+__thread tmp__tcache *tmp__tls_v __attribute__((tls_model("initial-exec"))) = tls_none;
+/* One past the highest slot this thread's table has used: thread exit looks no further. */
+static __thread unsigned tls_top __attribute__((tls_model("initial-exec")));
+/* A table is mapped, not allocated: aligned slots, and pages of slots never used stay unbacked. */
+#define TABLE_BYTES (TMP__TLS_IDS * sizeof(tmp__tcache))
 
 static bool has_table(void) { return tmp__tls_v != tls_none; }
 
@@ -55,15 +57,17 @@ static uint64_t cache_allocs(const tmp__tcache *c)
     return allocs > 0 ? (uint64_t)allocs : 0;
 }
 
+/* Frees what cache c holds memory for and closes its slot. */
 static void cache_release(tmp__tcache *c)
 {
+    free(c->obj);
     free(c->fbuf);
     if (c->rbuf)
         for (unsigned i = 0; i < c->nrbuf; i++)
             free(c->rbuf[i]);
     free(c->rbuf);
     free(c->rn);
-    free(c);
+    memset(c, 0, sizeof *c);
 }
 
 /* reg_lock held. Gives c's objects back to its pool, keeps its counts and unlinks it. */
@@ -92,9 +96,9 @@ static void thread_exit(void *unused)
     if (!has_table())
         return;
     tmp__lock_acquire(&reg_lock);
-    for (unsigned i = 0; i < TMP__TLS_IDS; i++) {
-        tmp__tcache *c = tmp__tls_v[i];
-        if (c == CLOSED)
+    for (unsigned i = 0; i < tls_top; i++) {
+        tmp__tcache *c = &tmp__tls_v[i];
+        if (c->gen == 0)
             continue;
         tmp_pool *pool = c->pool;
         cache_retire(c);
@@ -105,16 +109,12 @@ static void thread_exit(void *unused)
             tmp__trim_if_due(pool);
     }
     tmp__lock_release(&reg_lock);
-    free(tmp__tls_v);
+    munmap(tmp__tls_v, TABLE_BYTES);
     tmp__tls_v = tls_none;
+    tls_top = 0;
 }
 
-static void make_key(void)
-{
-    for (unsigned i = 0; i < TMP__TLS_IDS; i++)
-        tls_none[i] = CLOSED;
-    (void)pthread_key_create(&exit_key, thread_exit);
-}
+static void make_key(void) { (void)pthread_key_create(&exit_key, thread_exit); }
 
 void tmp__registry_init(void) { pthread_once(&exit_once, make_key); }
 
@@ -156,10 +156,8 @@ void tmp__registry_remove(tmp_pool *pool)
     tmp__lock_release(&reg_lock);
 
     /* The destroying thread's own cache can go now; other threads drop theirs on next touch. */
-    if (tmp__tls_v[pool->id]->gen == pool->gen) {
-        cache_release(tmp__tls_v[pool->id]);
-        tmp__tls_v[pool->id] = CLOSED;
-    }
+    if (tmp__tls_v[pool->id].gen == pool->gen)
+        cache_release(&tmp__tls_v[pool->id]);
 }
 
 tmp__tcache *tmp__tcache_get(tmp_pool *pool)
@@ -172,25 +170,21 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
         return NULL;
     }
     if (!has_table()) {
-        tmp__tcache **v = malloc(TMP__TLS_IDS * sizeof *v);
-        if (!v) {
+        void *v = mmap(NULL, TABLE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (v == MAP_FAILED) {
             errno = ENOMEM;
             return NULL;
         }
-        for (unsigned i = 0; i < TMP__TLS_IDS; i++)
-            v[i] = CLOSED;
         tmp__tls_v = v;
         pthread_setspecific(exit_key, (void *)1); /* any non-NULL value arms the destructor */
     }
-    tmp__tcache *stale = tmp__tls_v[pool->id];
-    if (stale != CLOSED) {
-        /* Left by a destroyed pool whose id this one reuses; it was orphaned under reg_lock. */
-        cache_release(stale);
-        tmp__tls_v[pool->id] = CLOSED;
-    }
+    c = &tmp__tls_v[pool->id];
+    if (c->gen != 0) /* left by a destroyed pool whose id this one reuses; orphaned under reg_lock */
+        cache_release(c);
+    if (pool->id >= tls_top)
+        tls_top = pool->id + 1;
     unsigned cap = pool->cfg.cache_objects;
-    c = calloc(1, sizeof *c + cap * sizeof(void *));
-    if (!c) {
+    if (!(c->obj = malloc(cap * sizeof(void *)))) {
         errno = ENOMEM;
         return NULL;
     }
@@ -236,7 +230,6 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
         pool->caches->prev = c;
     pool->caches = c;
     tmp__lock_release(&reg_lock);
-    tmp__tls_v[pool->id] = c;
     return c;
 }
 
