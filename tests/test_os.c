@@ -1,9 +1,11 @@
 /* OS memory (os.c): the reservoir's runs are aligned, disjoint and usable from any thread, each
  * goes back on its own without disturbing its neighbours, and a set's first use of every class
- * costs a few mappings rather than one per chunk, metadata block and large object. */
+ * costs a few mappings rather than one per chunk, metadata block and large object. And what a
+ * chunk's mapping holds: coloured headers that objects never overlap. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -140,8 +142,51 @@ static void test_few_mappings(tmp_strategy s)
     tmp_set_destroy(set);
 }
 
+/* Chunk headers sit at different line offsets (internal.h, tmp__chunk_of), inside the colour
+ * span, with a copy of magic and pool at the mapping's start; every object lies past the header,
+ * free bits and line owners, and one chunk's objects never reach the next chunk. */
+static void test_chunk_colors(tmp_strategy s)
+{
+    for (size_t size = 16; size <= 64; size += 48) { /* with line owners (16) and without */
+        tmp_config cfg;
+        tmp_config_init(&cfg, size, s);
+        tmp_pool *pool = NULL;
+        CHECK_EQ(tmp_pool_create(&cfg, &pool), 0);
+        enum { MAX = 40 * (65536 / 16) };
+        static void *v[MAX];
+        const int N = (int)(40 * (65536 / size)); /* some 40 chunks */
+        bool seen[16] = {false};
+        unsigned colors = 0;
+        for (int i = 0; i < N; i++) {
+            CHECK((v[i] = tmp_alloc(pool)) != NULL);
+            memset(v[i], 0xa5, size); /* would overwrite a header the object overlapped */
+        }
+        for (int i = 0; i < N; i++) {
+            uintptr_t base = (uintptr_t)v[i] & pool->chunk_mask;
+            tmp__chunk *c = tmp__chunk_of(pool->chunk_mask, v[i]);
+            uintptr_t off = (uintptr_t)c - base;
+            CHECK(off <= tmp__color_span(pool->chunk_mask) && off % 64 == 0);
+            CHECK_EQ(c->magic, TMP__CHUNK_MAGIC);
+            CHECK(c->pool == pool && ((tmp__chunk *)base)->magic == TMP__CHUNK_MAGIC &&
+                  ((tmp__chunk *)base)->pool == pool);
+            CHECK((uintptr_t)v[i] >= base + pool->hdr_bytes && (char *)v[i] >= c->objs);
+            CHECK((uintptr_t)v[i] + size <= base + pool->chunk_size);
+            if (!seen[off / 64]) {
+                seen[off / 64] = true;
+                colors++;
+            }
+        }
+        CHECK(colors >= 8); /* of 16 */
+        for (int i = 0; i < N; i++)
+            tmp_free(pool, v[i]);
+        tmp_pool_trim(pool);
+        tmp_pool_destroy(pool);
+    }
+}
+
 static const test_entry tests[] = {
     TEST_ONCE(runs)
+    TEST_EACH(chunk_colors)
     TEST_EACH(few_mappings)
     {NULL, NULL, NULL},
 };

@@ -99,23 +99,28 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
         errno = ENOMEM;
         return NULL;
     }
-    tmp__chunk *c = tmp__os_map(pool->chunk_size, pool->chunk_size);
-    if (!c) {
+    char *base = tmp__os_map(pool->chunk_size, pool->chunk_size);
+    if (!base) {
         if (pool->cfg.max_objects)
             atomic_fetch_add_explicit(&pool->budget, limit, memory_order_relaxed);
         errno = ENOMEM;
         return NULL;
     }
     if (pool->vt == &tmp__strategy_numa)
-        (void)tmp__topo_bind(c, pool->chunk_size, a->node); /* best effort: see topology.c */
+        (void)tmp__topo_bind(base, pool->chunk_size, a->node); /* best effort: see topology.c */
+    tmp__chunk *c = tmp__chunk_of(pool->chunk_mask, base);
+    if ((char *)c != base) { /* the copy a lookup by header alone reads (internal.h) */
+        ((tmp__chunk *)base)->magic = TMP__CHUNK_MAGIC;
+        ((tmp__chunk *)base)->pool = pool;
+    }
     c->magic = TMP__CHUNK_MAGIC;
     c->pool = pool;
     c->arena = a;
-    c->objs = (char *)c + pool->hdr_bytes;
+    c->objs = base + pool->hdr_bytes;
     c->limit = limit;
     c->carved = 0;
     c->node = a->node;
-    c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)(c + 1) : NULL;
+    c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)((char *)c + pool->live_off) : NULL;
     memset(tmp__chunk_fbits(pool, c), 0, (limit / 64 + 1) * sizeof(uint64_t));
     c->nfree = c->fhint = 0;
     c->fnext = NULL;
@@ -145,7 +150,7 @@ void tmp__chunks_release_all(tmp_pool *pool)
     for (tmp__chunk *c = pool->chunks, *next; c; c = next) {
         next = c->next;
         tmp__chunkmap_clear(c);
-        tmp__os_unmap(c, pool->chunk_size);
+        tmp__os_unmap(tmp__chunk_base(pool, c), pool->chunk_size);
     }
     pool->chunks = NULL;
     for (int ahead = 0; ahead < 2; ahead++) {

@@ -105,7 +105,7 @@ bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk)
     bool found = false;
     tmp__lock_acquire(&pool->meta_lock);
     for (tmp__chunk *c = pool->chunks; c && !found; c = c->next)
-        found = (const void *)c == chunk;
+        found = tmp__chunk_base(pool, c) == chunk;
     tmp__lock_release(&pool->meta_lock);
     return found;
 }

@@ -100,31 +100,46 @@ static inline void tmp__lock_release(tmp__lock *l)
 /* ---- chunks ---------------------------------------------------------------------------- */
 
 /* A chunk is chunk_size bytes (a power of two) aligned to its size, so the chunk of any object
- * is found by masking its address. The header sits at the start; objects follow. */
+ * is found by masking its address. The header sits near the start, at one of 16 line offsets
+ * picked by the chunk's address (tmp__chunk_of); objects follow. */
 typedef struct tmp__chunk {
+    /* first line: fields the paths of single objects do not touch; magic and pool first, as
+     * the copy at the chunk's start has them */
     uint64_t magic;
     struct tmp_pool *pool;
     struct tmp__chunk *next; /* in the pool's list of all chunks */
-    struct tmp__arena *arena;
-    /* Free objects its arena's store keeps as bits rather than pointers (store.c): one bit per
-     * object at pool->fbits_off, nfree of them set, none in the words below fhint. Under the
-     * arena's lock; a chunk with nfree > 0 is on that store's list through fnext. On the
-     * header's first line with arena, which a free to the bits reads too. */
-    size_t nfree, fhint;
-    struct tmp__chunk *fnext;
-    char *objs;           /* first object */
     size_t limit;         /* objects this chunk may hold (max_objects may cap it) */
     _Atomic size_t carved; /* objects handed out of the bump region; written under the arena lock */
     size_t tally;         /* scratch for trim: free objects seen */
     unsigned node;        /* arena (NUMA node) index */
     _Atomic uint64_t *live; /* TMP_F_DEBUG: one bit per object, set while allocated */
+    /* second line: what a free to the store's bits reads and writes, with the first of the
+     * bits right after it (pool->fbits_off). Free objects its arena's store keeps as bits
+     * rather than pointers (store.c): one bit per object, nfree of them set, none in the words
+     * below fhint. Under the arena's lock; a chunk with nfree > 0 is on that store's list
+     * through fnext. */
+    struct tmp__arena *arena;
+    size_t nfree, fhint;
+    struct tmp__chunk *fnext;
+    char *objs;           /* first object */
 } tmp__chunk;
 
 static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk *c);
 
+/* The most a chunk's header is moved from its start: 15 lines in a chunk of 64 KiB or more, less
+ * in a smaller one (none below 4 KiB). */
+static inline uintptr_t tmp__color_span(uintptr_t mask) { return (~mask >> 6) & 0x3c0; }
+
+/* The header of the chunk that holds obj. Headers at the start of every 64 KiB-aligned chunk all
+ * fall in the same few sets of the L1 and L2 caches (64 and 2048 sets of 64-byte lines): a store
+ * that sets the free bits of 100 chunks in random order missed in both on most objects. So each
+ * header is moved by a colour from address bits 16-23 (Bonwick's slab colouring, "The Slab
+ * Allocator", 1994, applied to the metadata rather than the objects). The chunk's first 16 bytes
+ * keep a copy of its magic and pool for the lookups by header alone (set.c, large objects). */
 static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
 {
-    return (tmp__chunk *)((uintptr_t)obj & mask);
+    uintptr_t base = (uintptr_t)obj & mask;
+    return (tmp__chunk *)(base + (((base >> 10) ^ (base >> 14)) & tmp__color_span(mask)));
 }
 
 /* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the cache fast path without
@@ -248,8 +263,10 @@ struct tmp_pool {
     size_t chunk_objs;
     uint64_t stride_inv; /* 2^64 / stride rounded up, for an object's index in its chunk; 0: divide */
     size_t mag_keep;   /* objects a store keeps in magazines before its own chunks' go to bits */
-    uint32_t fbits_off; /* where each chunk's free bits start */
-    size_t hdr_bytes;  /* chunk header (+ debug bitmap, + line owners), rounded to alignment */
+    uint32_t fbits_off; /* where each chunk's free bits start, from its header */
+    uint32_t live_off;  /* TMP_F_DEBUG: where its bits of live objects start, from its header */
+    size_t hdr_bytes;  /* from a chunk's start to its first object: the colour span, header,
+                        * debug bitmap, free bits and line owners, rounded to alignment */
     tmp_config cfg;    /* defaults resolved */
     bool valgrind;
 
@@ -294,12 +311,18 @@ static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk
     return (uint64_t *)((char *)c + pool->fbits_off);
 }
 
+/* Where chunk c's mapping starts (its header is coloured: tmp__chunk_of) */
+static inline void *tmp__chunk_base(const struct tmp_pool *pool, const tmp__chunk *c)
+{
+    return (void *)((uintptr_t)c & pool->chunk_mask);
+}
+
 /* ---- what each file defines ---------------------------------------------------------- */
 
 /* pool.c */
 unsigned tmp__online_cpus(void);
 size_t tmp__carved_high(const tmp_pool *pool); /* takes meta_lock */
-bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* one of its chunks; takes meta_lock */
+bool tmp__pool_owns_chunk(tmp_pool *pool, const void *chunk); /* the start of one of its chunks; takes meta_lock */
 /* tmp_pool_create with chunks of at least min_objs objects instead of 16 (set.c's largest
  * classes, which must keep 64 KiB chunks). */
 int tmp__pool_create_min(const tmp_config *cfg, size_t min_objs, tmp_pool **out);

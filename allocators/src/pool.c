@@ -108,17 +108,18 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
     /* A chunk holds at least min_objs objects (16 for a pool; a set's largest classes take
      * fewer, to keep its 64 KiB chunks), is at least 64 KiB unless max_objects needs less, and
      * is a power of two so that masking an address finds its chunk. */
-    size_t want = min_objs * stride + sizeof(tmp__chunk) + c.alignment;
+    size_t want = min_objs * stride + sizeof(tmp__chunk) + c.alignment + tmp__color_span(~(uintptr_t)(DEFAULT_CHUNK - 1));
     size_t chunk = pow2_ceil(want > DEFAULT_CHUNK ? want : DEFAULT_CHUNK);
     /* A small max_objects shrinks the chunk to what it needs; only then is the product small
      * enough to compute (2^63 - 1 objects once overflowed it and looped in pow2_ceil). */
     if (c.max_objects && c.max_objects < chunk / stride) {
-        size_t need = pow2_ceil(c.max_objects * stride + sizeof(tmp__chunk) + c.alignment +
-                                2 * (c.max_objects / 8 + 8)); /* debug bits, free bits */
+        size_t bare = c.max_objects * stride + sizeof(tmp__chunk) + c.alignment +
+                      2 * (c.max_objects / 8 + 8); /* debug bits, free bits */
+        size_t need = pow2_ceil(bare);
+        need = pow2_ceil(bare + tmp__color_span(~(uintptr_t)(need - 1)));
         if (need < chunk)
             chunk = need < 4096 ? 4096 : need;
     }
-    size_t bitmap = (c.flags & TMP_F_DEBUG) ? (chunk / stride / 64 + 1) * 8 : 0;
     /* Objects start on a cache line: with a stride that is a multiple of 64, no two objects
      * share a line, so objects handed to different threads cannot false-share (the Hoard
      * cache-scratch test; Berger et al., ASPLOS 2000). */
@@ -128,11 +129,20 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
      * end lines with a neighbour, and the check on every free cost larson's sizes (8-999,
      * mostly above 64) 5-8% while it was on for them. */
     bool cached = c.strategy == TMP_THREAD_CACHE || c.strategy == TMP_NUMA;
-    size_t owners = cached && stride < 64 ? chunk / 64 : 0;
-    size_t fbits = (chunk / stride / 64 + 1) * 8; /* the store's free bits (store.c) */
-    size_t hdr = (sizeof(tmp__chunk) + bitmap + owners + fbits + line - 1) & ~(line - 1);
-    if (hdr + stride > chunk) /* cannot hold an object: only with owners 0 (stride % 64 == 0 or large) */
-        chunk = pow2_ceil(hdr + min_objs * stride);
+    /* A chunk's start: up to span bytes of colour (internal.h, tmp__chunk_of), then the header,
+     * the free bits and the debug bitmap, which all move with the colour; then the line owners,
+     * which stay put (the set's free finds them from the address alone); then the objects. */
+    size_t bitmap, owners, fbits, span, hdr;
+    for (;;) {
+        bitmap = (c.flags & TMP_F_DEBUG) ? (chunk / stride / 64 + 1) * 8 : 0;
+        owners = cached && stride < 64 ? chunk / 64 : 0;
+        fbits = (chunk / stride / 64 + 1) * 8; /* the store's free bits (store.c) */
+        span = tmp__color_span(~(uintptr_t)(chunk - 1));
+        hdr = (span + sizeof(tmp__chunk) + bitmap + fbits + owners + line - 1) & ~(line - 1);
+        if (chunk == 0 || hdr + stride <= chunk)
+            break;
+        chunk = pow2_ceil(hdr + min_objs * stride); /* cannot hold an object (a large alignment) */
+    }
     if (chunk == 0)
         return EINVAL;
     p->cfg = c;
@@ -140,8 +150,9 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
     p->chunk_size = chunk;
     p->chunk_mask = ~(uintptr_t)(chunk - 1);
     p->hdr_bytes = hdr;
-    p->owner_off = owners ? (uint32_t)(sizeof(tmp__chunk) + bitmap) : 0;
-    p->fbits_off = (uint32_t)(sizeof(tmp__chunk) + bitmap + owners);
+    p->owner_off = owners ? (uint32_t)(span + sizeof(tmp__chunk) + bitmap + fbits) : 0;
+    p->fbits_off = (uint32_t)sizeof(tmp__chunk);
+    p->live_off = (uint32_t)(sizeof(tmp__chunk) + fbits);
     p->chunk_objs = (chunk - hdr) / stride;
     /* An offset below 2^32 divided by a stride below 2^32 is the high half of its product with
      * this (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): a store

@@ -137,14 +137,14 @@ static void mag_push(tmp_pool *pool, tmp__store *s, void *obj)
 static void bits_take(const tmp_pool *pool, tmp__store *s, void **out, size_t n)
 {
     s->in_bits -= n;
-    const size_t stride = pool->stride, fbits_off = pool->fbits_off, hdr = pool->hdr_bytes;
+    const size_t stride = pool->stride, fbits_off = pool->fbits_off;
     while (n) {
         tmp__chunk *c = s->bits; /* in_bits promised one */
         size_t w = c->fhint, nfree = c->nfree;
         uint64_t *fb = (uint64_t *)((char *)c + fbits_off);
         while (n && nfree) {
             uint64_t x = fb[w];
-            char *base = (char *)c + hdr + (w << 6) * stride;
+            char *base = c->objs + (w << 6) * stride;
             while (x && n) {
                 /* the run of set bits from the lowest: neighbours, written without a scan (a
                  * batch freed in address order fills whole words) */
@@ -219,7 +219,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
     const tmp__arena *a = (const tmp__arena *)((const char *)s - offsetof(tmp__arena, store));
     const uintptr_t mask = pool->chunk_mask;
     const uint64_t inv = pool->stride_inv;
-    const size_t hdr = pool->hdr_bytes, stride = pool->stride, fbits_off = pool->fbits_off;
+    const size_t stride = pool->stride, fbits_off = pool->fbits_off;
     size_t added = 0, to_mags = 0;
     if (n == 0)
         return 0;
@@ -241,7 +241,7 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
             i++;
             continue;
         }
-        uint64_t off = (uint64_t)(obj - (char *)c - hdr);
+        uint64_t off = (uint64_t)(obj - c->objs);
         size_t k = TMP__LIKELY(inv) ? (size_t)(((unsigned __int128)off * inv) >> 64) : (size_t)(off / stride);
         size_t j = i + 1;
         ptrdiff_t step = j < n ? (char *)objs[j] - obj : 0;

@@ -142,7 +142,7 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
                 pool->trim_owed += c->limit;
             tmp__chunk_tools_release(pool, c);
             tmp__chunkmap_clear(c);
-            tmp__os_unmap(c, pool->chunk_size);
+            tmp__os_unmap(tmp__chunk_base(pool, c), pool->chunk_size);
             atomic_fetch_sub_explicit(&pool->bytes_reserved, pool->chunk_size,
                                       memory_order_relaxed);
             given += pool->chunk_size;
