@@ -136,10 +136,15 @@ static inline uintptr_t tmp__color_span(uintptr_t mask) { return (~mask >> 6) & 
  * header is moved by a colour from address bits 16-23 (Bonwick's slab colouring, "The Slab
  * Allocator", 1994, applied to the metadata rather than the objects). The chunk's first 16 bytes
  * keep a copy of its magic and pool for the lookups by header alone (set.c, large objects). */
-static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
+static inline tmp__chunk *tmp__chunk_in(uintptr_t mask, uintptr_t span, const void *obj)
 {
     uintptr_t base = (uintptr_t)obj & mask;
-    return (tmp__chunk *)(base + (((base >> 10) ^ (base >> 14)) & tmp__color_span(mask)));
+    return (tmp__chunk *)(base + (((base >> 10) ^ (base >> 14)) & span));
+}
+
+static inline tmp__chunk *tmp__chunk_of(uintptr_t mask, const void *obj)
+{
+    return tmp__chunk_in(mask, tmp__color_span(mask), obj);
 }
 
 /* chunkmap.c: the pool id of every live 64 KiB chunk whose pool has the cache fast path without

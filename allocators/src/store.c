@@ -217,7 +217,7 @@ static size_t bits_set_run(const tmp_pool *pool, tmp__store *s, tmp__chunk *c, s
 static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n)
 {
     const tmp__arena *a = (const tmp__arena *)((const char *)s - offsetof(tmp__arena, store));
-    const uintptr_t mask = pool->chunk_mask;
+    const uintptr_t mask = pool->chunk_mask, span = tmp__color_span(mask);
     const uint64_t inv = pool->stride_inv;
     const size_t stride = pool->stride, fbits_off = pool->fbits_off;
     size_t added = 0, to_mags = 0;
@@ -227,13 +227,13 @@ static size_t bits_push(tmp_pool *pool, tmp__store *s, void *const *objs, size_t
      * consumer's spill of what its producer took) and goes to magazines whole: looking up each
      * object's chunk read header lines that their own arena's thread writes, and xmalloc at 2
      * threads lost a fifth of its speed. */
-    if (tmp__chunk_of(mask, objs[0])->arena != a || tmp__chunk_of(mask, objs[n - 1])->arena != a) {
+    if (tmp__chunk_in(mask, span, objs[0])->arena != a || tmp__chunk_in(mask, span, objs[n - 1])->arena != a) {
         mags_push_many(pool, s, objs, n);
         return n;
     }
     for (size_t i = 0; i < n;) {
         char *obj = objs[i];
-        tmp__chunk *c = tmp__chunk_of(mask, obj);
+        tmp__chunk *c = tmp__chunk_in(mask, span, obj);
         if (TMP__UNLIKELY(c->arena != a)) {
             mag_push(pool, s, obj);
             added++;
