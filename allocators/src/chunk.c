@@ -121,7 +121,7 @@ tmp__chunk *tmp__chunk_new(tmp_pool *pool, tmp__arena *a)
     c->carved = 0;
     c->node = a->node;
     c->live = (pool->cfg.flags & TMP_F_DEBUG) ? (_Atomic uint64_t *)((char *)c + pool->live_off) : NULL;
-    memset(tmp__chunk_fbits(pool, c), 0, (limit / 64 + 1) * sizeof(uint64_t));
+    memset(tmp__chunk_fbits(c), 0, (limit / 64 + 1) * sizeof(uint64_t));
     c->nfree = c->fhint = 0;
     c->fnext = NULL;
     atomic_fetch_add_explicit(&pool->bytes_reserved, pool->chunk_size, memory_order_relaxed);

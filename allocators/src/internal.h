@@ -114,7 +114,7 @@ typedef struct tmp__chunk {
     unsigned node;        /* arena (NUMA node) index */
     _Atomic uint64_t *live; /* TMP_F_DEBUG: one bit per object, set while allocated */
     /* second line: what a free to the store's bits reads and writes, with the first of the
-     * bits right after it (pool->fbits_off). Free objects its arena's store keeps as bits
+     * bits right after it (tmp__chunk_fbits). Free objects its arena's store keeps as bits
      * rather than pointers (store.c): one bit per object, nfree of them set, none in the words
      * below fhint. Under the arena's lock; a chunk with nfree > 0 is on that store's list
      * through fnext. */
@@ -124,7 +124,7 @@ typedef struct tmp__chunk {
     char *objs;           /* first object */
 } tmp__chunk;
 
-static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk *c);
+static inline uint64_t *tmp__chunk_fbits(tmp__chunk *c);
 
 /* The most a chunk's header is moved from its start: 15 lines in a chunk of 64 KiB or more, less
  * in a smaller one (none below 4 KiB). */
@@ -268,7 +268,6 @@ struct tmp_pool {
     size_t chunk_objs;
     uint64_t stride_inv; /* 2^64 / stride rounded up, for an object's index in its chunk; 0: divide */
     size_t mag_keep;   /* objects a store keeps in magazines before its own chunks' go to bits */
-    uint32_t fbits_off; /* where each chunk's free bits start, from its header */
     uint32_t live_off;  /* TMP_F_DEBUG: where its bits of live objects start, from its header */
     size_t hdr_bytes;  /* from a chunk's start to its first object: the colour span, header,
                         * debug bitmap, free bits and line owners, rounded to alignment */
@@ -311,10 +310,8 @@ struct tmp_pool {
     _Atomic int trim_due;
 };
 
-static inline uint64_t *tmp__chunk_fbits(const struct tmp_pool *pool, tmp__chunk *c)
-{
-    return (uint64_t *)((char *)c + pool->fbits_off);
-}
+/* A chunk's free bits follow its header */
+static inline uint64_t *tmp__chunk_fbits(tmp__chunk *c) { return (uint64_t *)(c + 1); }
 
 /* Where chunk c's mapping starts (its header is coloured: tmp__chunk_of) */
 static inline void *tmp__chunk_base(const struct tmp_pool *pool, const tmp__chunk *c)

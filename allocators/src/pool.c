@@ -151,7 +151,6 @@ static int geometry(const tmp_config *in, size_t min_objs, tmp_pool *p)
     p->chunk_mask = ~(uintptr_t)(chunk - 1);
     p->hdr_bytes = hdr;
     p->owner_off = owners ? (uint32_t)(span + sizeof(tmp__chunk) + bitmap + fbits) : 0;
-    p->fbits_off = (uint32_t)sizeof(tmp__chunk);
     p->live_off = (uint32_t)(sizeof(tmp__chunk) + fbits);
     p->chunk_objs = (chunk - hdr) / stride;
     /* An offset below 2^32 divided by a stride below 2^32 is the high half of its product with
