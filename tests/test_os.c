@@ -1,7 +1,8 @@
 /* OS memory (os.c): the reservoir's runs are aligned, disjoint and usable from any thread, each
  * goes back on its own without disturbing its neighbours, and a set's first use of every class
  * costs a few mappings rather than one per chunk, metadata block and large object. And what a
- * chunk's mapping holds: coloured headers that objects never overlap. */
+ * chunk's mapping holds: coloured headers that objects never overlap; metadata written only as
+ * it is used. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -184,8 +185,43 @@ static void test_chunk_colors(tmp_strategy s)
     }
 }
 
+/* A pool's metadata is written as it is used: no magazine before the first object goes to a store,
+ * and the blocks mapped ahead for magazines stay untouched (not resident) until carved. */
+static void test_lazy_metadata(tmp_strategy s)
+{
+    tmp_config cfg;
+    tmp_config_init(&cfg, 64, s);
+    tmp_pool *pool = NULL;
+    CHECK_EQ(tmp_pool_create(&cfg, &pool), 0);
+    CHECK_EQ(pool->mag_count, 0u);
+    enum { N = 4000 }; /* four chunks: room reserved for their magazines */
+    static void *v[N];
+    for (int i = 0; i < N; i++)
+        CHECK((v[i] = tmp_alloc(pool)) != NULL);
+    CHECK_EQ(pool->mag_count, 0u);
+    long page = sysconf(_SC_PAGESIZE);
+    CHECK(pool->n_ahead > 0);
+    for (unsigned i = 0; i < pool->n_ahead; i++) {
+        unsigned char in = 1;
+        CHECK_EQ(mincore(pool->ahead_at[i], (size_t)page, &in), 0);
+        CHECK((in & 1) == 0);
+    }
+    tmp_free(pool, v[0]); /* the cached strategies keep it; the locked ones push it */
+    bool cached = s == TMP_THREAD_CACHE || s == TMP_NUMA;
+    CHECK_EQ(pool->mag_count, cached ? 0u : 1u);
+    for (int i = 1; i < N; i++)
+        tmp_free(pool, v[i]);
+    CHECK(pool->mag_count > 0); /* caches spilled */
+    for (int i = 0; i < N; i++)
+        CHECK((v[i] = tmp_alloc(pool)) != NULL);
+    for (int i = 0; i < N; i++)
+        tmp_free(pool, v[i]);
+    tmp_pool_destroy(pool);
+}
+
 static const test_entry tests[] = {
     TEST_ONCE(runs)
+    TEST_EACH(lazy_metadata)
     TEST_EACH(chunk_colors)
     TEST_EACH(few_mappings)
     {NULL, NULL, NULL},

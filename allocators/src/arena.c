@@ -12,7 +12,7 @@ int tmp__arena_init(tmp_pool *pool, tmp__arena *a, unsigned index, unsigned node
     tmp__lock_init(&a->lock, TMP__RANK_ARENA + index);
     tmp__store_init(&a->store);
     a->node = node;
-    return tmp__store_setup(pool, &a->store) == 0 ? 0 : ENOMEM;
+    return tmp__store_setup(pool) == 0 ? 0 : ENOMEM;
 }
 
 int tmp__arenas_init(tmp_pool *pool, unsigned n, bool per_node)

@@ -20,7 +20,9 @@ static size_t mag_bytes(const tmp_pool *pool)
 
 #define META_HDR ((sizeof(struct tmp__meta_block) + 15) & ~(size_t)15)
 
-/* Maps one metadata block onto the list of blocks not yet carved; false when the OS says no. */
+/* Maps one metadata block for the blocks not yet carved; false when the OS says no. While the
+ * pool's own list has room it is not written: a block mapped ahead may never be carved (a set's
+ * class that never pushes to a store), and its header alone would fault a page. */
 static bool meta_block_ahead(tmp_pool *pool)
 {
     size_t mb = mag_bytes(pool);
@@ -28,9 +30,14 @@ static bool meta_block_ahead(tmp_pool *pool)
     struct tmp__meta_block *b = tmp__os_map(bs, 4096);
     if (!b)
         return false;
-    b->size = bs;
-    b->next = pool->meta_ahead;
-    pool->meta_ahead = b;
+    if (pool->n_ahead < TMP__AHEAD_KEPT) {
+        pool->ahead_at[pool->n_ahead] = b;
+        pool->ahead_bytes[pool->n_ahead++] = bs;
+    } else {
+        b->size = bs;
+        b->next = pool->meta_ahead;
+        pool->meta_ahead = b;
+    }
     pool->mag_room += (bs - META_HDR) / mb;
     atomic_fetch_add_explicit(&pool->bytes_reserved, bs, memory_order_relaxed);
     return true;
@@ -42,10 +49,16 @@ tmp__mag *tmp__mag_make(tmp_pool *pool)
     TMP__ASSERT_HELD(&pool->meta_lock);
     size_t mb = mag_bytes(pool);
     if ((size_t)(pool->meta_end - pool->meta_cur) < mb) {
-        if (!pool->meta_ahead && !meta_block_ahead(pool))
+        if (!pool->n_ahead && !pool->meta_ahead && !meta_block_ahead(pool))
             return NULL;
-        struct tmp__meta_block *b = pool->meta_ahead;
-        pool->meta_ahead = b->next;
+        struct tmp__meta_block *b;
+        if (pool->meta_ahead) {
+            b = pool->meta_ahead;
+            pool->meta_ahead = b->next;
+        } else {
+            b = pool->ahead_at[--pool->n_ahead];
+            b->size = pool->ahead_bytes[pool->n_ahead];
+        }
         b->next = pool->meta_blocks;
         pool->meta_blocks = b;
         pool->meta_cur = (char *)b + META_HDR;
@@ -160,4 +173,8 @@ void tmp__chunks_release_all(tmp_pool *pool)
         }
     }
     pool->meta_blocks = pool->meta_ahead = NULL;
+    while (pool->n_ahead) {
+        pool->n_ahead--;
+        tmp__os_unmap(pool->ahead_at[pool->n_ahead], pool->ahead_bytes[pool->n_ahead]);
+    }
 }

@@ -188,7 +188,7 @@ typedef struct tmp__store {
     size_t count;    /* objects held, in magazines and in chunk bits */
     size_t in_bits;  /* of which kept as bits in their chunks (store.c) */
     struct tmp__chunk *bits; /* the chunks holding them, through fnext */
-    tmp__mag *cur;   /* partly filled; never NULL after init */
+    tmp__mag *cur;   /* partly filled; NULL until the store first takes a pointer */
     tmp__mag *full;  /* stack of full magazines */
     tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool in bundles */
     unsigned nempty;
@@ -253,6 +253,8 @@ extern const tmp__strategy tmp__strategy_numa;
 /* Whether pools of strategy s keep thread caches (their plain ones get the inline fast path). */
 bool tmp__strategy_caches(tmp_strategy s);
 
+#define TMP__AHEAD_KEPT 4
+
 struct tmp_pool {
     /* read-mostly, first line: everything the fast path needs */
     const tmp__strategy *vt;
@@ -281,7 +283,12 @@ struct tmp_pool {
     _Atomic uint64_t bytes_reserved;
     char *meta_cur, *meta_end; /* bump area for magazines */
     struct tmp__meta_block *meta_blocks; /* blocks carved from, the current one first */
-    struct tmp__meta_block *meta_ahead;  /* blocks mapped for magazines not made yet */
+    /* blocks mapped for magazines not made yet: the first TMP__AHEAD_KEPT listed here, so that
+     * none is written before it is carved; any more on a list through their headers */
+    void *ahead_at[TMP__AHEAD_KEPT];
+    size_t ahead_bytes[TMP__AHEAD_KEPT];
+    unsigned n_ahead;
+    struct tmp__meta_block *meta_ahead;
     tmp__mag *spare_mags;      /* made magazines no store holds: a stack of bundles (store.c) */
     size_t mag_cap;
     size_t mag_count;          /* magazines made */
@@ -348,7 +355,7 @@ void tmp__spare_give(tmp_pool *pool, tmp__mag *chain, uint32_t count);
 
 /* store.c: the magazine stack of one arena (its lock held by the caller) */
 void tmp__store_init(tmp__store *s);
-int tmp__store_setup(tmp_pool *pool, tmp__store *s);
+int tmp__store_setup(tmp_pool *pool); /* room for a new store's first magazine: 0, or -1 without memory */
 size_t tmp__store_push(tmp_pool *pool, tmp__store *s, void *obj); /* the objects held now */
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s);
 void tmp__store_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, size_t n);
@@ -439,6 +446,7 @@ typedef struct tmp__tcache {
     /* the slow paths' */
     uint32_t move;          /* refill/spill size now: batch, or more (tcache.c, tmp__tcache_refilled) */
     uint32_t cap, lim0;     /* the most it may grow to (cache_objects), where it starts */
+    uint32_t objcap;        /* slots obj has room for: the most lim has been */
     uint32_t spills_run;    /* spills since the last refill */
     bool spilled;           /* a spill happened since the last refill */
     unsigned node;          /* its arena: the thread's home depot (tcache), its node's (numa) */
@@ -456,6 +464,7 @@ typedef struct tmp__tcache {
     _Atomic uint32_t *rn;
     unsigned nrbuf;
 } __attribute__((aligned(256))) tmp__tcache;
+_Static_assert(sizeof(tmp__tcache) == 256, "a cache is one 256-byte slot of its thread's table: id << 8");
 
 /* A cache's counts are atomic only so that tmp_pool_stats may read them from another thread:
  * relaxed loads and stores compile to the plain moves of ordinary fields. */

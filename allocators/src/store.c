@@ -95,19 +95,19 @@ void tmp__store_init(tmp__store *s)
     s->bits = NULL;
 }
 
-int tmp__store_setup(tmp_pool *pool, tmp__store *s)
+/* The store's first magazine is made by its first push, not here: a set makes a pool per class
+ * as sizes first appear, and a magazine made at once wrote a page of metadata for each (29 of
+ * the faults of a replayed sqlite3 trace, most of whose classes never push to a store). */
+int tmp__store_setup(tmp_pool *pool)
 {
     tmp__lock_acquire(&pool->meta_lock);
     tmp__mag_reserve(pool, pool->mag_cap);
+    bool room = pool->mag_room > 0 || pool->spare_mags;
     tmp__lock_release(&pool->meta_lock);
-    tmp__mag *m = spare_take(pool, s);
-    if (!m)
-        return -1;
-    s->cur = m;
-    return 0;
+    return room ? 0 : -1;
 }
 
-/* The current magazine is full: file it and start an empty one. */
+/* The current magazine is full, or there is none yet: file it and start an empty one. */
 static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
 {
     tmp__mag *fresh = mag_get(pool, s);
@@ -117,8 +117,10 @@ static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
         fprintf(stderr, "tmempool: pool %p: out of memory for free-list metadata\n", (void *)pool);
         abort();
     }
-    s->cur->next = s->full;
-    s->full = s->cur;
+    if (s->cur) {
+        s->cur->next = s->full;
+        s->full = s->cur;
+    }
     fresh->n = 0;
     s->cur = fresh;
     return fresh;
@@ -127,7 +129,7 @@ static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
 static void mag_push(tmp_pool *pool, tmp__store *s, void *obj)
 {
     tmp__mag *m = s->cur;
-    if (TMP__UNLIKELY(m->n == pool->mag_cap))
+    if (TMP__UNLIKELY(!m || m->n == pool->mag_cap))
         m = next_empty(pool, s);
     m->obj[m->n++] = obj;
 }
@@ -252,7 +254,7 @@ static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, siz
 {
     for (size_t done = 0; done < n;) {
         tmp__mag *m = s->cur;
-        if (m->n == pool->mag_cap)
+        if (!m || m->n == pool->mag_cap)
             m = next_empty(pool, s);
         size_t k = pool->mag_cap - m->n;
         if (k > n - done)
@@ -337,8 +339,8 @@ size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t wan
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s)
 {
     tmp__mag *m = s->cur;
-    if (TMP__UNLIKELY(m->n == 0)) {
-        tmp__mag *f = s->full;
+    if (TMP__UNLIKELY(!m || m->n == 0)) {
+        tmp__mag *f = s->full; /* none while there is no current one */
         if (!f) {
             if (!s->in_bits)
                 return NULL;

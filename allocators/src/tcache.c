@@ -184,16 +184,20 @@ tmp__tcache *tmp__tcache_get(tmp_pool *pool)
     if (pool->id >= tls_top)
         tls_top = pool->id + 1;
     unsigned cap = pool->cfg.cache_objects;
-    if (!(c->obj = malloc(cap * sizeof(void *)))) {
-        errno = ENOMEM;
-        return NULL;
-    }
     c->cap = cap;
     /* Start small and grow only for a thread that spills objects and then refills: it wants its
      * own objects back, and a larger cache keeps them (batch: 2x at 2 threads). A thread that
      * only frees (a consumer) stays small: a big cache there only parks objects and widens the
      * working set of the hand-off (prodcons was 25% slower with a fixed 1024). */
     c->lim0 = c->lim = cap < 128 ? cap : 128;
+    /* The array holds lim, and grows with it (tmp__tcache_refilled): a set makes a cache per
+     * class as sizes appear, and arrays of cap (8 KiB for small classes) faulted a page each
+     * where most classes never hold more than lim0. */
+    if (!(c->obj = malloc(c->lim * sizeof(void *)))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->objcap = c->lim;
     /* refills and spills start at 64 objects: a bigger batch for every thread only lengthens
      * the bursts a producer/consumer pair hands over (measured: docs/notebook/2026-11-25.md);
      * a thread that refills from its own spills moves more (tmp__tcache_refilled) */
@@ -258,8 +262,15 @@ void tmp__tcache_stats(const tmp_pool *pool, tmp_stats *out)
 
 void tmp__tcache_refilled(tmp__tcache *c, size_t got, bool own)
 {
-    if (c->spilled && c->lim < c->cap)
-        c->lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap; /* it gave away what it now needs */
+    if (c->spilled && c->lim < c->cap) { /* it gave away what it now needs */
+        uint32_t lim = c->lim * 2 < c->cap ? c->lim * 2 : c->cap;
+        void **grown = lim > c->objcap ? realloc(c->obj, lim * sizeof(void *)) : c->obj;
+        if (grown) { /* else it keeps the size it has */
+            c->obj = grown;
+            c->objcap = lim > c->objcap ? lim : c->objcap;
+            c->lim = lim;
+        }
+    }
     /* A thread that gets back from its home depot what it spilled there (bulk lifetimes: it
      * frees thousands, then allocates them again) moves half its cache per depot trip, as one
      * lock acquisition per 64 objects was a tenth of batch n=100000's time at 2 threads (a
