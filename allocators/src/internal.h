@@ -184,11 +184,13 @@ typedef struct tmp__mag {
     void *obj[];
 } tmp__mag;
 
+extern tmp__mag tmp__mag_none; /* store.c */
+
 typedef struct tmp__store {
     size_t count;    /* objects held, in magazines and in chunk bits */
     size_t in_bits;  /* of which kept as bits in their chunks (store.c) */
     struct tmp__chunk *bits; /* the chunks holding them, through fnext */
-    tmp__mag *cur;   /* partly filled; NULL until the store first takes a pointer */
+    tmp__mag *cur;   /* partly filled; tmp__mag_none until the store first takes a pointer */
     tmp__mag *full;  /* stack of full magazines */
     tmp__mag *empty; /* spares, at most STORE_SPARES; the rest go back to the pool in bundles */
     unsigned nempty;

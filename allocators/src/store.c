@@ -16,6 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The current magazine of a store that has made none: full to a push (its count is above any
+ * cap) and empty to a pop (the count less one is too), so both fast paths keep one compare, and
+ * never written. */
+tmp__mag tmp__mag_none = {.next = NULL, .n = UINT32_MAX};
+
 /* Empty magazines move between a store and the pool in bundles of up to SPARE_TRADE, one
  * meta_lock hold per bundle: the pool's spare list is a stack of bundles, so a trade under that
  * pool-wide lock is two pointer writes whatever the bundle's size. Traded one at a time, batch
@@ -89,7 +94,8 @@ static void mag_put(tmp_pool *pool, tmp__store *s, tmp__mag *m)
 
 void tmp__store_init(tmp__store *s)
 {
-    s->cur = s->full = s->empty = NULL;
+    s->cur = &tmp__mag_none;
+    s->full = s->empty = NULL;
     s->nempty = 0;
     s->count = s->in_bits = 0;
     s->bits = NULL;
@@ -117,7 +123,7 @@ static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
         fprintf(stderr, "tmempool: pool %p: out of memory for free-list metadata\n", (void *)pool);
         abort();
     }
-    if (s->cur) {
+    if (s->cur != &tmp__mag_none) {
         s->cur->next = s->full;
         s->full = s->cur;
     }
@@ -129,7 +135,7 @@ static tmp__mag *next_empty(tmp_pool *pool, tmp__store *s)
 static void mag_push(tmp_pool *pool, tmp__store *s, void *obj)
 {
     tmp__mag *m = s->cur;
-    if (TMP__UNLIKELY(!m || m->n == pool->mag_cap))
+    if (TMP__UNLIKELY(m->n >= pool->mag_cap)) /* full, or tmp__mag_none */
         m = next_empty(pool, s);
     m->obj[m->n++] = obj;
 }
@@ -254,7 +260,7 @@ static void mags_push_many(tmp_pool *pool, tmp__store *s, void *const *objs, siz
 {
     for (size_t done = 0; done < n;) {
         tmp__mag *m = s->cur;
-        if (!m || m->n == pool->mag_cap)
+        if (m->n >= pool->mag_cap)
             m = next_empty(pool, s);
         size_t k = pool->mag_cap - m->n;
         if (k > n - done)
@@ -339,8 +345,9 @@ size_t tmp__store_pop_many(tmp_pool *pool, tmp__store *s, void **out, size_t wan
 void *tmp__store_pop(tmp_pool *pool, tmp__store *s)
 {
     tmp__mag *m = s->cur;
-    if (TMP__UNLIKELY(!m || m->n == 0)) {
-        tmp__mag *f = s->full; /* none while there is no current one */
+    uint32_t k = m->n - 1; /* wraps for an empty magazine; tmp__mag_none's is above cap too */
+    if (TMP__UNLIKELY(k >= pool->mag_cap)) {
+        tmp__mag *f = s->full; /* none below tmp__mag_none */
         if (!f) {
             if (!s->in_bits)
                 return NULL;
@@ -352,7 +359,9 @@ void *tmp__store_pop(tmp_pool *pool, tmp__store *s)
         s->full = f->next;
         mag_put(pool, s, m);
         s->cur = m = f;
+        k = m->n - 1;
     }
     s->count--;
-    return m->obj[--m->n];
+    m->n = k;
+    return m->obj[k];
 }

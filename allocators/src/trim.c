@@ -8,7 +8,8 @@
 static size_t dropped_in(tmp_pool *pool, const tmp__store *s)
 {
     size_t n = 0;
-    for (const tmp__mag *m = s->cur; m; m = (m == s->cur) ? s->full : m->next)
+    const tmp__mag *top = s->cur == &tmp__mag_none ? NULL : s->cur;
+    for (const tmp__mag *m = top; m; m = (m == top) ? s->full : m->next)
         for (uint32_t i = 0; i < m->n; i++)
             n += tmp__chunk_of(pool->chunk_mask, m->obj[i])->tally == EMPTY_MARK;
     return n;
@@ -103,7 +104,8 @@ size_t tmp__trim_pass(tmp_pool *pool, bool automatic)
         pool->carved_peak = carved_now;
     for (unsigned i = 0; i < pool->narenas; i++) {
         const tmp__store *s = &pool->arenas[i].store;
-        for (const tmp__mag *m = s->cur; m; m = (m == s->cur) ? s->full : m->next)
+        const tmp__mag *top = s->cur == &tmp__mag_none ? NULL : s->cur;
+        for (const tmp__mag *m = top; m; m = (m == top) ? s->full : m->next)
             for (uint32_t k = 0; k < m->n; k++)
                 tmp__chunk_of(pool->chunk_mask, m->obj[k])->tally++;
     }
