@@ -29,10 +29,10 @@ TB_INLINE void batch_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     batch_state *st = r->state;
     size_t n = st->n;
-    void **v = calloc(n, sizeof *v);
-    uint64_t *tags = calloc(n, sizeof *tags);
-    uint32_t *perm = calloc(n, sizeof *perm);
-    uint32_t *sz = sized ? calloc(n, sizeof *sz) : NULL;
+    void **v = tb_scratch(n, sizeof *v);
+    uint64_t *tags = tb_scratch(n, sizeof *tags);
+    uint32_t *perm = tb_scratch(n, sizeof *perm);
+    uint32_t *sz = sized ? tb_scratch(n, sizeof *sz) : NULL;
     if (!v || !tags || !perm || (sized && !sz)) {
         tb_out_of_memory(r);
         tb_begin(r, me);

@@ -21,9 +21,9 @@ TB_INLINE void churn_loop(tb_run *r, tb_thread_out *me, const bool sized)
 {
     churn_state *st = r->state;
     size_t live = st->live;
-    void **ring = calloc(live, sizeof *ring);
-    uint64_t *tags = calloc(live, sizeof *tags);
-    uint32_t *sz = sized ? calloc(live, sizeof *sz) : NULL; /* each slot's size */
+    void **ring = tb_scratch(live, sizeof *ring);
+    uint64_t *tags = tb_scratch(live, sizeof *tags);
+    uint32_t *sz = sized ? tb_scratch(live, sizeof *sz) : NULL; /* each slot's size */
     if (!ring || !tags || (sized && !sz)) {
         tb_begin(r, me);
         tb_end(r, me, 0);

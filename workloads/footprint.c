@@ -24,14 +24,6 @@ typedef struct {
     fp_books *books;
 } fp_state;
 
-static void *touched(size_t bytes)
-{
-    volatile char *p = malloc(bytes ? bytes : 1);
-    for (size_t i = 0; p && i < bytes; i += 4096)
-        p[i] = 0; /* volatile: the pages are faulted in now, not at the ramp */
-    return (void *)p;
-}
-
 static int fp_setup(tb_run *r, char *err, size_t errlen)
 {
     static fp_state st;
@@ -45,9 +37,9 @@ static int fp_setup(tb_run *r, char *err, size_t errlen)
     }
     for (unsigned i = 0; i < r->threads; i++) {
         fp_books *b = &st.books[i];
-        b->v = touched(st.peak * sizeof *b->v);
-        b->tags = touched(st.peak * sizeof *b->tags);
-        b->sz = r->sized ? touched(st.peak * sizeof *b->sz) : NULL;
+        b->v = tb_scratch(st.peak, sizeof *b->v);
+        b->tags = tb_scratch(st.peak, sizeof *b->tags);
+        b->sz = r->sized ? tb_scratch(st.peak, sizeof *b->sz) : NULL;
         if (!b->v || !b->tags || (r->sized && !b->sz)) {
             snprintf(err, errlen, "footprint: out of memory for -p peak=%llu objects' bookkeeping",
                      (unsigned long long)st.peak);

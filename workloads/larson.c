@@ -146,9 +146,9 @@ static void la_drive(tb_run *r)
         lane *l = &st->lanes[i];
         l->r = r;
         l->me = &r->out[i];
-        l->slot = calloc(st->slots, sizeof *l->slot);
-        l->tag = calloc(st->slots, sizeof *l->tag);
-        l->sz = r->sized ? calloc(st->slots, sizeof *l->sz) : NULL;
+        l->slot = tb_scratch(st->slots, sizeof *l->slot);
+        l->tag = tb_scratch(st->slots, sizeof *l->tag);
+        l->sz = r->sized ? tb_scratch(st->slots, sizeof *l->sz) : NULL;
         for (uint64_t j = 0; j < st->slots; j++) {
             size_t s = r->sized ? tb_size_draw(r, l->me) : r->size;
             if (r->sized)

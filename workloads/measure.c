@@ -173,3 +173,12 @@ const tb_workload *tb_workload_find(const char *name)
 }
 
 void tb_out_of_memory(tb_run *r) { atomic_store_explicit(&r->oom, 1, memory_order_relaxed); }
+
+void *tb_scratch(size_t n, size_t each)
+{
+    volatile char *p = calloc(n ? n : 1, each ? each : 1);
+    size_t bytes = n * each; /* calloc refused an overflowing product */
+    for (size_t i = 0; p && i < bytes; i += 4096)
+        p[i] = 0; /* volatile: a store the compiler keeps, though calloc's memory is zero */
+    return (void *)p;
+}

@@ -35,9 +35,9 @@ static int pc_setup(tb_run *r, char *err, size_t errlen)
     st.rings = aligned_alloc(128, sizeof(ring_t) * pairs);
     for (unsigned i = 0; i < pairs; i++) {
         memset(&st.rings[i], 0, sizeof st.rings[i]);
-        st.rings[i].slot = calloc(st.size, sizeof(void *));
-        st.rings[i].tag = calloc(st.size, sizeof(uint64_t));
-        st.rings[i].sz = r->sized ? calloc(st.size, sizeof(uint32_t)) : NULL;
+        st.rings[i].slot = tb_scratch(st.size, sizeof(void *));
+        st.rings[i].tag = tb_scratch(st.size, sizeof(uint64_t));
+        st.rings[i].sz = r->sized ? tb_scratch(st.size, sizeof(uint32_t)) : NULL;
     }
     r->state = &st;
     return 0;

@@ -166,6 +166,15 @@ static inline bool tb_more(tb_run *r, uint64_t done)
  * report its few operations as an ok figure). The workload stops where it is. */
 void tb_out_of_memory(tb_run *r);
 
+/* A workload's own array of n zeroed elements (its slots, tags, orders), from libc's calloc
+ * and with every page faulted in now, or NULL. calloc's large blocks are fresh mappings whose
+ * pages fault on first write; written first in the timed loop, they charged the cell with
+ * faults that depend on which malloc serves the workload (glibc for the pools, the baseline
+ * itself when preloaded: mimalloc's calloc zeroes, and faults, before timing). batch n=100000
+ * at 2 threads took ~780 such faults in its timed region under every pool and none under
+ * mimalloc. */
+void *tb_scratch(size_t n, size_t each);
+
 /* A loop body written once for both kinds of cell takes `sized` as a constant: each workload
  * instantiates its loop twice (TB_INLINE, with true and with false), so a fixed-size cell runs
  * the code it ran before cells had many sizes, and its instruction counts do not move. */
