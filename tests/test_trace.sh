@@ -92,6 +92,25 @@ matches "aligned 2664" "$T/info" && matches "calloc [0-9]" "$T/info" && matches 
     fail "replay on every allocator: $(csv_awk 'NR>1 && $col["status"]!="ok" {print $col["allocator"], $col["status"], $col["error"]}' "$T/rp/results.csv")"
 n=$(csv_count '$col["status"]=="ok" && $col["ops"] > 8000' "$T/rp/results.csv")
 [ "$n" -ge 5 ] || fail "replay: $n ok cells with every event"
+# warm=yes: the trace once untimed, what it left live freed, then the timed pass, cross-thread
+# frees and all: the same events timed as a cold cell's, the pool's counters over both passes
+# (the untimed one ran), the key in params and p_warm; a cold cell's params stay as they were
+"$TB" run --allocators glibc,tmempool-tcache --workloads replay -p trace="$T/p.trace" -p warm=no,yes --threads 5 \
+    --reps 1 --out "$T/rw" >/dev/null 2>&1 ||
+    fail "warm replay: $(csv_awk 'NR>1 && $col["status"]!="ok" {print $col["allocator"], $col["status"], $col["error"]}' "$T/rw/results.csv")"
+cold=$(csv_awk 'NR>1 && $col["p_warm"]=="no" {print $col["allocator"], $col["ops"]}' "$T/rw/results.csv" | sort)
+warm=$(csv_awk 'NR>1 && $col["p_warm"]=="yes" {print $col["allocator"], $col["ops"]}' "$T/rw/results.csv" | sort)
+[ "$(wc -l <<<"$cold")" -eq 2 ] && [ "$cold" = "$warm" ] || fail "warm replay timed other events: $cold / $warm"
+hits=$(csv_awk 'NR>1 && $col["allocator"]=="tmempool-tcache" {print $col["p_warm"], $col["cache_hits"] + $col["cache_misses"]}' "$T/rw/results.csv" | sort)
+awk '$1=="no" {c=$2} $1=="yes" {w=$2} END {exit !(c > 0 && w > 1.9 * c && w < 2.1 * c)}' <<<"$hits" ||
+    fail "warm replay: the untimed pass did not run (cache hits and misses: $hits)"
+[ "$(csv_awk 'NR>1 {print $col["p_warm"], $col["params"]}' "$T/rw/results.csv" | sort -u |
+    sed "s|$T/p.trace|P|")" = "$(printf 'no trace=P\nyes trace=P;warm=yes')" ] ||
+    fail "warm replay params: $(csv_awk 'NR>1 {print $col["p_warm"], $col["params"]}' "$T/rw/results.csv" | sort -u)"
+rc=0
+"$TB" run --allocators glibc --workloads replay -p trace="$T/p.trace" -p warm=maybe --threads 5 --reps 1 --out "$T/rwb" \
+    >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && matches "no|yes" "$T/err" && [ ! -e "$T/rwb/results.csv" ] || fail "warm=maybe: exit $rc, $(cat "$T/err")"
 # a replay at another thread count is skipped, saying which
 "$TB" run --allocators glibc --workloads replay -p trace="$T/p.trace" --threads 2 --reps 1 --out "$T/rp2" >/dev/null 2>&1
 csv_awk 'NR>1 {print $col["status"], $col["error"]}' "$T/rp2/results.csv" | matches "^skipped the trace has 5 threads: replay it with --threads 5" ||

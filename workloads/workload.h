@@ -24,6 +24,9 @@ typedef struct tb_param {
     double lo, hi;       /* bounds of a number, checked before any cell runs */
     bool real;           /* a number with a fraction; otherwise a whole number */
     bool text;           /* any text (a file name): neither choices nor a number */
+    /* Left out of the params column while it has its default: a key added after results were
+     * kept, so that their rows keep their params and still pair with the new run's. */
+    bool quiet;
 } tb_param;
 
 /* What one thread of a cell reports. Written only by that thread. */

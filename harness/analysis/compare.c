@@ -264,6 +264,24 @@ static void print_json(const result *rs, size_t n, const opts *o, const size_t c
     cJSON_Delete(root);
 }
 
+/* The params for the table: a file name (replay's trace) by its last component, so that the
+ * settings after it still show; the CSV form keeps the whole string. */
+static void short_params(const char *params, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *s = params; *s && used < len;) {
+        size_t l = strcspn(s, ";");
+        const char *eq = memchr(s, '=', l), *slash = eq ? memrchr(eq, '/', l - (size_t)(eq - s)) : NULL;
+        if (slash)
+            used += (size_t)snprintf(out + used, len - used, "%s%.*s%.*s", used ? ";" : "", (int)(eq + 1 - s), s,
+                                     (int)(s + l - slash - 1), slash + 1);
+        else
+            used += (size_t)snprintf(out + used, len - used, "%s%.*s", used ? ";" : "", (int)l, s);
+        s += l + (s[l] == ';');
+    }
+}
+
 static void print_table(const result *rs, size_t n, const opts *o, bool md, bool color)
 {
     const char *hdr[] = {"allocator", "vs", "workload", "params", "thr", "size", "n", "base",
@@ -278,7 +296,9 @@ static void print_table(const result *rs, size_t n, const opts *o, bool md, bool
         snprintf(cells[i][0], 96, "%s", r->allocator);
         snprintf(cells[i][1], 96, "%s", r->base_allocator);
         snprintf(cells[i][2], 96, "%s", r->workload);
-        snprintf(cells[i][3], 96, "%.40s", r->params);
+        char sp[256];
+        short_params(r->params, sp, sizeof sp);
+        snprintf(cells[i][3], 96, "%.60s", sp);
         snprintf(cells[i][4], 96, "%u", r->threads);
         tb_size_label(r->size, r->sizes, cells[i][5], 96);
         if (r->pairs)

@@ -238,10 +238,17 @@ int tb_csv_append_row(FILE *f, const tb_row *r)
     }
     const char *keys[MAX_PKEYS];
     size_t nk = param_keys(keys);
+    const tb_workload *wl = tb_workload_find(tb_row_get(r, TB_COL_workload));
     for (size_t i = 0; i < nk; i++) {
         char v[256];
         fputc(',', m);
-        put_field(m, param_value(tb_row_get(r, TB_COL_params), keys[i], v, sizeof v));
+        param_value(tb_row_get(r, TB_COL_params), keys[i], v, sizeof v);
+        if (!v[0] && wl) { /* a quiet key at its default is not in params: its column says it */
+            int k = tb_param_index(wl, keys[i]);
+            if (k >= 0 && wl->params[k].quiet)
+                snprintf(v, sizeof v, "%s", wl->params[k].def);
+        }
+        put_field(m, v);
     }
     fputc('\n', m);
     fclose(m);

@@ -180,7 +180,9 @@ int tb_params_canon(const tb_workload *w, const char *const *pset, int npset, ch
             snprintf(err, errlen, "-p %s=%s: values may not hold ; , = or quotes (a comma lists values to sweep)", w->params[k].key, v);
             return -1;
         }
-        int wrote = snprintf(out + used, outlen - used, "%s%s=%s", k ? ";" : "", w->params[k].key, v);
+        if (w->params[k].quiet && strcmp(v, w->params[k].def) == 0)
+            continue;
+        int wrote = snprintf(out + used, outlen - used, "%s%s=%s", used ? ";" : "", w->params[k].key, v);
         if (wrote < 0 || (size_t)wrote >= outlen - used) {
             snprintf(err, errlen, "the parameters of %s make %s: more than %zu characters (a file name: give a shorter path)", w->name, out, outlen - 1);
             return -1;
