@@ -16,7 +16,9 @@ if (term eq "svg") {
     set terminal pngcairo size width,height noenhanced font "DejaVu Sans,11" background rgb "white"
 }
 set output outfile
-set title title_text."\n".subtitle font ",13"
+# a long title gets a smaller font: gnuplot centres it over the plot area, which the key pushes
+# left, so a title wider than that area is cut at the canvas's left edge
+set title title_text."\n".subtitle font (strlen(title_text) > 95 ? ",10" : strlen(title_text) > 75 ? ",11" : ",13")
 set border 3 lw 1 lc rgb "#555555"
 set tics nomirror
 set grid ytics lc rgb "#dddddd" lw 1

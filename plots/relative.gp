@@ -7,9 +7,19 @@
 load plotsdir."/common.gp"
 set logscale y 2
 set yrange [*:*]
-set ylabel "throughput / ".baseline.", paired by round (log2 scale, 95% interval bars)"
+set ylabel "throughput / ".baseline." (log2 scale)"
 set xlabel "workload (threads)"
-set xtics rotate by -20 left
+# Tick labels slant down to the right. Long ones (lablen characters, the longest, from the tool:
+# a replay's trace names) get a smaller font, a steeper slant and a right margin that holds the
+# last one, which would otherwise run off the canvas.
+if (!exists("lablen")) lablen = 24
+if (lablen > 36) {
+    set xtics font ",9" rotate by -30 left
+    set bmargin lablen * 0.17 + 3
+    set rmargin lablen * 0.6
+} else {
+    set xtics rotate by -20 left
+}
 set xrange [-0.6:rows - 0.4]
 set offsets 0, 0, graph 0.08, graph 0.08 # the axis floor below the smallest value
 set grid xtics lc rgb "#eeeeee"

@@ -166,6 +166,9 @@ rt=$(TB="$TB" "$(dirname "$0")/../scripts/real-traces.sh" "$T/rt" 2>"$T/err") ||
 [ "$(head -2 "$T/real/plots/traces.dat" | tail -1 | tr '\t' '\n' | grep -c '\.trace (')" -eq 3 ] &&
     [ -s "$T/real/plots/traces.png" ] && matches '!\[objects by size in the replayed traces\]' "$T/real/plots/report.md" ||
     fail "the traces chart: $(head -3 "$T/real/plots/traces.dat")"
+# a replay's sizes are the trace's: its charts say so, and never that they were drawn uniform
+matches "at 1 thread: throughput of each repetition (the trace's object sizes, up to 1048576 bytes" "$T/real/plots/report.md" &&
+    ! matches "replay.*uniform" "$T/real/plots/report.md" || fail "the replay charts' sizes: $(grep '^### replay' "$T/real/plots/report.md")"
 # a trace named relative to the directory of the run is stored absolute: plot from elsewhere reads it
 first=${rt%%,*}
 ln -s "$first" "$T/rel.trace"

@@ -94,8 +94,15 @@ static void size_words(tb_plot_wl *w)
     }
     const char *colon = strchr(w->sizes, ':');
     int n = colon ? (int)(colon - w->sizes) : (int)strlen(w->sizes);
-    snprintf(w->size_text, sizeof w->size_text, "objects of %.*s bytes, %s", n, w->sizes,
-             colon ? "log-uniform" : "uniform");
+    /* a replay's sizes are the recorded program's: the range only bounds them, nothing is drawn */
+    bool traced = strncmp(w->params, "trace=", 6) == 0 || strstr(w->params, ";trace=");
+    const char *dash = memchr(w->sizes, '-', (size_t)n);
+    if (traced)
+        snprintf(w->size_text, sizeof w->size_text, "the trace's object sizes, up to %.*s bytes",
+                 dash ? (int)(n - (dash + 1 - w->sizes)) : n, dash ? dash + 1 : w->sizes);
+    else
+        snprintf(w->size_text, sizeof w->size_text, "objects of %.*s bytes, %s", n, w->sizes,
+                 colon ? "log-uniform" : "uniform");
     snprintf(w->size_slug, sizeof w->size_slug, "%.*s%s", n, w->sizes, colon ? "log" : "");
 }
 
@@ -363,8 +370,8 @@ static int chart_strip(tb_plot *p, size_t wi, const char *base, const bool *use,
         return -1;
     gp_vars v = {.used = 0};
     char title[256], failed[1500];
-    snprintf(title, sizeof title, "%s at %u threads: throughput of each repetition (%s, %d reps)",
-             w->label, w->top, w->size_text, reps_of(p));
+    snprintf(title, sizeof title, "%s at %u thread%s: throughput of each repetition (%s, %d reps)",
+             w->label, w->top, w->top == 1 ? "" : "s", w->size_text, reps_of(p));
     failed_line(p, w, failed, sizeof failed);
     gp_str(&v, "title_text", title);
     gp_str(&v, "failed", failed);
@@ -535,6 +542,10 @@ static int chart_relative(tb_plot *p, char *err, size_t errlen)
     gp_str(&v, "datafile", path);
     gp_str(&v, "baseline", p->baseline);
     gp_num(&v, "rows", (double)p->nwl);
+    size_t lablen = 0;
+    for (size_t r = 0; r < p->nwl; r++)
+        lablen = strlen(lab[r]) > lablen ? strlen(lab[r]) : lablen;
+    gp_num(&v, "lablen", (double)lablen);
     names_colors(p, use, &v);
     if (render(p, "relative.gp", "relative", &v, err, errlen) != 0)
         return -1;
