@@ -264,20 +264,17 @@ static void print_json(const result *rs, size_t n, const opts *o, const size_t c
     cJSON_Delete(root);
 }
 
-/* The params for the table: a file name (replay's trace) by its last component, so that the
- * settings after it still show; the CSV form keeps the whole string. */
+/* The params for the table, each setting as a label shows it (a file name by its last
+ * component, so that the settings after it still show); the CSV form keeps the whole string. */
 static void short_params(const char *params, char *out, size_t len)
 {
     size_t used = 0;
     out[0] = '\0';
-    for (const char *s = params; *s && used < len;) {
+    for (const char *s = params; *s && used + 1 < len;) {
         size_t l = strcspn(s, ";");
-        const char *eq = memchr(s, '=', l), *slash = eq ? memrchr(eq, '/', l - (size_t)(eq - s)) : NULL;
-        if (slash)
-            used += (size_t)snprintf(out + used, len - used, "%s%.*s%.*s", used ? ";" : "", (int)(eq + 1 - s), s,
-                                     (int)(s + l - slash - 1), slash + 1);
-        else
-            used += (size_t)snprintf(out + used, len - used, "%s%.*s", used ? ";" : "", (int)l, s);
+        if (used)
+            out[used++] = ';';
+        used += (size_t)tb_setting_label(s, l, out + used, len - used);
         s += l + (s[l] == ';');
     }
 }

@@ -46,6 +46,18 @@ static int cmp_alloc(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x, y);
 }
 
+/* The value of key in a canonical params string ("k=v;k=v") into buf; false if it has none. */
+static bool param_value(const char *params, const char *key, char *buf, size_t len)
+{
+    size_t kl = strlen(key);
+    for (const char *q = params; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
+        if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
+            snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ";"), q + kl + 1);
+            return true;
+        }
+    return false;
+}
+
 /* true when the ';'-separated list `params` holds exactly the setting kv (of length n) */
 static bool holds(const char *params, const char *kv, size_t n)
 {
@@ -68,13 +80,10 @@ static void label_variant(const tb_plot *p, tb_plot_wl *w)
         bool differs = false;
         for (size_t k = 0; k < p->nwl && !differs; k++)
             differs = strcmp(p->wl[k].name, w->name) == 0 && !holds(p->wl[k].params, s, len);
-        /* a file name (replay's trace) by its last component: the label names, the params say where */
-        const char *eq = memchr(s, '=', len), *slash = eq ? memrchr(eq, '/', len - (size_t)(eq - s)) : NULL;
-        if (differs && slash)
-            used += (size_t)snprintf(w->label + used, sizeof w->label - used, " %.*s%.*s", (int)(eq + 1 - s), s,
-                                     (int)(s + len - slash - 1), slash + 1);
-        else if (differs)
-            used += (size_t)snprintf(w->label + used, sizeof w->label - used, " %.*s", (int)len, s);
+        if (differs && used + 1 < sizeof w->label) {
+            w->label[used++] = ' ';
+            used += (size_t)tb_setting_label(s, len, w->label + used, sizeof w->label - used);
+        }
         s += len + (s[len] == ';');
     }
     size_t i = 0;
@@ -95,7 +104,8 @@ static void size_words(tb_plot_wl *w)
     const char *colon = strchr(w->sizes, ':');
     int n = colon ? (int)(colon - w->sizes) : (int)strlen(w->sizes);
     /* a replay's sizes are the recorded program's: the range only bounds them, nothing is drawn */
-    bool traced = strncmp(w->params, "trace=", 6) == 0 || strstr(w->params, ";trace=");
+    char path[8];
+    bool traced = param_value(w->params, "trace", path, sizeof path);
     const char *dash = memchr(w->sizes, '-', (size_t)n);
     if (traced)
         snprintf(w->size_text, sizeof w->size_text, "the trace's object sizes, up to %.*s bytes",
@@ -689,18 +699,6 @@ static int chart_memory(tb_plot *p, char *err, size_t errlen)
         return -1;
     p->chart[p->ncharts++] = (tb_plot_chart){strdup("memory"), strdup(title), strdup(failed)};
     return 0;
-}
-
-/* The value of key in a canonical params string ("k=v;k=v") into buf; false if it has none. */
-static bool param_value(const char *params, const char *key, char *buf, size_t len)
-{
-    size_t kl = strlen(key);
-    for (const char *q = params; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
-        if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
-            snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ";"), q + kl + 1);
-            return true;
-        }
-    return false;
 }
 
 /* Reads every distinct trace the run's variants name, once, keeping its figures. */

@@ -246,6 +246,14 @@ tb_ratio tb_group_ratio(const tb_group *x, const tb_group *b, int col)
 
 void tb_group_size_label(const tb_group *g, char *buf, size_t len) { tb_size_label(g->size, g->sizes, buf, len); }
 
+int tb_setting_label(const char *s, size_t len, char *out, size_t outlen)
+{
+    const char *eq = memchr(s, '=', len), *slash = eq ? memrchr(eq, '/', len - (size_t)(eq - s)) : NULL;
+    if (slash)
+        return snprintf(out, outlen, "%.*s%.*s", (int)(eq + 1 - s), s, (int)(s + len - slash - 1), slash + 1);
+    return snprintf(out, outlen, "%.*s", (int)len, s);
+}
+
 unsigned tb_run_cpus(const cJSON *meta)
 {
     const cJSON *mach = meta ? cJSON_GetObjectItemCaseSensitive(meta, "machine") : NULL;

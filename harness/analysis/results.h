@@ -37,6 +37,10 @@ const tb_group *tb_group_lookup(const tb_group *g, size_t n, const char *allocat
                                 const char *params, size_t size, const char *sizes, unsigned threads);
 /* How the group's sizes read in a label: "64B", "8-1000B:log". */
 void tb_group_size_label(const tb_group *g, char *buf, size_t len);
+/* One setting "key=value" of params (len bytes at s) as a label shows it, into out: a file name
+ * (replay's trace) by its last component, where the params keep its path. Bytes written, as
+ * snprintf counts them. */
+int tb_setting_label(const char *s, size_t len, char *out, size_t outlen);
 
 /* Median of a column over a cell's ok repetitions; NaN when none has it (or g is NULL). */
 double tb_group_median(const tb_group *g, int col);
