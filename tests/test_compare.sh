@@ -146,4 +146,25 @@ rc=0; "$tmbench" compare "$dir/base" "$dir/dup" >/dev/null 2>"$dir/err" || rc=$?
 mkdir -p "$dir/st"; sed '2s/,ok,/,fine,/' "$dir/base/results.csv" > "$dir/st/results.csv"
 rc=0; "$tmbench" compare "$dir/base" "$dir/st" >/dev/null 2>"$dir/err" || rc=$?
 [ $rc -eq 2 ] && grep -q "column status" "$dir/err" || fail "an unknown status: exit $rc"
+# two runs on machines of different speed: compare says so once, with the yardsticks' ratios;
+# the same speed, or a run without a yardstick (older tmbench), says nothing
+probe() { # DIR CPU_NS MEM_NS: a meta.json with only a yardstick
+    printf '{"speed_probe": {"before": {"cpu_ns": %s, "mem_ns": %s}, "after": {"cpu_ns": %s, "mem_ns": %s}}}\n' \
+        "$2" "$3" "$2" "$3" > "$1/meta.json"
+}
+for d in sb sn; do mkdir -p "$dir/$d"; cp "$dir/base/results.csv" "$dir/$d/"; done
+probe "$dir/sb" 1.40 30
+probe "$dir/sn" 2.80 30
+"$tmbench" compare "$dir/sb" "$dir/sn" >/dev/null 2>"$dir/err" || true
+grep -q "note: the machine's speed differed between the runs: its yardstick (meta.json speed_probe) took 2.00x the time on the core and 1.00x on memory" "$dir/err" ||
+    fail "a machine twice as slow on the core: $(cat "$dir/err")"
+probe "$dir/sn" 1.41 36   # 1% on the core, 20% on memory: within what the chase moves by itself
+"$tmbench" compare "$dir/sb" "$dir/sn" >/dev/null 2>"$dir/err" || true
+! grep -q "speed differed" "$dir/err" || fail "the same machine flagged: $(cat "$dir/err")"
+probe "$dir/sn" 1.41 60
+"$tmbench" compare "$dir/sb" "$dir/sn" >/dev/null 2>"$dir/err" || true
+grep -q "took 1.01x the time on the core and 2.00x on memory" "$dir/err" || fail "memory twice as slow: $(cat "$dir/err")"
+rm "$dir/sn/meta.json"
+"$tmbench" compare "$dir/sb" "$dir/sn" >/dev/null 2>"$dir/err" || true
+! grep -q "speed differed" "$dir/err" || fail "a run without a yardstick flagged"
 echo "test_compare: ok"

@@ -72,6 +72,16 @@ csv_awk 'NR>1 && $col["status"]=="ok" && $col["page_faults"] !~ /^[0-9]+$/ { pri
 csv_awk 'NR>1 && $col["status"]=="ok" && $col["sizes"] ~ /^[0-9]+$/ && ($col["alloc_batch_ns"] == "" || $col["free_batch_ns"] == "") { print; bad=1 } END { exit bad }' \
     "$T/a/results.csv" || fail "an ok cell without its batch means"
 grep -qE "\"seed\":[[:space:]]*\"7\"" "$T/a/meta.json" || fail "seed in meta"
+# the machine's yardstick, before and after the cells: positive ns a step on the core and on memory
+python3 - "$T/a/meta.json" <<'PY' || fail "meta.json's speed_probe"
+import json, sys
+sp = json.load(open(sys.argv[1]))["speed_probe"]
+assert all(0 < sp[w][k] < 1e6 for w in ("before", "after") for k in ("cpu_ns", "mem_ns")), sp
+PY
+# ... and the report prints it
+"$TB" plot "$T/a" >/dev/null 2>&1 || fail "plot of the first run"
+grep -qE '^\| machine.s yardstick \| a multiply chain [0-9.]+ / [0-9.]+ ns a step, a chase through 4 MiB [0-9.]+ / [0-9.]+ ns' "$T/a/plots/report.md" ||
+    fail "the report's yardstick: $(grep yardstick "$T/a/plots/report.md")"
 # where the threads ran: two threads held to one CPU say so, and spread over two say 2
 if [ "$(nproc)" -ge 2 ]; then
     first_cpu=$(taskset -pc $$ | sed 's/.*: //; s/[,-].*//')

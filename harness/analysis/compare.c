@@ -657,6 +657,29 @@ static void warn_incomplete(const char *arg, const char *dir, const tb_table *t)
     cJSON_Delete(meta);
 }
 
+/* Two runs on machines of different speed (another day, a VM moved to a busier host) differ in
+ * every cell by what the machine did: said once, with the yardsticks' ratios, so that a cell
+ * moved by as much is read with them. The core's figure is steady within a few percent on a
+ * quiet machine and is held to the threshold; the memory chase moved 20-100 ns between minutes
+ * on the 2-core VM (the last-level cache is shared with other tenants), so it speaks only past a
+ * quarter. */
+static void note_speed(const char *base, const char *dir_base, const char *new, const char *dir_new, double threshold)
+{
+    cJSON *mb = tb_meta_read(dir_base, NULL, 0), *mn = tb_meta_read(dir_new, NULL, 0);
+    double c[2], m[2], b[2], n[2];
+    if (tb_run_probe(mb, c, m, b) && tb_run_probe(mn, c, m, n)) {
+        double rc = n[0] / b[0], rm = n[1] / b[1]; /* time a step: above 1, NEW's machine was slower */
+        double mem_bar = threshold > 0.25 ? threshold : 0.25;
+        if (fabs(log(rc)) > log1p(threshold) || fabs(log(rm)) > log1p(mem_bar))
+            fprintf(stderr, "tmbench compare: note: the machine's speed differed between the runs: its yardstick "
+                            "(meta.json speed_probe) took %.2fx the time on the core and %.2fx on memory in %s "
+                            "against %s; a cell moved by that much may be the machine's (compare within one run, "
+                            "--baseline, cancels it)\n", rc, rm, new, base);
+    }
+    cJSON_Delete(mb);
+    cJSON_Delete(mn);
+}
+
 int tb_cmd_compare(int argc, char **argv)
 {
     opts o = {.metric = &tb_metrics[0], .threshold = 0.05, .alpha = TB_ALPHA_DEFAULT, .format = F_TEXT};
@@ -685,8 +708,10 @@ int tb_cmd_compare(int argc, char **argv)
                         "repetition's ABBA quads (--metric ops_per_sec judges the totals)\n");
     }
     warn_incomplete(argv[optind], dir, &tb);
-    if (!baseline)
+    if (!baseline) {
         warn_incomplete(argv[optind + 1], dir_new, &tn);
+        note_speed(argv[optind], dir, argv[optind + 1], dir_new, o.threshold);
+    }
     tb_group *gb, *gn;
     size_t nb = tb_group_rows(&tb, o.metric->col, &gb);
     size_t nn = baseline ? nb : tb_group_rows(&tn, o.metric->col, &gn);

@@ -277,6 +277,17 @@ static void context(doc *d, const tb_plot *p)
             cJSON_IsNumber(pus) ? pus->valueint : 0, busy(m, NULL, 0) ? ": BUSY, see the warning above" : "");
     if (!isnan(steal))
         ROW("CPU time stolen by the hypervisor", "%.1f%% during the run", steal * 100);
+    double pc[2], pm[2], pmean[2];
+    if (tb_run_probe(m, pc, pm, pmean)) {
+        char f[4][16]; /* "-" for a probe not taken (a run cut off before its end) */
+        for (int i = 0; i < 4; i++) {
+            double v = i < 2 ? pc[i] : pm[i - 2];
+            snprintf(f[i], sizeof f[i], isnan(v) ? "-" : i < 2 ? "%.2f" : "%.1f", v);
+        }
+        ROW("machine's yardstick", "a multiply chain %s / %s ns a step, a chase through 4 MiB %s / %s ns a step, "
+            "before / after the cells (meta.json speed_probe; the chase moves with what other tenants do to the "
+            "shared cache): read other runs against it", f[0], f[1], f[2], f[3]);
+    }
     ROW("frequency governor, THP", "%s; transparent huge pages %s",
         *tb_json_str(m, "machine", "cpufreq_governor") ? tb_json_str(m, "machine", "cpufreq_governor") : "not exposed",
         *tb_json_str(m, "machine", "transparent_hugepage") ? tb_json_str(m, "machine", "transparent_hugepage") : "not exposed");

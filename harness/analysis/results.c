@@ -264,6 +264,29 @@ unsigned tb_run_cpus(const cJSON *meta)
     return cJSON_IsNumber(pus) && pus->valuedouble >= 1 ? (unsigned)pus->valuedouble : 0;
 }
 
+bool tb_run_probe(const cJSON *meta, double cpu[2], double mem[2], double mean[2])
+{
+    const cJSON *sp = meta ? cJSON_GetObjectItemCaseSensitive(meta, "speed_probe") : NULL;
+    const char *key[2] = {"cpu_ns", "mem_ns"};
+    double *out[2] = {cpu, mem};
+    for (int k = 0; k < 2; k++) {
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < 2; i++) {
+            const cJSON *one = sp ? cJSON_GetObjectItemCaseSensitive(sp, i ? "after" : "before") : NULL;
+            const cJSON *v = one ? cJSON_GetObjectItemCaseSensitive(one, key[k]) : NULL;
+            bool ok = cJSON_IsNumber(v) && v->valuedouble > 0 && isfinite(v->valuedouble);
+            out[k][i] = ok ? v->valuedouble : NAN;
+            if (ok) {
+                sum += v->valuedouble;
+                n++;
+            }
+        }
+        mean[k] = n ? sum / n : NAN;
+    }
+    return !isnan(mean[0]) && !isnan(mean[1]);
+}
+
 bool tb_row_shared_cpu(const tb_row *r, unsigned cpus)
 {
     double used = tb_row_num(r, TB_COL_cpus_used), threads = tb_row_num(r, TB_COL_threads);

@@ -88,6 +88,10 @@ const tb_metric *tb_metric_find(const char *name);
 /* The CPUs the run could use: meta.json's cpus_allowed (its affinity), else its hardware
  * threads; 0 when meta.json has neither. */
 unsigned tb_run_cpus(const cJSON *meta);
+/* meta.json's speed_probe (driver/probe.h): ns a step on the core and on memory, [0] before the
+ * cells and [1] after (NaN where not taken), and in mean[] each one's mean over what was taken.
+ * false when the run has neither figure (older tmbench). */
+bool tb_run_probe(const cJSON *meta, double cpu[2], double mem[2], double mean[2]);
 /* Whether an ok repetition's threads ended on fewer CPUs than they could have spread over
  * (min(threads, cpus)): two of them then shared one, and a cross-thread workload passed its
  * objects within a CPU instead of between cores (xmalloc on the 2-core VM: about 3x faster for

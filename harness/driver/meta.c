@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <gnu/libc-version.h>
 #include <hwloc.h>
@@ -217,6 +218,18 @@ int tb_meta_write(const char *dir, const tb_meta_run *mr, char *err, size_t errl
         cJSON_AddNumberToObject(root, "steal_fraction", steal);
     } else {
         cJSON_AddNullToObject(root, "steal_fraction");
+    }
+    cJSON *sp = cJSON_AddObjectToObject(root, "speed_probe");
+    const tb_probe *pr[2] = {&mr->probe_before, &mr->probe_after};
+    for (int i = 0; i < 2; i++) {
+        cJSON *one = cJSON_AddObjectToObject(sp, i ? "after" : "before");
+        if (isnan(pr[i]->cpu_ns) || isnan(pr[i]->mem_ns)) {
+            cJSON_AddNullToObject(one, "cpu_ns");
+            cJSON_AddNullToObject(one, "mem_ns");
+        } else {
+            cJSON_AddNumberToObject(one, "cpu_ns", pr[i]->cpu_ns);
+            cJSON_AddNumberToObject(one, "mem_ns", pr[i]->mem_ns);
+        }
     }
     cJSON *lb = cJSON_AddArrayToObject(root, "loadavg_before");
     cJSON *la = cJSON_AddArrayToObject(root, "loadavg_after");

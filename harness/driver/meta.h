@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "probe.h"
+
 
 struct tb_matrix; /* matrix.h: only the writer needs it */
 
@@ -17,6 +19,7 @@ typedef struct tb_meta_run {
     const struct tb_matrix *m;
     double load_before[3], load_after[3];
     unsigned long long cpu_before[2], cpu_after[2]; /* /proc/stat: all CPU time, and stolen time */
+    tb_probe probe_before, probe_after; /* the machine's yardstick (probe.h); NaN: not taken */
     char started[32], ended[32];
     bool interrupted;
     bool complete;             /* every cell of the matrix has its row (false until the end) */

@@ -477,6 +477,8 @@ int tb_cmd_run(int argc, char **argv)
     tb_utc_now(mr.started, sizeof mr.started, false);
     loadavg(mr.load_before);
     tb_cpu_times(mr.cpu_before);
+    tb_speed_probe(&mr.probe_before);
+    mr.probe_after = (tb_probe){NAN, NAN};
     if (tb_meta_write(ro.out, &mr, err, sizeof err) != 0) {
         fprintf(stderr, "tmbench run: %s\n", err);
         fclose(csv);
@@ -507,6 +509,7 @@ int tb_cmd_run(int argc, char **argv)
     tb_utc_now(mr.ended, sizeof mr.ended, false);
     loadavg(mr.load_after);
     tb_cpu_times(mr.cpu_after);
+    tb_speed_probe(&mr.probe_after);
     char *vtext = cJSON_PrintUnformatted(versions), *wtext = cJSON_PrintUnformatted(warnings);
     mr.versions_json = vtext;
     mr.warnings_json = wtext;
