@@ -29,7 +29,8 @@ mkdir -p "$T/run"
 cat >"$T/run/meta.json" <<'JSON'
 {"tool": "tmbench", "version": "0.1.0", "git_commit": "abc", "run_id": "x", "started": "2026-12-02T00:00:00Z",
  "machine": {"hostname": "h", "pus": 2, "caches_kib": {"L1d": 48, "L2": 1024}}, "build": {"build_type": "Release"},
- "matrix": {"cells": 27}, "loadavg_before": [0.1, 0.2, 0.3], "interrupted": false, "complete": true}
+ "matrix": {"cells": 27}, "loadavg_before": [0.1, 0.2, 0.3], "interrupted": false, "complete": true,
+ "speed_probe": {"before": {"cpu_ns": 1.25, "mem_ns": 30}, "after": {"cpu_ns": 1.75, "mem_ns": null}}}
 JSON
 
 # 1. Google Benchmark JSON
@@ -43,6 +44,8 @@ for k in ("date", "host_name", "executable", "num_cpus", "mhz_per_cpu", "cpu_sca
           "library_build_type"):
     assert k in ctx, k
 assert ctx["num_cpus"] == 2 and ctx["caches"][1]["size"] == 1024 * 1024, ctx
+# the machine's yardstick: the mean of before and after where both were taken, else the one
+assert ctx["tmbench_probe_cpu_ns"] == 1.5 and ctx["tmbench_probe_mem_ns"] == 30, ctx
 b = {x["name"]: x for x in d["benchmarks"]}
 assert set(b) == {"churn[live=1]/A/size:64B/threads:1", "churn[live=1]/B/size:64B/threads:2"}, list(b)
 for x in b.values():  # what googlecpp and cpp_google read from each entry

@@ -163,6 +163,11 @@ static cJSON *gbench_context(const cJSON *meta, const tb_metric *m)
     cJSON_AddStringToObject(c, "tmbench_commit", meta_str(meta, "git_commit"));
     cJSON_AddStringToObject(c, "tmbench_version", meta_str(meta, "version"));
     cJSON_AddStringToObject(c, "tmbench_metric", m->name);
+    double pc[2], pm[2], pmean[2]; /* the machine's yardstick: a CI service's history can be read against it */
+    if (tb_run_probe(meta, pc, pm, pmean)) {
+        cJSON_AddNumberToObject(c, "tmbench_probe_cpu_ns", pmean[0]);
+        cJSON_AddNumberToObject(c, "tmbench_probe_mem_ns", pmean[1]);
+    }
     return c;
 }
 
