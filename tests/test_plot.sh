@@ -122,9 +122,25 @@ sed 's/"loadavg_before":[^]]*]/"loadavg_before": [7.5, 6, 5]/' "$T/r/meta.json" 
 "$TB" plot "$T/busy" >/dev/null 2>&1 || fail "plot of the busy run"
 sed -n '1,4p' "$T/busy/plots/report.md" | matches "WARNING: the machine was busy while this run ran (the load average reached 7.50" ||
     fail "no busy-machine warning at the top of the report"
-mkdir -p "$T/quiet"; cp "$T/r/results.csv" "$T/quiet/"
+# ... and so is a machine whose speed changed under the run (the core's yardstick 1.5x slower at
+# the end), which load and steal do not see
+yardstick() { # IN OUT BEFORE AFTER: meta.json with the core's yardstick set, the rest as it was
+    python3 - "$@" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["speed_probe"] = {"before": {"cpu_ns": float(sys.argv[3]), "mem_ns": 30.0}, "after": {"cpu_ns": float(sys.argv[4]), "mem_ns": 30.0}}
+json.dump(m, open(sys.argv[2], "w"))
+PY
+}
+mkdir -p "$T/drift"; cp "$T/r/results.csv" "$T/drift/"
 sed 's/"loadavg_before":[^]]*]/"loadavg_before": [0.1, 0.1, 0.1]/; s/"loadavg_after":[^]]*]/"loadavg_after": [0.2, 0.1, 0.1]/; s/"steal_fraction":[^,]*/"steal_fraction": 0/' \
-    "$T/r/meta.json" >"$T/quiet/meta.json"
+    "$T/r/meta.json" >"$T/drift/m.json"
+yardstick "$T/drift/m.json" "$T/drift/meta.json" 1.4 2.1 || fail "yardstick edit"
+"$TB" plot "$T/drift" >/dev/null 2>&1 || fail "plot of the drifting run"
+sed -n '1,4p' "$T/drift/plots/report.md" | matches "WARNING: the machine was busy while this run ran (the core's yardstick took 1.50x the time a step at the end" ||
+    fail "no warning for a machine that slowed under the run"
+mkdir -p "$T/quiet"; cp "$T/r/results.csv" "$T/quiet/"
+yardstick "$T/drift/m.json" "$T/quiet/meta.json" 1.4 1.41 || fail "yardstick edit"
 "$TB" plot "$T/quiet" >/dev/null 2>&1 || fail "plot of the quiet run"
 ! grep -q "WARNING: the machine was busy" "$T/quiet/plots/report.md" || fail "a busy warning on a quiet run"
 # a workload run at one thread count gets a strip plot of its repetitions, not a one-point line

@@ -228,8 +228,8 @@ static bool run_load(const cJSON *m, double lb[3], double la[3], double *steal)
 }
 
 /* Whether the machine was busy while the run ran: a load average above its hardware threads
- * (other work competed for the CPUs), or more than 3% of CPU time stolen by the hypervisor. The
- * reason into why. */
+ * (other work competed for the CPUs), more than 3% of CPU time stolen by the hypervisor, or the
+ * core's yardstick 10% apart between the run's start and end. The reason into why. */
 static bool busy(const cJSON *m, char *why, size_t len)
 {
     double lb[3], la[3], steal;
@@ -247,6 +247,15 @@ static bool busy(const cJSON *m, char *why, size_t len)
     if (!isnan(steal) && steal > 0.03) {
         if (why)
             snprintf(why, len, "the hypervisor took %.1f%% of the CPU time", steal * 100);
+        return true;
+    }
+    /* a machine that changed speed under the run, unseen by load and steal (a busier host):
+     * the core's yardstick holds within a few percent on a quiet one */
+    double pc[2], pm[2], pmean[2];
+    if (tb_run_probe(m, pc, pm, pmean) && !isnan(pc[0]) && !isnan(pc[1]) && fabs(log(pc[1] / pc[0])) > log(1.1)) {
+        if (why)
+            snprintf(why, len, "the core's yardstick took %.2fx the time a step at the end of the run as at its start",
+                     pc[1] / pc[0]);
         return true;
     }
     return false;
