@@ -243,6 +243,10 @@ csv_awk 'FNR > 1 { other = $col["allocator"] == "tmempool-tcache" ? "tmempool-st
                    k = $col["workload"] "|" $col["params"] "|" $col["threads"] "|" $col["rep"]; n[k]++; st[k] = st[k] $col["status"] " " }
          END { for (k in n) if (n[k] != 2 || (st[k] != "ok ok " && st[k] != "skipped skipped ")) { print "pair", k, n[k], st[k]; bad = 1 }; exit bad }' \
     "$T/il/results.csv" || fail "--interleave rows"
+# a slice is an op a thread at least, not more: falseshare's ops take ~20 ms, and a floor of 64
+# ops a slice once made its 2 ms slices 1.4 s long
+csv_awk 'FNR > 1 && $col["workload"] == "falseshare" && $col["status"] == "ok" && $col["slice_ms"] > 500 { print; bad = 1 } END { exit bad }' \
+    "$T/il/results.csv" || fail "falseshare's interleaved slices far past their 2 ms"
 [ "$(csv_count '$col["workload"] == "prodcons" && $col["threads"] == 1 && $col["status"] == "skipped"' "$T/il/results.csv")" -eq 4 ] ||
     fail "a 1-thread prodcons pair is not skipped on both sides"
 grep -qE '"pairing":[[:space:]]*"interleave"' "$T/il/meta.json" && grep -qE '"slice_ms":[[:space:]]*2' "$T/il/meta.json" ||

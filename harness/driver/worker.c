@@ -732,8 +732,10 @@ static int run_interleaved(const worker_opts *o, const tb_workload *wl, side sd[
             }
             run_slice(o, wl, &c, &sd[i], o->seed, secs, 0, true);
         }
+    /* At least an op a thread: a floor of 64 ops made a falseshare slice (an op of about 20 ms at
+     * 1 thread) 1.4 s where 2 ms was asked, and a 20 ms cell 18 s, near test_harness's timeout */
     double warm = sqrt((double)(sd[0].t.ops ? sd[0].t.ops : 1) * (double)(sd[1].t.ops ? sd[1].t.ops : 1));
-    uint64_t slice_ops = (uint64_t)warm > 64 ? (uint64_t)warm : 64;
+    uint64_t slice_ops = (uint64_t)warm > o->threads ? (uint64_t)warm : o->threads;
     for (int i = 0; i < 2; i++) {
         tally_init(&sd[i].t, o);
         sd[i].quad_ops = sd[i].quad_seconds = 0;
