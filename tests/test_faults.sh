@@ -174,6 +174,14 @@ for other in len seed whole g1; do
 done
 "$TB" merge "$T/g1" "$T/g2" --out "$T/mm" >/dev/null 2>&1 || fail "merge of two shards"
 grep -qE '"complete":[[:space:]]*true' "$T/mm/meta.json" && [ "$(rows "$T/mm")" -eq 4 ] || fail "the merged run"
+# each shard's yardstick is kept by shard, and none stands for the merged run's machine
+python3 - "$T/mm/meta.json" "$T/g1" "$T/g2" <<'PY' || fail "the merged run's yardsticks: $(grep -A3 speed_probe "$T/mm/meta.json")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert "speed_probe" not in m, m.keys()
+assert [x["shard"] for x in m["speed_probe_shards"]] == sys.argv[2:], m["speed_probe_shards"]
+assert all(x["speed_probe"]["after"]["cpu_ns"] > 0 for x in m["speed_probe_shards"])
+PY
 
 # 8. plot works for any run: one allocator and one cell, no tmempool allocator at all; an
 # unknown --latency-workload and an --out that is a file are exit 2 with nothing written

@@ -34,11 +34,23 @@ static int check_shards(int n, char **dirs, bool allow_partial, cJSON **first, c
 {
     unsigned total = 0;
     bool *seen = NULL;
+    /* Each shard's yardstick, kept by shard: shards may have run on machines of their own (a
+     * scale-out), so no one of them is the merged run's (its speed_probe is left out, and the
+     * report and compare then read none) */
+    cJSON *probes = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {
         cJSON *m = tb_meta_read(dirs[i], err, errlen);
         if (!m) {
             free(seen);
+            cJSON_Delete(probes);
             return TB_EXIT_USAGE;
+        }
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(m, "speed_probe");
+        if (sp) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddStringToObject(one, "shard", dirs[i]);
+            cJSON_AddItemToObject(one, "speed_probe", cJSON_Duplicate(sp, true));
+            cJSON_AddItemToArray(probes, one);
         }
         const cJSON *sh = item(m, "matrix", "shard");
         unsigned k = 0, of = 0;
@@ -46,6 +58,7 @@ static int check_shards(int n, char **dirs, bool allow_partial, cJSON **first, c
             snprintf(err, errlen, "%s is not a shard (it was not made with `tmbench run --shard K/N --seed S`)", dirs[i]);
             cJSON_Delete(m);
             free(seen);
+            cJSON_Delete(probes);
             return TB_EXIT_USAGE;
         }
         if (!*first) {
@@ -68,6 +81,7 @@ static int check_shards(int n, char **dirs, bool allow_partial, cJSON **first, c
                 snprintf(err, errlen, "%s and %s differ in %s: not shards of one run", dirs[0], dirs[i], what);
                 cJSON_Delete(m);
                 free(seen);
+                cJSON_Delete(probes);
                 return TB_EXIT_USAGE;
             }
             cJSON_Delete(m);
@@ -75,6 +89,7 @@ static int check_shards(int n, char **dirs, bool allow_partial, cJSON **first, c
         if (seen[k]) {
             snprintf(err, errlen, "shard %u/%u is given twice (%s)", k, total, dirs[i]);
             free(seen);
+            cJSON_Delete(probes);
             return TB_EXIT_USAGE;
         }
         seen[k] = true;
@@ -91,8 +106,11 @@ static int check_shards(int n, char **dirs, bool allow_partial, cJSON **first, c
     if (nmiss && !allow_partial) {
         snprintf(err, errlen, "%zu of %u shards are missing (%s): nothing merged; --allow-partial merges what is "
                               "here, and the merged run reads back as incomplete", nmiss, total, missing);
+        cJSON_Delete(probes);
         return TB_EXIT_CELLS;
     }
+    cJSON_DeleteItemFromObjectCaseSensitive(*first, "speed_probe");
+    cJSON_AddItemToObject(*first, "speed_probe_shards", probes);
     cJSON *mat = cJSON_GetObjectItemCaseSensitive(*first, "matrix");
     cJSON_DeleteItemFromObjectCaseSensitive(mat, "shard");
     const cJSON *whole = cJSON_GetObjectItemCaseSensitive(mat, "cells_unsharded");
