@@ -5,20 +5,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "stats.h"
+#include "workload.h"
 
 /* about 30 ms a probe on the 2-core VM: a run pays two */
 enum { REPS = 5, CPU_STEPS = 1 << 19, MEM_SLOTS = 1 << 19, MEM_STEPS = 1 << 15 };
@@ -31,10 +20,10 @@ static UNCHECKED double cpu_step_ns(void)
 {
     volatile uint64_t seed = 1;
     uint64_t x = seed;
-    double t0 = now_ns();
+    uint64_t t0 = tb_now_ns();
     for (unsigned i = 0; i < CPU_STEPS; i++)
         x = x * 6364136223846793005ull + 1442695040888963407ull;
-    double t = now_ns() - t0;
+    double t = (double)(tb_now_ns() - t0);
     seed = x; /* keeps the chain */
     return t / CPU_STEPS;
 }
@@ -44,10 +33,10 @@ static UNCHECKED double cpu_step_ns(void)
 static UNCHECKED double mem_step_ns(const uint64_t *next)
 {
     uint64_t at = 0;
-    double t0 = now_ns();
+    uint64_t t0 = tb_now_ns();
     for (unsigned i = 0; i < MEM_STEPS; i++)
         at = next[at];
-    double t = now_ns() - t0;
+    double t = (double)(tb_now_ns() - t0);
     volatile uint64_t sink = at;
     (void)sink;
     return t / MEM_STEPS;
@@ -75,8 +64,6 @@ void tb_speed_probe(tb_probe *out)
         m[r] = mem_step_ns(next);
     }
     free(next);
-    qsort(c, REPS, sizeof *c, cmp_double);
-    qsort(m, REPS, sizeof *m, cmp_double);
-    out->cpu_ns = c[REPS / 2];
-    out->mem_ns = m[REPS / 2];
+    out->cpu_ns = tb_median(c, REPS);
+    out->mem_ns = tb_median(m, REPS);
 }
